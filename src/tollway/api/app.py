@@ -1,0 +1,69 @@
+"""The HTTP application: ``create_app`` wires settings, database, clock and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
+
+from tollway import __version__
+from tollway.api import problems
+from tollway.api.deps import AppStateDep
+from tollway.api.routers import customers, events, test_clocks
+from tollway.api.routing import IdempotencyDep
+from tollway.api.state import AppState
+from tollway.jobs import Registry, default_registry
+from tollway.kernel.clock import Clock, SystemClock
+from tollway.kernel.db import make_engine, make_session_factory, unit_of_work
+from tollway.kernel.settings import Settings, get_settings
+from tollway.kernel.tenancy import ensure_product
+
+_V1_ROUTERS = [customers.router, events.router]
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None,
+    registry: Registry | None = None,
+) -> FastAPI:
+    """A Tollway API over an already migrated database (``tollway migrate``)."""
+    settings = settings or get_settings()
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
+        product = ensure_product(
+            session, code=settings.default_product_code, name="Default product", clock=clock
+        )
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Tollway", version=__version__, lifespan=lifespan,
+        description="Billing engine for SaaS: plans, subscriptions, metering, quotas, "
+        "credits, invoices, payments and signed webhooks.",
+    )
+    app.state.tollway = AppState(
+        settings=settings, engine=engine, session_factory=factory, clock=clock,
+        registry=registry or default_registry(), default_product_id=product.id,
+    )
+    problems.install(app)
+
+    v1 = APIRouter(prefix="/v1", dependencies=[IdempotencyDep])
+    for router in _V1_ROUTERS:
+        v1.include_router(router)
+    if settings.test_mode:
+        v1.include_router(test_clocks.router)
+    app.include_router(v1)
+    app.add_api_route("/healthz", _health, methods=["GET"], tags=["operations"])
+    return app
+
+
+def _health(state: AppStateDep) -> dict[str, str]:
+    """Liveness and database reachability (no authentication)."""
+    with state.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    return {"status": "ok"}

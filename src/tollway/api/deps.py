@@ -1,0 +1,66 @@
+"""Request dependencies: app state, the authenticated principal, the service context."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from tollway.api.state import AppState
+from tollway.auth import Principal, authenticate
+from tollway.kernel.context import Context
+from tollway.kernel.pagination import MAX_LIMIT, PageRequest
+
+_bearer = HTTPBearer(auto_error=False, description="A secret key (sk_...) or customer key (ck_...)")
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.tollway
+    return state
+
+
+def get_session(request: Request) -> Session:
+    session: Session = request.state.session
+    return session
+
+
+AppStateDep = Annotated[AppState, Depends(get_state)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_principal(
+    state: AppStateDep,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, from ``Authorization: Bearer <key>``; 401 otherwise."""
+    env_key = state.settings.api_key.get_secret_value() if state.settings.api_key else None
+    token = credentials.credentials if credentials else None
+    return authenticate(session, token, env_key=env_key, default_product_id=state.default_product_id)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_context(state: AppStateDep, session: SessionDep, principal: PrincipalDep) -> Context:
+    """The service context of this request."""
+    return Context(
+        session=session, product_id=principal.product_id, clock=state.clock,
+        actor=principal.actor, customer_scope=principal.customer_id,
+    )
+
+
+Ctx = Annotated[Context, Depends(get_context)]
+
+
+def get_page(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
+    starting_after: Annotated[str | None, Query(max_length=64)] = None,
+) -> PageRequest:
+    """``limit`` and ``starting_after`` of a list request."""
+    return PageRequest(limit=limit, starting_after=starting_after)
+
+
+PageDep = Annotated[PageRequest, Depends(get_page)]

@@ -1,0 +1,5 @@
+"""The ``tollway`` command line."""
+
+from tollway.cli.main import main
+
+__all__ = ["main"]

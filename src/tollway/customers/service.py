@@ -1,0 +1,96 @@
+"""Customer use cases: create, read, update, list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tollway.customers.models import Customer
+from tollway.customers.repository import CustomerRepository
+from tollway.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
+from tollway.kernel.clock import load_test_clock
+from tollway.kernel.context import Context
+from tollway.kernel.errors import AlreadyExists, NotFound, ValidationFailed
+from tollway.kernel.ids import new_id
+from tollway.kernel.outbox import record_event
+from tollway.kernel.pagination import Page, PageRequest
+from tollway.kernel.tenancy import product_by_id
+
+DEFAULT_CURRENCY = "USD"
+_REQUIRED = frozenset({"currency", "timezone"})
+
+
+def _snapshot(customer: Customer) -> dict[str, Any]:
+    return CustomerOut.model_validate(customer).model_dump(mode="json")
+
+
+def create_customer(ctx: Context, data: CustomerCreate) -> Customer:
+    """Create a customer; its ``external_id`` must be new in the product."""
+    repo = CustomerRepository(ctx)
+    if repo.by_external_id(data.external_id) is not None:
+        raise AlreadyExists(
+            f"customer {data.external_id!r} already exists", param="external_id"
+        )
+    test_clock_id = None
+    if data.test_clock is not None:
+        test_clock_id = load_test_clock(ctx.session, ctx.product_id, data.test_clock).id
+    product = product_by_id(ctx.session, ctx.product_id)
+    now = ctx.now(test_clock_id)
+    customer = Customer(
+        id=new_id("cus"), product_id=ctx.product_id, external_id=data.external_id,
+        name=data.name, email=data.email,
+        currency=data.currency or str(product.settings.get("currency", DEFAULT_CURRENCY)),
+        timezone=data.timezone, country=data.country, tax_id=data.tax_id,
+        billing_address=data.billing_address.model_dump() if data.billing_address else None,
+        metadata_=dict(data.metadata), test_clock_id=test_clock_id,
+        created_at=now, updated_at=now,
+    )
+    repo.add(customer)
+    record_event(ctx, "customer.created", _snapshot(customer), customer_id=customer.id,
+                 test_clock_id=test_clock_id)
+    return customer
+
+
+def get_customer(ctx: Context, external_id: str) -> Customer:
+    """The customer with ``external_id``; 404 when absent or out of the caller's scope."""
+    customer = CustomerRepository(ctx).by_external_id(external_id)
+    if customer is None:
+        raise NotFound(f"customer {external_id!r} not found", param="external_id")
+    return customer
+
+
+def get_customer_by_id(ctx: Context, customer_id: str) -> Customer:
+    """The customer with internal id ``customer_id``; 404 when absent or out of scope."""
+    customer = CustomerRepository(ctx).by_id(customer_id)
+    if customer is None:
+        raise NotFound(f"customer {customer_id!r} not found", param="customer_id")
+    return customer
+
+
+def update_customer(ctx: Context, external_id: str, data: CustomerUpdate) -> Customer:
+    """Change the fields sent; emits ``customer.updated`` only when something changed."""
+    customer = get_customer(ctx, external_id)
+    changes = data.model_dump(exclude_unset=True)
+    before = _snapshot(customer)
+    for field, value in changes.items():
+        if value is None and field in _REQUIRED:
+            raise ValidationFailed.field(field, "may not be null")
+        if field == "metadata":
+            customer.metadata_ = value or {}
+        else:
+            setattr(customer, field, value)
+    after = _snapshot(customer)
+    changed = sorted(k for k in after if after[k] != before[k])
+    if changed:
+        customer.updated_at = ctx.now(customer.test_clock_id)
+        after = _snapshot(customer)
+        record_event(
+            ctx, "customer.updated",
+            {**after, "previous_attributes": {k: before[k] for k in changed}},
+            customer_id=customer.id, test_clock_id=customer.test_clock_id,
+        )
+    return customer
+
+
+def list_customers(ctx: Context, page: PageRequest) -> Page[Customer]:
+    """Customers of the product, newest first."""
+    return CustomerRepository(ctx).list(page)

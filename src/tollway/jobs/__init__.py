@@ -1,0 +1,19 @@
+"""The job runtime: registry, runner, worker loop and test clocks."""
+
+from tollway.jobs.registry import Handler, Periodic, Registry, default_registry
+from tollway.jobs.runner import backoff, run_due
+from tollway.jobs.testclocks import advance_test_clock, create_test_clock
+from tollway.jobs.worker import Worker, schedule_periodic
+
+__all__ = [
+    "Handler",
+    "Periodic",
+    "Registry",
+    "Worker",
+    "advance_test_clock",
+    "backoff",
+    "create_test_clock",
+    "default_registry",
+    "run_due",
+    "schedule_periodic",
+]

@@ -1,0 +1,87 @@
+"""Test clocks: create them, and advance one, running all work that falls due.
+
+Advancing runs, in due order, every pending job of the clock due at or before the
+target. Before each job the clock is set to that job's due time, so jobs that
+schedule further jobs along the way (a renewal scheduling the next one) run too.
+Each job is its own transaction, exactly as on a worker.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tollway.jobs.registry import Registry
+from tollway.jobs.runner import execute
+from tollway.kernel.access import require_full_access
+from tollway.kernel.clock import Clock, FixedClock, TestClock, ensure_utc, load_test_clock
+from tollway.kernel.context import Context
+from tollway.kernel.db import unit_of_work
+from tollway.kernel.errors import Conflict
+from tollway.kernel.ids import new_id
+from tollway.kernel.jobs import PENDING, RUNNING, Job
+from tollway.kernel.outbox import record_event
+
+MAX_JOBS_PER_ADVANCE = 100_000
+
+
+def _snapshot(clock: TestClock) -> dict[str, str]:
+    return {"id": clock.id, "name": clock.name, "frozen_time": clock.frozen_time.isoformat(),
+            "status": clock.status}
+
+
+def create_test_clock(ctx: Context, *, frozen_time: datetime, name: str) -> TestClock:
+    """A new test clock standing at ``frozen_time``."""
+    require_full_access(ctx, "create test clocks")
+    clock = TestClock(
+        id=new_id("clock"), product_id=ctx.product_id, name=name,
+        frozen_time=ensure_utc(frozen_time), status="ready", created_at=ctx.now(),
+    )
+    ctx.session.add(clock)
+    record_event(ctx, "test_clock.created", _snapshot(clock))
+    return clock
+
+
+def advance_test_clock(
+    factory: sessionmaker[Session], registry: Registry, clock: Clock, *, product_id: str,
+    clock_id: str, to: datetime, actor: str,
+) -> TestClock:
+    """Move the clock forward to ``to`` and run everything due on the way."""
+    target = ensure_utc(to)
+    with unit_of_work(factory) as session:
+        test_clock = load_test_clock(session, product_id, clock_id)
+        session.refresh(test_clock, with_for_update=True)
+        if target < test_clock.frozen_time:
+            raise Conflict(
+                f"test clock {clock_id} is at {test_clock.frozen_time.isoformat()}; "
+                "it only moves forward", param="frozen_time",
+            )
+    for _ in range(MAX_JOBS_PER_ADVANCE):
+        with unit_of_work(factory) as session:
+            job = session.scalar(
+                select(Job)
+                .where(Job.test_clock_id == clock_id, Job.status == PENDING, Job.due_at <= target)
+                .order_by(Job.due_at, Job.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if job is None:
+                break
+            test_clock = session.get_one(TestClock, clock_id, with_for_update=True)
+            test_clock.frozen_time = max(test_clock.frozen_time, job.due_at)
+            job.status = RUNNING
+            job.attempts += 1
+            # Everything the job does happens at the clock's time, not the wall clock's.
+            execute(session, registry, FixedClock(test_clock.frozen_time), job,
+                    test_clock.frozen_time)
+    else:
+        raise Conflict(f"advancing test clock {clock_id} ran more than "
+                       f"{MAX_JOBS_PER_ADVANCE} jobs; a job keeps rescheduling itself")
+    with unit_of_work(factory) as session:
+        test_clock = session.get_one(TestClock, clock_id, with_for_update=True)
+        test_clock.frozen_time = max(test_clock.frozen_time, target)
+        ctx = Context(session=session, product_id=product_id, clock=clock, actor=actor)
+        record_event(ctx, "test_clock.advanced", _snapshot(test_clock))
+    return test_clock

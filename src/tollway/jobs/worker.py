@@ -1,0 +1,79 @@
+"""The worker loop: keep periodic jobs enqueued, run due jobs, sleep when idle.
+
+``tollway worker`` runs it standalone; ``tollway serve`` runs it in a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tollway.jobs.registry import Registry
+from tollway.jobs.runner import run_due
+from tollway.kernel.clock import Clock
+from tollway.kernel.context import Context
+from tollway.kernel.db import unit_of_work
+from tollway.kernel.jobs import enqueue
+
+log = logging.getLogger(__name__)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def schedule_periodic(factory: sessionmaker[Session], registry: Registry, clock: Clock) -> None:
+    """Enqueue each periodic job for the current slot, once across all workers."""
+    now = clock.now()
+    with unit_of_work(factory) as session:
+        ctx = Context(session=session, product_id="", clock=clock, actor="scheduler")
+        for periodic in registry.periodic:
+            slot = (now - _EPOCH) // periodic.every
+            enqueue(
+                ctx, periodic.kind, {}, due_at=_EPOCH + slot * periodic.every,
+                dedup_key=f"periodic:{periodic.kind}:{slot}", product_scoped=False,
+            )
+
+
+class Worker:
+    """Runs jobs until told to stop."""
+
+    def __init__(
+        self, factory: sessionmaker[Session], registry: Registry, clock: Clock, *,
+        poll_seconds: float = 1.0, lease: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.factory = factory
+        self.registry = registry
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.lease = lease
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+    def tick(self) -> int:
+        """Schedule periodic jobs and run one batch of due jobs."""
+        schedule_periodic(self.factory, self.registry, self.clock)
+        return run_due(self.factory, self.registry, self.clock, worker_id=self.worker_id,
+                       lease=self.lease)
+
+    def run(self, stop: threading.Event) -> None:
+        """Loop until ``stop`` is set; survives database hiccups."""
+        log.info("worker %s started", self.worker_id)
+        while not stop.is_set():
+            try:
+                ran = self.tick()
+            except Exception:
+                log.exception("worker tick failed; retrying after %.1fs", self.poll_seconds)
+                ran = 0
+            if ran == 0:
+                stop.wait(self.poll_seconds)
+        log.info("worker %s stopped", self.worker_id)
+
+    def start_thread(self) -> tuple[threading.Thread, threading.Event]:
+        """Run in a daemon thread (the embedded scheduler of ``tollway serve``)."""
+        stop = threading.Event()
+        thread = threading.Thread(target=self.run, args=(stop,), name="tollway-worker", daemon=True)
+        thread.start()
+        return thread, stop

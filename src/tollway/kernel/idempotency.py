@@ -1,0 +1,88 @@
+"""Stored responses of POST requests sent with an ``Idempotency-Key``.
+
+The key row is written in the same transaction as the request's effects, so a
+key is either absent (nothing happened) or present with the response to replay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from tollway.kernel.db import Base
+from tollway.kernel.errors import IdempotencyKeyReused
+from tollway.kernel.ids import new_id
+
+
+class IdempotencyRecord(Base):
+    """The first response given to a (product, key) pair."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("product_id", "key"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    content_type: Mapped[str] = mapped_column(String(100))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """A response to replay."""
+
+    status_code: int
+    content_type: str
+    body: bytes
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    """What makes two requests "the same" for a key: method, path and exact body."""
+    digest = hashlib.sha256()
+    for part in (method.encode(), b"\0", path.encode(), b"\0", body):
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def find_response(session: Session, product_id: str, key: str, fingerprint: str) -> StoredResponse | None:
+    """The stored response for ``key``; 409 if the key was used for another request."""
+    record = session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.product_id == product_id, IdempotencyRecord.key == key
+        )
+    )
+    if record is None:
+        return None
+    if record.request_hash != fingerprint:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {key!r} was already used with a different request",
+            param="Idempotency-Key",
+        )
+    return StoredResponse(record.status_code, record.content_type, record.body)
+
+
+def save_response(
+    session: Session, product_id: str, key: str, fingerprint: str, response: StoredResponse,
+    now: datetime,
+) -> None:
+    """Remember ``response`` for ``key`` in the current transaction."""
+    session.add(
+        IdempotencyRecord(
+            id=new_id("idk"), product_id=product_id, key=key, request_hash=fingerprint,
+            status_code=response.status_code, content_type=response.content_type,
+            body=response.body, created_at=now,
+        )
+    )
+
+
+def purge_before(session: Session, cutoff: datetime) -> int:
+    """Forget keys older than ``cutoff``; returns how many."""
+    result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,33 @@
+"""Prefixed, time-ordered identifiers (``cus_01J...``) that sort in creation order."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+_lock = threading.Lock()
+_last = 0
+
+
+def _encode(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        value, rem = divmod(value, 32)
+        chars.append(_ALPHABET[rem])
+    return "".join(reversed(chars))
+
+
+def new_id(prefix: str) -> str:
+    """A new id: ``prefix_`` + 10 chars of microsecond time + 10 random chars.
+
+    Ids made by one process are strictly increasing, so ``ORDER BY id`` is creation
+    order and cursor pagination needs no second column. The time part is the wall
+    clock on purpose: ids order writes, they do not carry domain time.
+    """
+    global _last
+    with _lock:
+        stamp = max(time.time_ns() // 1000, _last + 1)
+        _last = stamp
+    return f"{prefix}_{_encode(stamp, 10)}{_encode(int.from_bytes(os.urandom(7)), 10)}"

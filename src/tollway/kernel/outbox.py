@@ -1,0 +1,61 @@
+"""The outbox: domain events written in the same transaction as the change.
+
+A committed event is the fact that something happened. Consumers (webhooks,
+notifications, dunning, invoicing) read them after commit; ``GET /v1/events``
+lists them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tollway.kernel.context import Context
+from tollway.kernel.db import Base
+from tollway.kernel.ids import new_id
+from tollway.kernel.pagination import Page, PageRequest, paginate
+
+
+class Event(Base):
+    """One domain event: ``type`` like ``customer.created`` and its ``data``."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index(None, "product_id", "type", "id"), Index(None, "product_id", "customer_id", "id"))
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
+    type: Mapped[str] = mapped_column(String(100))
+    customer_id: Mapped[str | None] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+def record_event(
+    ctx: Context, type: str, data: dict[str, Any], *, customer_id: str | None = None,
+    test_clock_id: str | None = None,
+) -> Event:
+    """Append an event to the outbox in the caller's transaction.
+
+    ``created_at`` is the subject's time: the customer's test clock when it has one.
+    """
+    event = Event(
+        id=new_id("evt"), product_id=ctx.product_id, type=type, customer_id=customer_id,
+        data=data, created_at=ctx.now(test_clock_id),
+    )
+    ctx.session.add(event)
+    return event
+
+
+def list_events(
+    ctx: Context, page: PageRequest, *, type: str | None = None, customer_id: str | None = None
+) -> Page[Event]:
+    """The product's events, newest first, optionally of one type or customer."""
+    stmt = select(Event).where(Event.product_id == ctx.product_id)
+    if type is not None:
+        stmt = stmt.where(Event.type == type)
+    if customer_id is not None:
+        stmt = stmt.where(Event.customer_id == customer_id)
+    return paginate(ctx.session, stmt, Event.id, page)

@@ -1,0 +1,64 @@
+"""Reusable Pydantic field types for API input: codes, currencies, time zones, amounts."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from tollway.kernel.money import UnknownCurrency, normalize_currency
+
+INPUT_CONFIG = ConfigDict(extra="forbid", str_strip_whitespace=True)
+"""Configuration of every input schema: unknown fields are an error, not ignored."""
+
+_ZONES = frozenset(available_timezones())
+
+
+def _currency(value: str) -> str:
+    try:
+        return normalize_currency(value)
+    except UnknownCurrency as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _timezone(value: str) -> str:
+    if value not in _ZONES:
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Paris")
+    try:
+        ZoneInfo(value)
+    except ZoneInfoNotFoundError:
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+def _decimal_string(value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError("must be a decimal string such as \"0.25\" or an integer")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a decimal number") from None
+    if not number.is_finite():
+        raise ValueError("must be a finite number")
+    return number
+
+
+def _non_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")]
+"""A catalog code: letters, digits, ``_ . -``, at most 100 characters."""
+Name = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+Currency = Annotated[str, AfterValidator(_currency)]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$", to_upper=True)]
+MinorAmount = Annotated[int, Field(strict=True, ge=0)]
+"""A non-negative amount in integer minor units; fractions and booleans are refused."""
+Count = Annotated[int, Field(strict=True, ge=0)]
+DecimalAmount = Annotated[Decimal, BeforeValidator(_decimal_string), AfterValidator(_non_negative)]
+"""A non-negative exact decimal given as a string (``"0.0125"``) or an integer."""

@@ -1,0 +1,154 @@
+"""Shared fixtures: every database test runs on SQLite and on a real PostgreSQL.
+
+Backends come from ``TOLLWAY_TEST_BACKENDS`` (``sqlite,postgresql`` by default).
+PostgreSQL is reached at ``TOLLWAY_TEST_PG_URL`` (the local server by default); a
+fresh database is created for the run and dropped after it. When it cannot be
+reached the PostgreSQL tests are skipped with the reason, except with ``CI=true``,
+where the run fails: CI never skips PostgreSQL silently.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tollway.api import create_app
+from tollway.jobs import default_registry
+from tollway.kernel.clock import FixedClock
+from tollway.kernel.context import Context
+from tollway.kernel.db import make_engine, make_session_factory
+from tollway.kernel.settings import Settings
+from tollway.kernel.tenancy import ensure_product
+from tollway.migrations import upgrade
+from tollway.migrations.models import metadata
+
+ROOT_KEY = "sk_test_root"
+PG_ADMIN_URL = os.environ.get(
+    "TOLLWAY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = [b.strip() for b in os.environ.get("TOLLWAY_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+START = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+
+
+class MovableClock(FixedClock):
+    """A fixed clock the test can move."""
+
+    def advance(self, delta: timedelta) -> None:
+        self.set(self.now() + delta)
+
+
+def _create_pg_database() -> str:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"tollway_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        message = f"PostgreSQL unreachable at {make_url(PG_ADMIN_URL).render_as_string()}: {exc.orig}"
+        if IN_CI:
+            pytest.fail(f"CI=true requires PostgreSQL. {message}", pytrace=False)
+        pytest.skip(message)
+    finally:
+        admin.dispose()
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_database(url: str) -> None:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database of each backend, for the whole run."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'tollway.db'}"
+        upgrade(url)
+        yield url
+        return
+    if request.param != "postgresql":
+        raise ValueError(f"unknown backend {request.param!r}")
+    url = _create_pg_database()
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        _drop_pg_database(url)
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    """``sqlite`` or ``postgresql``."""
+    return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[object]:
+    """An engine on the test database; every table is emptied after the test."""
+    engine = make_engine(database_url)
+    yield engine
+    tables = [t.name for t in metadata.sorted_tables]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        else:
+            for table in reversed(tables):
+                connection.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: object) -> sessionmaker[Session]:
+    return make_session_factory(engine)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    """The system clock of the test, standing at 2026-01-15 12:00 UTC."""
+    return MovableClock(START)
+
+
+@pytest.fixture
+def settings(database_url: str, engine: object) -> Settings:
+    return Settings(database_url=database_url, api_key=ROOT_KEY, test_mode=True)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def app(settings: Settings, clock: MovableClock):  # type: ignore[no-untyped-def]
+    return create_app(settings, clock=clock, registry=default_registry())
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    """An HTTP client authenticated with the root secret key."""
+    with TestClient(app, headers={"Authorization": f"Bearer {ROOT_KEY}"}) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def anonymous(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    """An HTTP client without credentials."""
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def ctx(session_factory: sessionmaker[Session], clock: MovableClock) -> Iterator[Context]:
+    """A service context in the default product; committed at the end of the test body."""
+    session = session_factory()
+    product = ensure_product(session, code="default", name="Default product", clock=clock)
+    yield Context(session=session, product_id=product.id, clock=clock, actor="test")
+    session.rollback()
+    session.close()
