@@ -35,7 +35,11 @@ ROOT_KEY = "sk_test_root"
 PG_ADMIN_URL = os.environ.get(
     "TOLLWAY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-BACKENDS = [b.strip() for b in os.environ.get("TOLLWAY_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
+BACKENDS = [
+    b.strip()
+    for b in os.environ.get("TOLLWAY_TEST_BACKENDS", "sqlite,postgresql").split(",")
+    if b.strip()
+]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 START = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
@@ -54,7 +58,9 @@ def _create_pg_database() -> str:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except OperationalError as exc:
-        message = f"PostgreSQL unreachable at {make_url(PG_ADMIN_URL).render_as_string()}: {exc.orig}"
+        message = (
+            f"PostgreSQL unreachable at {make_url(PG_ADMIN_URL).render_as_string()}: {exc.orig}"
+        )
         if IN_CI:
             pytest.fail(f"CI=true requires PostgreSQL. {message}", pytrace=False)
         pytest.skip(message)
@@ -71,7 +77,9 @@ def _drop_pg_database(url: str) -> None:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated, empty database of each backend, for the whole run."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'tollway.db'}"

@@ -6,11 +6,18 @@ from fastapi.testclient import TestClient
 
 
 def test_create_read_update_and_list(client: TestClient) -> None:
-    created = client.post("/v1/customers", json={
-        "external_id": "org_42", "name": "Acme", "email": "billing@acme.com",
-        "currency": "brl", "timezone": "America/Sao_Paulo", "country": "br",
-        "metadata": {"tier": "gold"},
-    })
+    created = client.post(
+        "/v1/customers",
+        json={
+            "external_id": "org_42",
+            "name": "Acme",
+            "email": "billing@acme.com",
+            "currency": "brl",
+            "timezone": "America/Sao_Paulo",
+            "country": "br",
+            "metadata": {"tier": "gold"},
+        },
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["external_id"] == "org_42"
@@ -30,11 +37,15 @@ def test_create_read_update_and_list(client: TestClient) -> None:
     listed = client.get("/v1/customers", params={"limit": 1}).json()
     assert [c["external_id"] for c in listed["data"]] == ["org_43"]
     assert listed["has_more"] is True
-    rest = client.get("/v1/customers", params={"limit": 1, "starting_after": listed["data"][0]["id"]}).json()
+    rest = client.get(
+        "/v1/customers", params={"limit": 1, "starting_after": listed["data"][0]["id"]}
+    ).json()
     assert [c["external_id"] for c in rest["data"]] == ["org_42"]
     assert rest["has_more"] is False
 
-    types = [e["type"] for e in client.get("/v1/events", params={"customer_id": "org_42"}).json()["data"]]
+    types = [
+        e["type"] for e in client.get("/v1/events", params={"customer_id": "org_42"}).json()["data"]
+    ]
     assert types == ["customer.updated", "customer.created"]
 
 
@@ -48,9 +59,15 @@ def test_duplicate_external_id_is_409_and_writes_nothing(client: TestClient) -> 
 
 
 def test_invalid_fields_are_named(client: TestClient) -> None:
-    response = client.post("/v1/customers", json={
-        "external_id": "x", "currency": "XXX1", "timezone": "Mars/Olympus", "email": "nope",
-    })
+    response = client.post(
+        "/v1/customers",
+        json={
+            "external_id": "x",
+            "currency": "XXX1",
+            "timezone": "Mars/Olympus",
+            "email": "nope",
+        },
+    )
     assert response.status_code == 422
     fields = {e["field"] for e in response.json()["errors"]}
     assert fields == {"currency", "timezone", "email"}

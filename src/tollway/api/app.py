@@ -24,7 +24,9 @@ _V1_ROUTERS = [customers.router, events.router]
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Clock | None = None,
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
     registry: Registry | None = None,
 ) -> FastAPI:
     """A Tollway API over an already migrated database (``tollway migrate``)."""
@@ -36,19 +38,26 @@ def create_app(
         product = ensure_product(
             session, code=settings.default_product_code, name="Default product", clock=clock
         )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         engine.dispose()
 
     app = FastAPI(
-        title="Tollway", version=__version__, lifespan=lifespan,
+        title="Tollway",
+        version=__version__,
+        lifespan=lifespan,
         description="Billing engine for SaaS: plans, subscriptions, metering, quotas, "
         "credits, invoices, payments and signed webhooks.",
     )
     app.state.tollway = AppState(
-        settings=settings, engine=engine, session_factory=factory, clock=clock,
-        registry=registry or default_registry(), default_product_id=product.id,
+        settings=settings,
+        engine=engine,
+        session_factory=factory,
+        clock=clock,
+        registry=registry or default_registry(),
+        default_product_id=product.id,
     )
     problems.install(app)
 

@@ -38,7 +38,9 @@ def get_principal(
     """The caller, from ``Authorization: Bearer <key>``; 401 otherwise."""
     env_key = state.settings.api_key.get_secret_value() if state.settings.api_key else None
     token = credentials.credentials if credentials else None
-    return authenticate(session, token, env_key=env_key, default_product_id=state.default_product_id)
+    return authenticate(
+        session, token, env_key=env_key, default_product_id=state.default_product_id
+    )
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -47,8 +49,11 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 def get_context(state: AppStateDep, session: SessionDep, principal: PrincipalDep) -> Context:
     """The service context of this request."""
     return Context(
-        session=session, product_id=principal.product_id, clock=state.clock,
-        actor=principal.actor, customer_scope=principal.customer_id,
+        session=session,
+        product_id=principal.product_id,
+        clock=state.clock,
+        actor=principal.actor,
+        customer_scope=principal.customer_id,
     )
 
 

@@ -32,8 +32,12 @@ def problem(
 ) -> JSONResponse:
     """A problem+json response."""
     body = {
-        "type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail,
-        "instance": request.url.path, **extra,
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
@@ -66,10 +70,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
-        return problem(400, "malformed_json", "Malformed JSON",
-                       "the request body is not valid JSON", request)
-    fields = [{"field": _field_path(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
-              for e in errors]
+        return problem(
+            400, "malformed_json", "Malformed JSON", "the request body is not valid JSON", request
+        )
+    fields = [
+        {"field": _field_path(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+        for e in errors
+    ]
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return problem(422, "validation_error", "Validation failed", detail, request, errors=fields)
 
@@ -88,8 +95,13 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(500, "internal_error", "Internal error",
-                   "an unexpected error occurred; it has been logged", request)
+    return problem(
+        500,
+        "internal_error",
+        "Internal error",
+        "an unexpected error occurred; it has been logged",
+        request,
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -7,9 +7,9 @@ transaction) and rolls back on any error, so a rejected request writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.routing import APIRoute
@@ -45,7 +45,9 @@ class Replay(Exception):
 
 def _replay(stored: StoredResponse) -> Response:
     return Response(
-        content=stored.body, status_code=stored.status_code, media_type=stored.content_type,
+        content=stored.body,
+        status_code=stored.status_code,
+        media_type=stored.content_type,
         headers={"Idempotent-Replayed": "true"},
     )
 
@@ -76,7 +78,7 @@ IdempotencyDep = Depends(idempotency_guard)
 class UnitOfWorkRoute(APIRoute):
     """An API route whose request is one database transaction."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         endpoint = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
@@ -97,8 +99,14 @@ class UnitOfWorkRoute(APIRoute):
                         response.headers.get("content-type", "application/json"),
                         bytes(response.body),
                     )
-                    save_response(session, pending.product_id, pending.key, pending.fingerprint,
-                                  stored, state.clock.now())
+                    save_response(
+                        session,
+                        product_id=pending.product_id,
+                        key=pending.key,
+                        fingerprint=pending.fingerprint,
+                        response=stored,
+                        now=state.clock.now(),
+                    )
                 try:
                     await run_in_threadpool(session.commit)
                 except IntegrityError:
@@ -107,7 +115,10 @@ class UnitOfWorkRoute(APIRoute):
                     # A concurrent request with the same key committed first: replay it.
                     await run_in_threadpool(session.rollback)
                     winner = await run_in_threadpool(
-                        find_response, session, pending.product_id, pending.key,
+                        find_response,
+                        session,
+                        pending.product_id,
+                        pending.key,
                         pending.fingerprint,
                     )
                     if winner is None:
@@ -121,8 +132,6 @@ class UnitOfWorkRoute(APIRoute):
                 await run_in_threadpool(session.close)
 
         return handle
-
-
 
 
 def resource_router(tag: str) -> APIRouter:

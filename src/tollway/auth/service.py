@@ -47,8 +47,14 @@ def _hash(secret: str) -> str:
 def _issue(ctx: Context, *, name: str, prefix: str, customer_id: str | None) -> IssuedKey:
     secret = f"{prefix}_{secrets.token_urlsafe(32)}"
     record = ApiKey(
-        id=new_id("key"), product_id=ctx.product_id, customer_id=customer_id, name=name,
-        prefix=secret[:12], key_hash=_hash(secret), created_at=ctx.now(), revoked_at=None,
+        id=new_id("key"),
+        product_id=ctx.product_id,
+        customer_id=customer_id,
+        name=name,
+        prefix=secret[:12],
+        key_hash=_hash(secret),
+        created_at=ctx.now(),
+        revoked_at=None,
     )
     ctx.session.add(record)
     return IssuedKey(record, secret)
@@ -68,12 +74,18 @@ def create_customer_key(ctx: Context, *, customer_id: str, name: str) -> IssuedK
 
 def has_secret_keys(session: Session, product_id: str) -> bool:
     """Whether the product has any active secret key."""
-    return session.scalar(
-        select(ApiKey.id).where(
-            ApiKey.product_id == product_id, ApiKey.customer_id.is_(None),
-            ApiKey.revoked_at.is_(None),
-        ).limit(1)
-    ) is not None
+    return (
+        session.scalar(
+            select(ApiKey.id)
+            .where(
+                ApiKey.product_id == product_id,
+                ApiKey.customer_id.is_(None),
+                ApiKey.revoked_at.is_(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def authenticate(

@@ -101,8 +101,12 @@ def _serve(settings: Settings, *, host: str, port: int, worker: bool) -> None:
     state = app.state.tollway
     stop = None
     if worker:
-        _, stop = Worker(state.session_factory, state.registry, state.clock,
-                         poll_seconds=settings.worker_poll_seconds).start_thread()
+        _, stop = Worker(
+            state.session_factory,
+            state.registry,
+            state.clock,
+            poll_seconds=settings.worker_poll_seconds,
+        ).start_thread()
     click.echo(f"Tollway serving on http://{host}:{port} (docs at /docs)")
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
@@ -119,8 +123,10 @@ def _ensure_first_key(settings: Settings) -> None:
         if auth.has_secret_keys(ctx.session, ctx.product_id):
             return
         issued = auth.create_secret_key(ctx, name="first start")
-    click.echo(f"No API key configured; created secret key {issued.secret}\n"
-               "  (shown once: keep it, or set TOLLWAY_API_KEY)")
+    click.echo(
+        f"No API key configured; created secret key {issued.secret}\n"
+        "  (shown once: keep it, or set TOLLWAY_API_KEY)"
+    )
 
 
 @main.command()
@@ -132,8 +138,12 @@ def worker() -> None:
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
-    runner = Worker(make_session_factory(engine), default_registry(), SystemClock(),
-                    poll_seconds=settings.worker_poll_seconds)
+    runner = Worker(
+        make_session_factory(engine),
+        default_registry(),
+        SystemClock(),
+        poll_seconds=settings.worker_poll_seconds,
+    )
     stop = threading.Event()
     try:
         runner.run(stop)
@@ -190,8 +200,10 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         _migrate(settings)
         with command_context(settings, None) as ctx:
             key = seed(ctx)
-    click.echo(f"Demo data ready. Try:\n  curl -H 'Authorization: Bearer {key}' "
-               f"http://{host}:{port}/v1/plans")
+    click.echo(
+        f"Demo data ready. Try:\n  curl -H 'Authorization: Bearer {key}' "
+        f"http://{host}:{port}/v1/plans"
+    )
     if not no_serve:
         _serve(settings, host=host, port=port, worker=True)
 

@@ -15,7 +15,7 @@ class CustomerRepository:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def _readable(self) -> Select[tuple[Customer]]:
+    def _readable(self) -> Select[Customer]:
         stmt = select(Customer).where(Customer.product_id == self.ctx.product_id)
         if self.ctx.customer_scope is not None:
             stmt = stmt.where(Customer.id == self.ctx.customer_scope)

@@ -11,7 +11,10 @@ from tollway.kernel.validation import INPUT_CONFIG, Country, Currency, TimeZone
 
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^/\s]+$")]
 Metadata = Annotated[
-    dict[Annotated[str, StringConstraints(max_length=40)], Annotated[str, StringConstraints(max_length=500)]],
+    dict[
+        Annotated[str, StringConstraints(max_length=40)],
+        Annotated[str, StringConstraints(max_length=500)],
+    ],
     Field(max_length=50),
 ]
 

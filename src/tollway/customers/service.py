@@ -27,26 +27,36 @@ def create_customer(ctx: Context, data: CustomerCreate) -> Customer:
     """Create a customer; its ``external_id`` must be new in the product."""
     repo = CustomerRepository(ctx)
     if repo.by_external_id(data.external_id) is not None:
-        raise AlreadyExists(
-            f"customer {data.external_id!r} already exists", param="external_id"
-        )
+        raise AlreadyExists(f"customer {data.external_id!r} already exists", param="external_id")
     test_clock_id = None
     if data.test_clock is not None:
         test_clock_id = load_test_clock(ctx.session, ctx.product_id, data.test_clock).id
     product = product_by_id(ctx.session, ctx.product_id)
     now = ctx.now(test_clock_id)
     customer = Customer(
-        id=new_id("cus"), product_id=ctx.product_id, external_id=data.external_id,
-        name=data.name, email=data.email,
+        id=new_id("cus"),
+        product_id=ctx.product_id,
+        external_id=data.external_id,
+        name=data.name,
+        email=data.email,
         currency=data.currency or str(product.settings.get("currency", DEFAULT_CURRENCY)),
-        timezone=data.timezone, country=data.country, tax_id=data.tax_id,
+        timezone=data.timezone,
+        country=data.country,
+        tax_id=data.tax_id,
         billing_address=data.billing_address.model_dump() if data.billing_address else None,
-        metadata_=dict(data.metadata), test_clock_id=test_clock_id,
-        created_at=now, updated_at=now,
+        metadata_=dict(data.metadata),
+        test_clock_id=test_clock_id,
+        created_at=now,
+        updated_at=now,
     )
     repo.add(customer)
-    record_event(ctx, "customer.created", _snapshot(customer), customer_id=customer.id,
-                 test_clock_id=test_clock_id)
+    record_event(
+        ctx,
+        "customer.created",
+        _snapshot(customer),
+        customer_id=customer.id,
+        test_clock_id=test_clock_id,
+    )
     return customer
 
 
@@ -84,9 +94,11 @@ def update_customer(ctx: Context, external_id: str, data: CustomerUpdate) -> Cus
         customer.updated_at = ctx.now(customer.test_clock_id)
         after = _snapshot(customer)
         record_event(
-            ctx, "customer.updated",
+            ctx,
+            "customer.updated",
             {**after, "previous_attributes": {k: before[k] for k in changed}},
-            customer_id=customer.id, test_clock_id=customer.test_clock_id,
+            customer_id=customer.id,
+            test_clock_id=customer.test_clock_id,
         )
     return customer
 

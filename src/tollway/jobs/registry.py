@@ -33,7 +33,9 @@ class Registry:
             raise ValueError(f"job kind {kind!r} is already registered")
         self.handlers[kind] = handler
 
-    def include(self, handlers: Mapping[str, Handler], periodic: list[Periodic] | None = None) -> None:
+    def include(
+        self, handlers: Mapping[str, Handler], periodic: list[Periodic] | None = None
+    ) -> None:
         for kind, handler in handlers.items():
             self.register(kind, handler)
         self.periodic.extend(periodic or [])

@@ -30,7 +30,8 @@ BACKOFF_CAP = timedelta(hours=1)
 
 def backoff(attempts: int) -> timedelta:
     """Delay before retry number ``attempts``: 30 s, 1 min, 2 min, ... at most 1 h."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+    delay: timedelta = BACKOFF_BASE * (2 ** max(attempts - 1, 0))
+    return min(delay, BACKOFF_CAP)
 
 
 def claim(
@@ -55,8 +56,12 @@ def claim(
         result = session.execute(
             update(Job)
             .where(Job.id == job_id, due)
-            .values(status=RUNNING, attempts=Job.attempts + 1, lease_until=now + lease,
-                    locked_by=worker_id)
+            .values(
+                status=RUNNING,
+                attempts=Job.attempts + 1,
+                lease_until=now + lease,
+                locked_by=worker_id,
+            )
             .returning(Job.attempts)
         )
         attempt = result.scalar_one_or_none()
@@ -72,8 +77,9 @@ def execute(session: Session, registry: Registry, clock: Clock, job: Job, now: d
     job is rescheduled (or marked failed after ``max_attempts``). Returns success.
     """
     handler = registry.handlers.get(job.kind)
-    ctx = Context(session=session, product_id=job.product_id or "", clock=clock,
-                  actor=f"job:{job.kind}")
+    ctx = Context(
+        session=session, product_id=job.product_id or "", clock=clock, actor=f"job:{job.kind}"
+    )
     try:
         if handler is None:
             raise LookupError(f"no handler registered for job kind {job.kind!r}")
@@ -99,20 +105,35 @@ def execute(session: Session, registry: Registry, clock: Clock, job: Job, now: d
 
 
 def run_claimed(
-    factory: sessionmaker[Session], registry: Registry, clock: Clock, *, job_id: str,
-    attempt: int, worker_id: str,
+    factory: sessionmaker[Session],
+    registry: Registry,
+    clock: Clock,
+    *,
+    job_id: str,
+    attempt: int,
+    worker_id: str,
 ) -> bool | None:
     """Run a job this worker claimed; ``None`` if the lease was lost meanwhile."""
     with unit_of_work(factory) as session:
         job = session.get(Job, job_id, with_for_update=True)
-        if job is None or job.status != RUNNING or job.locked_by != worker_id or job.attempts != attempt:
+        if (
+            job is None
+            or job.status != RUNNING
+            or job.locked_by != worker_id
+            or job.attempts != attempt
+        ):
             return None
         return execute(session, registry, clock, job, clock.now())
 
 
 def run_due(
-    factory: sessionmaker[Session], registry: Registry, clock: Clock, *, worker_id: str,
-    lease: timedelta = timedelta(minutes=5), batch: int = 20,
+    factory: sessionmaker[Session],
+    registry: Registry,
+    clock: Clock,
+    *,
+    worker_id: str,
+    lease: timedelta = timedelta(minutes=5),
+    batch: int = 20,
 ) -> int:
     """Claim and run one batch of due jobs; returns how many were run."""
     with unit_of_work(factory) as session:

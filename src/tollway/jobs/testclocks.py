@@ -28,16 +28,24 @@ MAX_JOBS_PER_ADVANCE = 100_000
 
 
 def _snapshot(clock: TestClock) -> dict[str, str]:
-    return {"id": clock.id, "name": clock.name, "frozen_time": clock.frozen_time.isoformat(),
-            "status": clock.status}
+    return {
+        "id": clock.id,
+        "name": clock.name,
+        "frozen_time": clock.frozen_time.isoformat(),
+        "status": clock.status,
+    }
 
 
 def create_test_clock(ctx: Context, *, frozen_time: datetime, name: str) -> TestClock:
     """A new test clock standing at ``frozen_time``."""
     require_full_access(ctx, "create test clocks")
     clock = TestClock(
-        id=new_id("clock"), product_id=ctx.product_id, name=name,
-        frozen_time=ensure_utc(frozen_time), status="ready", created_at=ctx.now(),
+        id=new_id("clock"),
+        product_id=ctx.product_id,
+        name=name,
+        frozen_time=ensure_utc(frozen_time),
+        status="ready",
+        created_at=ctx.now(),
     )
     ctx.session.add(clock)
     record_event(ctx, "test_clock.created", _snapshot(clock))
@@ -45,8 +53,14 @@ def create_test_clock(ctx: Context, *, frozen_time: datetime, name: str) -> Test
 
 
 def advance_test_clock(
-    factory: sessionmaker[Session], registry: Registry, clock: Clock, *, product_id: str,
-    clock_id: str, to: datetime, actor: str,
+    factory: sessionmaker[Session],
+    registry: Registry,
+    clock: Clock,
+    *,
+    product_id: str,
+    clock_id: str,
+    to: datetime,
+    actor: str,
 ) -> TestClock:
     """Move the clock forward to ``to`` and run everything due on the way."""
     target = ensure_utc(to)
@@ -56,7 +70,8 @@ def advance_test_clock(
         if target < test_clock.frozen_time:
             raise Conflict(
                 f"test clock {clock_id} is at {test_clock.frozen_time.isoformat()}; "
-                "it only moves forward", param="frozen_time",
+                "it only moves forward",
+                param="frozen_time",
             )
     for _ in range(MAX_JOBS_PER_ADVANCE):
         with unit_of_work(factory) as session:
@@ -74,11 +89,14 @@ def advance_test_clock(
             job.status = RUNNING
             job.attempts += 1
             # Everything the job does happens at the clock's time, not the wall clock's.
-            execute(session, registry, FixedClock(test_clock.frozen_time), job,
-                    test_clock.frozen_time)
+            execute(
+                session, registry, FixedClock(test_clock.frozen_time), job, test_clock.frozen_time
+            )
     else:
-        raise Conflict(f"advancing test clock {clock_id} ran more than "
-                       f"{MAX_JOBS_PER_ADVANCE} jobs; a job keeps rescheduling itself")
+        raise Conflict(
+            f"advancing test clock {clock_id} ran more than "
+            f"{MAX_JOBS_PER_ADVANCE} jobs; a job keeps rescheduling itself"
+        )
     with unit_of_work(factory) as session:
         test_clock = session.get_one(TestClock, clock_id, with_for_update=True)
         test_clock.frozen_time = max(test_clock.frozen_time, target)

@@ -33,8 +33,12 @@ def schedule_periodic(factory: sessionmaker[Session], registry: Registry, clock:
         for periodic in registry.periodic:
             slot = (now - _EPOCH) // periodic.every
             enqueue(
-                ctx, periodic.kind, {}, due_at=_EPOCH + slot * periodic.every,
-                dedup_key=f"periodic:{periodic.kind}:{slot}", product_scoped=False,
+                ctx,
+                periodic.kind,
+                {},
+                due_at=_EPOCH + slot * periodic.every,
+                dedup_key=f"periodic:{periodic.kind}:{slot}",
+                product_scoped=False,
             )
 
 
@@ -42,8 +46,13 @@ class Worker:
     """Runs jobs until told to stop."""
 
     def __init__(
-        self, factory: sessionmaker[Session], registry: Registry, clock: Clock, *,
-        poll_seconds: float = 1.0, lease: timedelta = timedelta(minutes=5),
+        self,
+        factory: sessionmaker[Session],
+        registry: Registry,
+        clock: Clock,
+        *,
+        poll_seconds: float = 1.0,
+        lease: timedelta = timedelta(minutes=5),
     ) -> None:
         self.factory = factory
         self.registry = registry
@@ -55,8 +64,9 @@ class Worker:
     def tick(self) -> int:
         """Schedule periodic jobs and run one batch of due jobs."""
         schedule_periodic(self.factory, self.registry, self.clock)
-        return run_due(self.factory, self.registry, self.clock, worker_id=self.worker_id,
-                       lease=self.lease)
+        return run_due(
+            self.factory, self.registry, self.clock, worker_id=self.worker_id, lease=self.lease
+        )
 
     def run(self, stop: threading.Event) -> None:
         """Loop until ``stop`` is set; survives database hiccups."""

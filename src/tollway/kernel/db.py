@@ -70,7 +70,11 @@ class Base(DeclarativeBase):
     """Declarative base of every table, with the constraint naming convention."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), Decimal: DecimalText(), dict[str, Any]: JSONType}
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        Decimal: DecimalText(),
+        dict[str, Any]: JSONType,
+    }
 
 
 def _json_default(value: object) -> object:

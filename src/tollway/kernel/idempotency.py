@@ -51,7 +51,9 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def find_response(session: Session, product_id: str, key: str, fingerprint: str) -> StoredResponse | None:
+def find_response(
+    session: Session, product_id: str, key: str, fingerprint: str
+) -> StoredResponse | None:
     """The stored response for ``key``; 409 if the key was used for another request."""
     record = session.scalar(
         select(IdempotencyRecord).where(
@@ -69,15 +71,25 @@ def find_response(session: Session, product_id: str, key: str, fingerprint: str)
 
 
 def save_response(
-    session: Session, product_id: str, key: str, fingerprint: str, response: StoredResponse,
+    session: Session,
+    *,
+    product_id: str,
+    key: str,
+    fingerprint: str,
+    response: StoredResponse,
     now: datetime,
 ) -> None:
     """Remember ``response`` for ``key`` in the current transaction."""
     session.add(
         IdempotencyRecord(
-            id=new_id("idk"), product_id=product_id, key=key, request_hash=fingerprint,
-            status_code=response.status_code, content_type=response.content_type,
-            body=response.body, created_at=now,
+            id=new_id("idk"),
+            product_id=product_id,
+            key=key,
+            request_hash=fingerprint,
+            status_code=response.status_code,
+            content_type=response.content_type,
+            body=response.body,
+            created_at=now,
         )
     )
 

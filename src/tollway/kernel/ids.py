@@ -7,8 +7,22 @@ import threading
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
-_lock = threading.Lock()
-_last = 0
+
+
+class _Stamps:
+    """Strictly increasing microsecond stamps, safe across threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def next(self) -> int:
+        with self._lock:
+            self._last = max(time.time_ns() // 1000, self._last + 1)
+            return self._last
+
+
+_stamps = _Stamps()
 
 
 def _encode(value: int, length: int) -> str:
@@ -26,8 +40,4 @@ def new_id(prefix: str) -> str:
     order and cursor pagination needs no second column. The time part is the wall
     clock on purpose: ids order writes, they do not carry domain time.
     """
-    global _last
-    with _lock:
-        stamp = max(time.time_ns() // 1000, _last + 1)
-        _last = stamp
-    return f"{prefix}_{_encode(stamp, 10)}{_encode(int.from_bytes(os.urandom(7)), 10)}"
+    return f"{prefix}_{_encode(_stamps.next(), 10)}{_encode(int.from_bytes(os.urandom(7)), 10)}"

@@ -47,8 +47,14 @@ class Job(Base):
 
 
 def enqueue(
-    ctx: Context, kind: str, payload: dict[str, Any], *, due_at: datetime | None = None,
-    test_clock_id: str | None = None, dedup_key: str | None = None, max_attempts: int = 8,
+    ctx: Context,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    due_at: datetime | None = None,
+    test_clock_id: str | None = None,
+    dedup_key: str | None = None,
+    max_attempts: int = 8,
     product_scoped: bool = True,
 ) -> Job:
     """Schedule ``kind`` with ``payload`` at ``due_at`` (default: now on the clock).
@@ -61,9 +67,16 @@ def enqueue(
         if existing is not None:
             return existing
     job = Job(
-        id=new_id("job"), product_id=ctx.product_id if product_scoped else None, kind=kind,
-        payload=payload, status=PENDING, due_at=due_at or ctx.now(test_clock_id), attempts=0,
-        max_attempts=max_attempts, test_clock_id=test_clock_id, dedup_key=dedup_key,
+        id=new_id("job"),
+        product_id=ctx.product_id if product_scoped else None,
+        kind=kind,
+        payload=payload,
+        status=PENDING,
+        due_at=due_at or ctx.now(test_clock_id),
+        attempts=0,
+        max_attempts=max_attempts,
+        test_clock_id=test_clock_id,
+        dedup_key=dedup_key,
         created_at=ctx.clock.now(),
     )
     if dedup_key is None:

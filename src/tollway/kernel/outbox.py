@@ -23,7 +23,10 @@ class Event(Base):
     """One domain event: ``type`` like ``customer.created`` and its ``data``."""
 
     __tablename__ = "events"
-    __table_args__ = (Index(None, "product_id", "type", "id"), Index(None, "product_id", "customer_id", "id"))
+    __table_args__ = (
+        Index(None, "product_id", "type", "id"),
+        Index(None, "product_id", "customer_id", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
@@ -34,7 +37,11 @@ class Event(Base):
 
 
 def record_event(
-    ctx: Context, type: str, data: dict[str, Any], *, customer_id: str | None = None,
+    ctx: Context,
+    type: str,
+    data: dict[str, Any],
+    *,
+    customer_id: str | None = None,
     test_clock_id: str | None = None,
 ) -> Event:
     """Append an event to the outbox in the caller's transaction.
@@ -42,8 +49,12 @@ def record_event(
     ``created_at`` is the subject's time: the customer's test clock when it has one.
     """
     event = Event(
-        id=new_id("evt"), product_id=ctx.product_id, type=type, customer_id=customer_id,
-        data=data, created_at=ctx.now(test_clock_id),
+        id=new_id("evt"),
+        product_id=ctx.product_id,
+        type=type,
+        customer_id=customer_id,
+        data=data,
+        created_at=ctx.now(test_clock_id),
     )
     ctx.session.add(event)
     return event

@@ -30,7 +30,9 @@ class Page(Generic[T]):
 
 
 def paginate(
-    session: Session, stmt: Select[tuple[T]], id_column: InstrumentedAttribute[Any],
+    session: Session,
+    stmt: Select[T],
+    id_column: InstrumentedAttribute[Any],
     page: PageRequest,
 ) -> Page[T]:
     """Run ``stmt`` newest first (ids sort by creation), one page of it."""

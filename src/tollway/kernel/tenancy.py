@@ -41,8 +41,15 @@ def ensure_product(session: Session, *, code: str, name: str, clock: Clock) -> P
         return found
     now = clock.now()
     product = Product(
-        id=new_id("prod"), code=code, name=name, company=None,
-        branding={}, reseller={}, settings={}, created_at=now, updated_at=now,
+        id=new_id("prod"),
+        code=code,
+        name=name,
+        company=None,
+        branding={},
+        reseller={},
+        settings={},
+        created_at=now,
+        updated_at=now,
     )
     session.add(product)
     session.flush()

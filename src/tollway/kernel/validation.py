@@ -35,7 +35,7 @@ def _timezone(value: str) -> str:
 
 def _decimal_string(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError("must be a decimal string such as \"0.25\" or an integer")
+        raise ValueError('must be a decimal string such as "0.25" or an integer')
     try:
         number = Decimal(str(value))
     except InvalidOperation:

@@ -11,7 +11,9 @@ from tollway.migrations.models import metadata
 
 def _run(connection: Connection) -> None:
     context.configure(
-        connection=connection, target_metadata=metadata, compare_type=True,
+        connection=connection,
+        target_metadata=metadata,
+        compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

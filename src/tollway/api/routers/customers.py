@@ -9,8 +9,8 @@ from fastapi import Path
 from pydantic import BaseModel, Field
 
 from tollway import auth, customers
-from tollway.api.routing import resource_router
 from tollway.api.deps import Ctx, PageDep
+from tollway.api.routing import resource_router
 from tollway.api.schemas import ListOut
 from tollway.kernel.validation import INPUT_CONFIG
 
@@ -67,5 +67,10 @@ def create_customer_key(ctx: Ctx, external_id: ExternalIdPath, body: KeyCreate) 
     """A key that reaches only this customer's resources (for its billing page)."""
     customer = customers.get_customer(ctx, external_id)
     issued = auth.create_customer_key(ctx, customer_id=customer.id, name=body.name)
-    return KeyOut(id=issued.record.id, name=issued.record.name, customer_id=customer.external_id,
-                  key=issued.secret, created_at=issued.record.created_at)
+    return KeyOut(
+        id=issued.record.id,
+        name=issued.record.name,
+        customer_id=customer.external_id,
+        key=issued.secret,
+        created_at=issued.record.created_at,
+    )

@@ -9,8 +9,8 @@ from fastapi import Query
 from pydantic import BaseModel
 
 from tollway import customers
-from tollway.api.routing import resource_router
 from tollway.api.deps import Ctx, PageDep
+from tollway.api.routing import resource_router
 from tollway.api.schemas import ListOut
 from tollway.kernel.outbox import Event, list_events
 
@@ -30,7 +30,8 @@ def _out(event: Event) -> EventOut:
 
 @router.get("/events")
 def get_events(
-    ctx: Ctx, page: PageDep,
+    ctx: Ctx,
+    page: PageDep,
     type: Annotated[str | None, Query(max_length=100)] = None,
     customer_id: Annotated[str | None, Query(max_length=255)] = None,
 ) -> ListOut[EventOut]:

@@ -9,8 +9,8 @@ from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from tollway import jobs
-from tollway.api.routing import resource_router
 from tollway.api.deps import AppStateDep, Ctx
+from tollway.api.routing import resource_router
 from tollway.kernel.access import require_full_access
 from tollway.kernel.clock import TestClock, load_test_clock
 from tollway.kernel.validation import INPUT_CONFIG
@@ -69,7 +69,12 @@ def advance_test_clock(
     require_full_access(ctx, "advance test clocks")
     ctx.session.rollback()  # release the request's snapshot before the jobs' transactions
     clock = jobs.advance_test_clock(
-        state.session_factory, state.registry, state.clock, product_id=ctx.product_id,
-        clock_id=clock_id, to=body.frozen_time, actor=ctx.actor,
+        state.session_factory,
+        state.registry,
+        state.clock,
+        product_id=ctx.product_id,
+        clock_id=clock_id,
+        to=body.frozen_time,
+        actor=ctx.actor,
     )
     return _out(clock)
