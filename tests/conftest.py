@@ -157,6 +157,7 @@ def ctx(session_factory: sessionmaker[Session], clock: MovableClock) -> Iterator
     """A service context in the default product; committed at the end of the test body."""
     session = session_factory()
     product = ensure_product(session, code="default", name="Default product", clock=clock)
+    session.commit()  # release SQLite's write lock before the test talks to the API
     yield Context(session=session, product_id=product.id, clock=clock, actor="test")
     session.rollback()
     session.close()

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tollway.kernel.errors import PROBLEM_BASE, TollwayError, ValidationFailed
@@ -93,6 +94,18 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    # The service checked and a concurrent request won the race to the constraint.
+    log.info("integrity conflict on %s %s: %s", request.method, request.url.path, exc)
+    return problem(
+        409,
+        "conflict",
+        "Conflict",
+        "a concurrent request changed the same data; read it again and retry",
+        request,
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
@@ -109,4 +122,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(TollwayError, _tollway_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -21,6 +21,7 @@ from tollway.kernel.errors import ValidationFailed
 from tollway.kernel.idempotency import (
     StoredResponse,
     find_response,
+    lock_key,
     request_fingerprint,
     save_response,
 )
@@ -64,9 +65,12 @@ async def idempotency_guard(
         raise ValidationFailed.field("Idempotency-Key", "must not be blank")
     fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
     session = request.state.session
-    stored = await run_in_threadpool(
-        find_response, session, principal.product_id, idempotency_key, fingerprint
-    )
+
+    def lookup() -> StoredResponse | None:
+        lock_key(session, principal.product_id, idempotency_key)
+        return find_response(session, principal.product_id, idempotency_key, fingerprint)
+
+    stored = await run_in_threadpool(lookup)
     if stored is not None:
         raise Replay(stored)
     request.state.idempotency = PendingKey(principal.product_id, idempotency_key, fingerprint)
@@ -116,6 +120,7 @@ class UnitOfWorkRoute(APIRoute):
                     await run_in_threadpool(session.rollback)
                     winner = await run_in_threadpool(
                         find_response,
+                        lock_key,
                         session,
                         pending.product_id,
                         pending.key,

@@ -7,6 +7,7 @@ from typing import Any
 from tollway.customers.models import Customer
 from tollway.customers.repository import CustomerRepository
 from tollway.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
+from tollway.kernel.access import require_full_access
 from tollway.kernel.clock import load_test_clock
 from tollway.kernel.context import Context
 from tollway.kernel.errors import AlreadyExists, NotFound, ValidationFailed
@@ -25,6 +26,7 @@ def _snapshot(customer: Customer) -> dict[str, Any]:
 
 def create_customer(ctx: Context, data: CustomerCreate) -> Customer:
     """Create a customer; its ``external_id`` must be new in the product."""
+    require_full_access(ctx, "create customers")
     repo = CustomerRepository(ctx)
     if repo.by_external_id(data.external_id) is not None:
         raise AlreadyExists(f"customer {data.external_id!r} already exists", param="external_id")

@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint, delete, select
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint, delete, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tollway.kernel.db import Base
@@ -49,6 +49,21 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     for part in (method.encode(), b"\0", path.encode(), b"\0", body):
         digest.update(part)
     return digest.hexdigest()
+
+
+def lock_key(session: Session, product_id: str, key: str) -> None:
+    """Serialize requests that share a key until the first one's transaction ends.
+
+    PostgreSQL takes a transaction-scoped advisory lock; SQLite transactions are
+    already serialized (they begin IMMEDIATE).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"{product_id}\0{key}".encode()).digest()
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:id)"),
+        {"id": int.from_bytes(digest[:8], "big", signed=True)},
+    )
 
 
 def find_response(
