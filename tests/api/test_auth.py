@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from tollway.auth import create_secret_key
+from tollway.kernel.context import Context
+from tollway.kernel.tenancy import ensure_product
+
 
 def _customer_key(client: TestClient, external_id: str) -> str:
     assert client.post("/v1/customers", json={"external_id": external_id}).status_code == 201
@@ -57,11 +61,7 @@ def test_customer_key_cannot_create_customers_or_keys(client: TestClient) -> Non
     assert client.get("/v1/customers/mallory").status_code == 404
 
 
-def test_keys_of_another_product_see_nothing(client: TestClient, ctx) -> None:  # type: ignore[no-untyped-def]
-    from tollway.auth import create_secret_key
-    from tollway.kernel.context import Context
-    from tollway.kernel.tenancy import ensure_product
-
+def test_keys_of_another_product_see_nothing(client: TestClient, ctx: Context) -> None:
     client.post("/v1/customers", json={"external_id": "shared-id"})
     other = ensure_product(ctx.session, code="other", name="Other", clock=ctx.clock)
     issued = create_secret_key(
