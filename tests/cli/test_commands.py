@@ -1,0 +1,114 @@
+"""The ``tollway`` command line, run as a user would run it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from tollway.cli import main
+from tollway.kernel.settings import get_settings
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("TOLLWAY_DATABASE_URL", url)
+    monkeypatch.delenv("TOLLWAY_API_KEY", raising=False)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def test_migrate_is_repeatable(sqlite_env: str) -> None:
+    runner = CliRunner()
+    first = runner.invoke(main, ["migrate"])
+    assert first.exit_code == 0, first.output
+    assert "up to date" in first.output
+    assert runner.invoke(main, ["migrate"]).exit_code == 0
+
+
+def test_keys_create_prints_a_working_secret(sqlite_env: str) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["migrate"]).exit_code == 0
+    result = runner.invoke(main, ["keys", "create", "--name", "ops"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().startswith("sk_")
+
+
+def test_unknown_product_fails_with_a_message(sqlite_env: str) -> None:
+    runner = CliRunner()
+    runner.invoke(main, ["migrate"])
+    result = runner.invoke(main, ["keys", "create", "--product", "nope"])
+    assert result.exit_code == 1
+    assert "product 'nope' not found" in result.output
+
+
+def test_unreachable_database_fails_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOLLWAY_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["migrate"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "database error" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """``tollway serve`` in a subprocess on a fresh SQLite file, as the README says."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TOLLWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "TOLLWAY_API_KEY": "sk_test_x",
+    }
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "tollway.cli.main", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            process.kill()
+            output = process.stdout.read().decode() if process.stdout else ""
+            pytest.fail(f"tollway serve did not start:\n{output}")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_serve_answers_with_the_environment_key(served: str) -> None:
+    headers = {"Authorization": "Bearer sk_test_x"}
+    assert httpx.get(f"{served}/v1/customers", headers=headers).status_code == 200
+    assert httpx.get(f"{served}/v1/customers").status_code == 401
+    created = httpx.post(f"{served}/v1/customers", headers=headers, json={"external_id": "c1"})
+    assert created.status_code == 201
