@@ -1,10 +1,19 @@
 """Claiming and running jobs, safely from any number of workers.
 
 A job is claimed in one short transaction (``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL; SQLite serializes writers) that sets a lease. It then runs in a
-second transaction that also marks it done, so its effects and its completion
-commit together. A worker that dies mid-job loses its lease, and the job is
-claimed again; a handler that raises is retried with exponential backoff.
+PostgreSQL; SQLite serializes writers) that sets a lease and counts the attempt.
+It then runs in a second transaction that locks its row, checks the lease is still
+this worker's, runs the handler and marks the job done, so its effects and its
+completion commit together. Exactly-once effects follow:
+
+- while a job runs, its row stays locked, so no other worker can claim it even
+  when the lease runs out meanwhile (claims skip locked rows);
+- a worker that dies between claim and run loses its lease; the job is claimed
+  again after ``lease`` and the stale worker's attempt number no longer matches;
+- a handler that raises has its writes rolled back (it runs in a savepoint) and
+  the job is retried with exponential backoff, or marked ``failed`` after
+  ``max_attempts``. Expired leases count as attempts too, so a job that kills its
+  worker every time fails instead of cycling forever.
 """
 
 from __future__ import annotations
@@ -26,55 +35,78 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
+DEFAULT_LEASE = timedelta(minutes=5)
+DEFAULT_BATCH = 20
+_MAX_ERROR_CHARS = 4000
 
 
 def backoff(attempts: int) -> timedelta:
     """Delay before retry number ``attempts``: 30 s, 1 min, 2 min, ... at most 1 h."""
-    delay: timedelta = BACKOFF_BASE * (2 ** max(attempts - 1, 0))
-    return min(delay, BACKOFF_CAP)
+    exponent = min(max(attempts - 1, 0), 20)  # 30 s * 2**20 is far past the cap
+    return min(BACKOFF_BASE * (1 << exponent), BACKOFF_CAP)
 
 
 def claim(
     session: Session, *, now: datetime, worker_id: str, lease: timedelta, limit: int
 ) -> list[tuple[str, int]]:
-    """Lease up to ``limit`` due jobs (not on a test clock); returns (id, attempt) pairs."""
+    """Lease up to ``limit`` due jobs (not on a test clock), in due order.
+
+    Returns (id, attempt) pairs; the attempt number identifies this lease. Jobs
+    whose lease expired with no attempts left are marked failed instead.
+    """
     due = or_(
         and_(Job.status == PENDING, Job.due_at <= now),
         and_(Job.status == RUNNING, Job.lease_until < now),
     )
-    ids = list(
-        session.scalars(
-            select(Job.id)
-            .where(due, Job.test_clock_id.is_(None))
-            .order_by(Job.due_at, Job.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+    rows = session.execute(
+        select(Job.id, Job.status, Job.attempts, Job.max_attempts)
+        .where(due, Job.test_clock_id.is_(None))
+        .order_by(Job.due_at, Job.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    runnable = [r.id for r in rows if r.status == PENDING or r.attempts < r.max_attempts]
+    for row in rows:
+        if row.status == RUNNING and row.attempts >= row.max_attempts:
+            _fail_exhausted(session, row.id, row.max_attempts, now)
+    if not runnable:
+        return []
+    leased = session.execute(
+        update(Job)
+        .where(Job.id.in_(runnable))
+        .values(
+            status=RUNNING,
+            attempts=Job.attempts + 1,
+            lease_until=now + lease,
+            locked_by=worker_id,
         )
+        .returning(Job.id, Job.attempts)
+        .execution_options(synchronize_session=False)
     )
-    claimed: list[tuple[str, int]] = []
-    for job_id in ids:
-        result = session.execute(
-            update(Job)
-            .where(Job.id == job_id, due)
-            .values(
-                status=RUNNING,
-                attempts=Job.attempts + 1,
-                lease_until=now + lease,
-                locked_by=worker_id,
-            )
-            .returning(Job.attempts)
-        )
-        attempt = result.scalar_one_or_none()
-        if attempt is not None:
-            claimed.append((job_id, attempt))
-    return claimed
+    attempts = {row.id: row.attempts for row in leased}
+    return [(job_id, attempts[job_id]) for job_id in runnable]
+
+
+def _fail_exhausted(session: Session, job_id: str, max_attempts: int, now: datetime) -> None:
+    error = (
+        f"lease expired on attempt {max_attempts} of {max_attempts} "
+        "(the worker stopped or the job outlived its lease); no attempts left"
+    )
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(status=FAILED, finished_at=now, lease_until=None, last_error=error)
+        .execution_options(synchronize_session=False)
+    )
+    log.error("job %s failed for good: %s", job_id, error)
 
 
 def execute(session: Session, registry: Registry, clock: Clock, job: Job, now: datetime) -> bool:
     """Run ``job`` inside ``session``'s transaction and record the outcome.
 
-    The handler runs in a savepoint: when it raises, its writes are undone and the
-    job is rescheduled (or marked failed after ``max_attempts``). Returns success.
+    ``job.attempts`` already counts this attempt. The handler runs in a savepoint:
+    when it raises, its writes are undone and the job is rescheduled (or marked
+    failed after ``max_attempts``). Returns whether the handler succeeded.
     """
     handler = registry.handlers.get(job.kind)
     ctx = Context(
@@ -86,22 +118,41 @@ def execute(session: Session, registry: Registry, clock: Clock, job: Job, now: d
         with session.begin_nested():
             handler(ctx, dict(job.payload))
     except Exception:
-        job.last_error = traceback.format_exc(limit=20)[-4000:]
-        job.lease_until = None
-        job.locked_by = None
-        if job.attempts >= job.max_attempts:
-            job.status = FAILED
-            job.finished_at = now
-            log.error("job %s (%s) failed for good:\n%s", job.id, job.kind, job.last_error)
-        else:
-            job.status = PENDING
-            job.due_at = now + backoff(job.attempts)
-            log.warning("job %s (%s) failed, retry at %s", job.id, job.kind, job.due_at)
+        record_failure(job, traceback.format_exc(limit=20), now)
         return False
     job.status = DONE
     job.finished_at = now
     job.lease_until = None
+    job.last_error = None
     return True
+
+
+def record_failure(job: Job, error: str, now: datetime) -> None:
+    """Reschedule ``job`` after a failed attempt, or fail it when none are left."""
+    job.last_error = error[-_MAX_ERROR_CHARS:]
+    job.lease_until = None
+    job.locked_by = None
+    if job.attempts >= job.max_attempts:
+        job.status = FAILED
+        job.finished_at = now
+        log.error("job %s (%s) failed for good:\n%s", job.id, job.kind, job.last_error)
+    else:
+        job.status = PENDING
+        job.due_at = now + backoff(job.attempts)
+        log.warning("job %s (%s) failed, retry at %s", job.id, job.kind, job.due_at.isoformat())
+
+
+def _owned(session: Session, job_id: str, attempt: int, worker_id: str) -> Job | None:
+    """The job, locked, if this worker's lease (``attempt``) still holds it."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if (
+        job is None
+        or job.status != RUNNING
+        or job.locked_by != worker_id
+        or job.attempts != attempt
+    ):
+        return None
+    return job
 
 
 def run_claimed(
@@ -113,17 +164,25 @@ def run_claimed(
     attempt: int,
     worker_id: str,
 ) -> bool | None:
-    """Run a job this worker claimed; ``None`` if the lease was lost meanwhile."""
-    with unit_of_work(factory) as session:
-        job = session.get(Job, job_id, with_for_update=True)
-        if (
-            job is None
-            or job.status != RUNNING
-            or job.locked_by != worker_id
-            or job.attempts != attempt
-        ):
-            return None
-        return execute(session, registry, clock, job, clock.now())
+    """Run a job this worker claimed; ``None`` if the lease was lost meanwhile.
+
+    Should the transaction itself fail (its commit, or the database going away),
+    the attempt is recorded as failed in a fresh transaction and the error raised.
+    """
+    try:
+        with unit_of_work(factory) as session:
+            job = _owned(session, job_id, attempt, worker_id)
+            if job is None:
+                log.info("job %s: lease %d of %s was lost; skipped", job_id, attempt, worker_id)
+                return None
+            return execute(session, registry, clock, job, clock.now())
+    except Exception:
+        error = traceback.format_exc(limit=20)
+        with unit_of_work(factory) as session:
+            job = _owned(session, job_id, attempt, worker_id)
+            if job is not None:
+                record_failure(job, error, clock.now())
+        raise
 
 
 def run_due(
@@ -132,12 +191,18 @@ def run_due(
     clock: Clock,
     *,
     worker_id: str,
-    lease: timedelta = timedelta(minutes=5),
-    batch: int = 20,
+    lease: timedelta = DEFAULT_LEASE,
+    batch: int = DEFAULT_BATCH,
 ) -> int:
-    """Claim and run one batch of due jobs; returns how many were run."""
+    """Claim and run one batch of due jobs; returns how many were claimed."""
     with unit_of_work(factory) as session:
         claimed = claim(session, now=clock.now(), worker_id=worker_id, lease=lease, limit=batch)
     for job_id, attempt in claimed:
-        run_claimed(factory, registry, clock, job_id=job_id, attempt=attempt, worker_id=worker_id)
+        try:
+            run_claimed(
+                factory, registry, clock, job_id=job_id, attempt=attempt, worker_id=worker_id
+            )
+        except Exception:
+            # Recorded as a failed attempt; the rest of the batch still runs.
+            log.exception("job %s: its transaction failed", job_id)
     return len(claimed)
