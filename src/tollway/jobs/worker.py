@@ -1,6 +1,7 @@
 """The worker loop: keep periodic jobs enqueued, run due jobs, sleep when idle.
 
-``tollway worker`` runs it standalone; ``tollway serve`` runs it in a thread.
+``tollway worker`` runs it standalone (start as many as you like on PostgreSQL);
+``tollway serve`` runs the same loop in a thread.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ import logging
 import os
 import socket
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from tollway.jobs.registry import Registry
-from tollway.jobs.runner import run_due
+from tollway.jobs.runner import DEFAULT_BATCH, DEFAULT_LEASE, run_due
 from tollway.kernel.clock import Clock
 from tollway.kernel.context import Context
 from tollway.kernel.db import unit_of_work
@@ -25,13 +27,27 @@ log = logging.getLogger(__name__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def schedule_periodic(factory: sessionmaker[Session], registry: Registry, clock: Clock) -> None:
-    """Enqueue each periodic job for the current slot, once across all workers."""
+def periodic_slots(registry: Registry, now: datetime) -> dict[str, int]:
+    """The current slot number of each periodic kind: slots are ``every`` long from 1970."""
+    return {p.kind: (now - _EPOCH) // p.every for p in registry.periodic}
+
+
+def schedule_periodic(
+    factory: sessionmaker[Session], registry: Registry, clock: Clock
+) -> dict[str, int]:
+    """Enqueue each periodic job for the current slot, once across all workers.
+
+    The job is due at the start of its slot and deduplicated by (kind, slot), also
+    when several workers race. Returns the slots now scheduled, by kind.
+    """
     now = clock.now()
+    slots = periodic_slots(registry, now)
+    if not slots:
+        return slots
     with unit_of_work(factory) as session:
         ctx = Context(session=session, product_id="", clock=clock, actor="scheduler")
         for periodic in registry.periodic:
-            slot = (now - _EPOCH) // periodic.every
+            slot = slots[periodic.kind]
             enqueue(
                 ctx,
                 periodic.kind,
@@ -40,6 +56,12 @@ def schedule_periodic(factory: sessionmaker[Session], registry: Registry, clock:
                 dedup_key=f"periodic:{periodic.kind}:{slot}",
                 product_scoped=False,
             )
+    return slots
+
+
+def new_worker_id() -> str:
+    """Unique per worker: host, process and a random part (threads share a pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class Worker:
@@ -52,20 +74,30 @@ class Worker:
         clock: Clock,
         *,
         poll_seconds: float = 1.0,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = DEFAULT_LEASE,
+        batch: int = DEFAULT_BATCH,
+        worker_id: str | None = None,
     ) -> None:
         self.factory = factory
         self.registry = registry
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.lease = lease
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self.batch = batch
+        self.worker_id = worker_id or new_worker_id()
+        self._scheduled: dict[str, int] = {}
 
     def tick(self) -> int:
-        """Schedule periodic jobs and run one batch of due jobs."""
-        schedule_periodic(self.factory, self.registry, self.clock)
+        """Schedule periodic jobs (once per slot) and run one batch of due jobs."""
+        if periodic_slots(self.registry, self.clock.now()) != self._scheduled:
+            self._scheduled = schedule_periodic(self.factory, self.registry, self.clock)
         return run_due(
-            self.factory, self.registry, self.clock, worker_id=self.worker_id, lease=self.lease
+            self.factory,
+            self.registry,
+            self.clock,
+            worker_id=self.worker_id,
+            lease=self.lease,
+            batch=self.batch,
         )
 
     def run(self, stop: threading.Event) -> None:
