@@ -14,9 +14,14 @@ from sqlalchemy import ForeignKey, Index, String, Text, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tollway.kernel import clock, tenancy
 from tollway.kernel.context import Context
 from tollway.kernel.db import Base
 from tollway.kernel.ids import new_id
+
+# The tables a job references must be mapped wherever jobs are used (a bare
+# ``tollway worker`` process imports little else), or flushes cannot sort them.
+_REFERENCED = (tenancy.Product, clock.TestClock)
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 
