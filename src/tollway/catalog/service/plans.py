@@ -1,0 +1,203 @@
+"""Plan use cases: create, read, list, update and archive.
+
+A product has at most one default plan (the free plan customers fall back to):
+making a plan the default clears the flag on the previous one, which records its
+own ``plan.updated``. Archiving keeps the plan readable and valid for existing
+subscriptions; an archived plan is never the default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from tollway.catalog import events
+from tollway.catalog.models import Plan
+from tollway.catalog.repository import PlanRepository
+from tollway.catalog.schemas import PlanCreate, PlanOut, PlanUpdate, PriceSpec, snapshot
+from tollway.catalog.service.common import (
+    product_currency,
+    require_catalog_write,
+    unknown_metric_errors,
+)
+from tollway.kernel.context import Context
+from tollway.kernel.errors import AlreadyExists, FieldError, NotFound, ValidationFailed
+from tollway.kernel.ids import new_id
+from tollway.kernel.outbox import record_event
+from tollway.kernel.pagination import Page, PageRequest
+
+_NULLABLE = frozenset({"description"})
+_JSON_LISTS = frozenset({"prices", "quotas", "charges"})
+_CREATE_COLUMNS = sorted(set(PlanCreate.model_fields) - {"code", "currency"})
+
+
+def _snapshot(plan: Plan) -> dict[str, Any]:
+    return snapshot(PlanOut.of(plan))
+
+
+def _price_errors(prices: Sequence[PriceSpec], currency: str) -> list[FieldError]:
+    """At most one price per interval and (resolved) currency."""
+    seen: set[tuple[str, str]] = set()
+    errors = []
+    for index, price in enumerate(prices):
+        key = (price.interval, price.currency or currency)
+        if key in seen:
+            errors.append(
+                FieldError(f"prices[{index}].interval", f"a second {key[0]} price in {key[1]}")
+            )
+        seen.add(key)
+    return errors
+
+
+def _column_value(field: str, value: Any) -> Any:
+    """The stored form of an input field (JSON columns hold the validated dumps)."""
+    if field in _JSON_LISTS:
+        return [item.model_dump(mode="json") for item in value]
+    if field == "features":
+        return dict(value)
+    return value
+
+
+def _clear_default(ctx: Context, *, keep: Plan | None, now: datetime) -> None:
+    """Unset ``is_default`` on every plan but ``keep``, each with its ``plan.updated``."""
+    for other in PlanRepository(ctx).defaults():
+        if other is keep:
+            continue
+        before = _snapshot(other)
+        other.is_default = False
+        other.updated_at = now
+        ctx.session.flush()
+        record_event(
+            ctx,
+            events.PLAN_UPDATED,
+            {**_snapshot(other), "previous_attributes": {"is_default": before["is_default"]}},
+        )
+
+
+def create_plan(ctx: Context, data: PlanCreate) -> Plan:
+    """Create a plan; its ``code`` must be new in the product and every quota and
+    charge must name an existing billable metric."""
+    require_catalog_write(ctx)
+    repo = PlanRepository(ctx)
+    if repo.by_code(data.code) is not None:
+        raise AlreadyExists(f"plan {data.code!r} already exists", param="code")
+    currency = data.currency or product_currency(ctx)
+    errors = _price_errors(data.prices, currency)
+    errors += unknown_metric_errors(ctx, quotas=data.quotas, charges=data.charges)
+    if errors:
+        raise ValidationFailed(errors)
+    now = ctx.now()
+    if data.is_default:
+        _clear_default(ctx, keep=None, now=now)
+    plan = Plan(
+        id=new_id("plan"),
+        product_id=ctx.product_id,
+        code=data.code,
+        currency=currency,
+        created_at=now,
+        updated_at=now,
+        **{name: _column_value(name, getattr(data, name)) for name in _CREATE_COLUMNS},
+    )
+    repo.add(plan)
+    record_event(ctx, events.PLAN_CREATED, _snapshot(plan))
+    return plan
+
+
+def get_plan(ctx: Context, code: str) -> Plan:
+    """The plan with ``code``, archived or not; 404 when absent."""
+    plan = PlanRepository(ctx).by_code(code)
+    if plan is None:
+        raise NotFound(f"plan {code!r} not found", param="code")
+    return plan
+
+
+def list_plans(ctx: Context, page: PageRequest, *, active: bool | None = None) -> Page[Plan]:
+    """Plans of the product, newest first; only active or archived ones when asked."""
+    return PlanRepository(ctx).list_filtered(page, active=active)
+
+
+def update_plan(ctx: Context, code: str, data: PlanUpdate) -> Plan:
+    """Change the fields sent; emits ``plan.updated`` only when something changed."""
+    require_catalog_write(ctx)
+    plan = get_plan(ctx, code)
+    apply_plan_changes(ctx, plan, {name: getattr(data, name) for name in data.model_fields_set})
+    return plan
+
+
+def apply_plan_changes(ctx: Context, plan: Plan, changes: dict[str, Any]) -> list[str]:
+    """Validate and apply ``changes`` (input values by field name) to ``plan``.
+
+    Returns the names of the fields that changed; records ``plan.updated`` with
+    ``previous_attributes`` when there are any. Deactivating the default plan
+    also clears ``is_default``. Raises :class:`ValidationFailed` and changes
+    nothing when a value is refused.
+    """
+    require_catalog_write(ctx)
+    errors = [
+        FieldError(name, "may not be null")
+        for name, value in changes.items()
+        if value is None and name not in _NULLABLE
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+    active = changes.get("active", plan.active)
+    is_default = changes.get("is_default", plan.is_default)
+    if is_default and not active:
+        if changes.get("is_default"):
+            errors.append(FieldError("is_default", "an archived plan cannot be the default"))
+        is_default = False
+    if "prices" in changes or "currency" in changes:
+        prices = (
+            changes["prices"]
+            if "prices" in changes
+            else [PriceSpec.model_validate(p) for p in plan.prices]
+        )
+        errors += _price_errors(prices, changes.get("currency") or plan.currency)
+    errors += unknown_metric_errors(
+        ctx, quotas=changes.get("quotas", ()), charges=changes.get("charges", ())
+    )
+    if errors:
+        raise ValidationFailed(errors)
+
+    before = _snapshot(plan)
+    now = ctx.now()
+    if is_default and not plan.is_default:
+        _clear_default(ctx, keep=plan, now=now)
+    changes = {**changes, "is_default": is_default}
+    for name, value in changes.items():
+        stored = _column_value(name, value)
+        if getattr(plan, name) != stored:
+            setattr(plan, name, stored)
+    after = _snapshot(plan)
+    changed = sorted(k for k in after if after[k] != before[k])
+    if changed:
+        plan.updated_at = now
+        ctx.session.flush()
+        record_event(
+            ctx,
+            events.PLAN_UPDATED,
+            {**_snapshot(plan), "previous_attributes": {k: before[k] for k in changed}},
+        )
+    return changed
+
+
+def archive_plan(ctx: Context, code: str) -> Plan:
+    """Archive a plan (``active`` false, no longer the default); it stays readable and
+    valid for existing subscriptions. Archiving an archived plan changes nothing."""
+    require_catalog_write(ctx)
+    plan = get_plan(ctx, code)
+    if not plan.active:
+        return plan
+    before = _snapshot(plan)
+    plan.active = False
+    plan.is_default = False
+    plan.updated_at = ctx.now()
+    after = _snapshot(plan)
+    changed = [k for k in ("active", "is_default") if after[k] != before[k]]
+    record_event(
+        ctx,
+        events.PLAN_ARCHIVED,
+        {**after, "previous_attributes": {k: before[k] for k in changed}},
+    )
+    return plan
