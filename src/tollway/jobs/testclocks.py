@@ -3,7 +3,9 @@
 Advancing runs, in due order, every pending job of the clock due at or before the
 target. Before each job the clock is set to that job's due time, so jobs that
 schedule further jobs along the way (a renewal scheduling the next one) run too.
-Each job is its own transaction, exactly as on a worker.
+Each job is its own transaction, exactly as on a worker, and each step locks the
+clock row before it looks for the next job: two advances of one clock take turns
+instead of skipping each other's jobs and jumping the clock past them.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from tollway.jobs.registry import Registry
 from tollway.jobs.runner import execute
 from tollway.kernel.access import require_full_access
-from tollway.kernel.clock import Clock, FixedClock, TestClock, ensure_utc, load_test_clock
+from tollway.kernel.clock import Clock, FixedClock, TestClock, ensure_utc
 from tollway.kernel.context import Context
 from tollway.kernel.db import unit_of_work
-from tollway.kernel.errors import Conflict
+from tollway.kernel.errors import Conflict, NotFound
 from tollway.kernel.ids import new_id
 from tollway.kernel.jobs import PENDING, RUNNING, Job
 from tollway.kernel.outbox import record_event
@@ -61,45 +63,68 @@ def advance_test_clock(
     clock_id: str,
     to: datetime,
     actor: str,
+    max_jobs: int = MAX_JOBS_PER_ADVANCE,
 ) -> TestClock:
-    """Move the clock forward to ``to`` and run everything due on the way."""
+    """Move the clock forward to ``to`` and run everything due on the way.
+
+    Each step locks the clock row first, so concurrent advances of one clock take
+    turns and jobs still run in due order; each job commits on its own.
+    """
     target = ensure_utc(to)
     with unit_of_work(factory) as session:
-        test_clock = load_test_clock(session, product_id, clock_id)
-        session.refresh(test_clock, with_for_update=True)
+        test_clock = _lock(session, clock_id, product_id)
         if target < test_clock.frozen_time:
             raise Conflict(
                 f"test clock {clock_id} is at {test_clock.frozen_time.isoformat()}; "
                 "it only moves forward",
                 param="frozen_time",
             )
-    for _ in range(MAX_JOBS_PER_ADVANCE):
-        with unit_of_work(factory) as session:
-            job = session.scalar(
-                select(Job)
-                .where(Job.test_clock_id == clock_id, Job.status == PENDING, Job.due_at <= target)
-                .order_by(Job.due_at, Job.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            if job is None:
-                break
-            test_clock = session.get_one(TestClock, clock_id, with_for_update=True)
-            test_clock.frozen_time = max(test_clock.frozen_time, job.due_at)
-            job.status = RUNNING
-            job.attempts += 1
-            # Everything the job does happens at the clock's time, not the wall clock's.
-            execute(
-                session, registry, FixedClock(test_clock.frozen_time), job, test_clock.frozen_time
-            )
+    for _ in range(max_jobs):
+        if not _run_next(factory, registry, clock_id, target):
+            break
     else:
         raise Conflict(
-            f"advancing test clock {clock_id} ran more than "
-            f"{MAX_JOBS_PER_ADVANCE} jobs; a job keeps rescheduling itself"
+            f"advancing test clock {clock_id} ran more than {max_jobs} jobs; "
+            "a job keeps rescheduling itself"
         )
     with unit_of_work(factory) as session:
-        test_clock = session.get_one(TestClock, clock_id, with_for_update=True)
+        test_clock = _lock(session, clock_id, product_id)
         test_clock.frozen_time = max(test_clock.frozen_time, target)
         ctx = Context(session=session, product_id=product_id, clock=clock, actor=actor)
         record_event(ctx, "test_clock.advanced", _snapshot(test_clock))
     return test_clock
+
+
+def _lock(session: Session, clock_id: str, product_id: str) -> TestClock:
+    test_clock = session.scalar(
+        select(TestClock)
+        .where(TestClock.id == clock_id, TestClock.product_id == product_id)
+        .with_for_update()
+    )
+    if test_clock is None:
+        raise NotFound(f"test clock {clock_id!r} not found", param="test_clock")
+    return test_clock
+
+
+def _run_next(
+    factory: sessionmaker[Session], registry: Registry, clock_id: str, target: datetime
+) -> bool:
+    """Run the clock's earliest pending job due by ``target``; ``False`` if none is left."""
+    with unit_of_work(factory) as session:
+        test_clock = session.get_one(TestClock, clock_id, with_for_update=True)
+        job = session.scalar(
+            select(Job)
+            .where(Job.test_clock_id == clock_id, Job.status == PENDING, Job.due_at <= target)
+            .order_by(Job.due_at, Job.id)
+            .limit(1)
+        )
+        if job is None:
+            return False
+        now = max(test_clock.frozen_time, job.due_at)
+        test_clock.frozen_time = now
+        job.status = RUNNING
+        job.attempts += 1
+        job.locked_by = f"test_clock:{clock_id}"
+        # Everything the job does happens at the clock's time, not the wall clock's.
+        execute(session, registry, FixedClock(now), job, now)
+        return True

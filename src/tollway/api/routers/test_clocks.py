@@ -55,6 +55,7 @@ def create_test_clock(ctx: Ctx, body: TestClockCreate) -> TestClockOut:
 @router.get("/test-clocks/{clock_id}")
 def get_test_clock(ctx: Ctx, clock_id: ClockPath) -> TestClockOut:
     """One test clock."""
+    require_full_access(ctx, "read test clocks")
     return _out(load_test_clock(ctx.session, ctx.product_id, clock_id))
 
 
