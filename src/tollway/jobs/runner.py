@@ -10,10 +10,11 @@ completion commit together. Exactly-once effects follow:
   when the lease runs out meanwhile (claims skip locked rows);
 - a worker that dies between claim and run loses its lease; the job is claimed
   again after ``lease`` and the stale worker's attempt number no longer matches;
-- a handler that raises has its writes rolled back (it runs in a savepoint) and
-  the job is retried with exponential backoff, or marked ``failed`` after
-  ``max_attempts``. Expired leases count as attempts too, so a job that kills its
-  worker every time fails instead of cycling forever.
+- a handler that raises has its transaction rolled back, writes and all; the
+  failed attempt is recorded in a new transaction and the job retried with
+  exponential backoff, or marked ``failed`` after ``max_attempts``. Expired
+  leases count as attempts too, so a job that kills its worker every time fails
+  instead of cycling forever.
 """
 
 from __future__ import annotations
@@ -101,35 +102,41 @@ def _fail_exhausted(session: Session, job_id: str, max_attempts: int, now: datet
     log.error("job %s failed for good: %s", job_id, error)
 
 
-def execute(session: Session, registry: Registry, clock: Clock, job: Job, now: datetime) -> bool:
-    """Run ``job`` inside ``session``'s transaction and record the outcome.
+class UnknownKind(LookupError):
+    """No handler is registered for the job's kind (maybe only newer workers know it)."""
 
-    ``job.attempts`` already counts this attempt. The handler runs in a savepoint:
-    when it raises, its writes are undone and the job is rescheduled (or marked
-    failed after ``max_attempts``). Returns whether the handler succeeded.
+
+def perform(
+    session: Session, registry: Registry, clock: Clock, job: Job, now: datetime, *, number: int
+) -> None:
+    """Run ``job``'s handler in ``session``'s transaction and mark the job done.
+
+    ``number`` is the attempt being made. Raises whatever the handler raised; the
+    caller then rolls the whole transaction back (undoing the handler's writes) and
+    records the failure in a new one with :func:`record_failure`.
     """
     handler = registry.handlers.get(job.kind)
+    if handler is None:
+        raise UnknownKind(f"no handler registered for job kind {job.kind!r}")
     ctx = Context(
         session=session, product_id=job.product_id or "", clock=clock, actor=f"job:{job.kind}"
     )
-    try:
-        if handler is None:
-            raise LookupError(f"no handler registered for job kind {job.kind!r}")
-        with session.begin_nested():
-            handler(ctx, dict(job.payload))
-    except Exception:
-        record_failure(job, traceback.format_exc(limit=20), now)
-        return False
+    handler(ctx, dict(job.payload))
+    job.attempts = number
     job.status = DONE
     job.finished_at = now
     job.lease_until = None
     job.last_error = None
-    return True
+    session.flush()  # constraint errors surface here, as the handler's
 
 
 def record_failure(job: Job, error: str, now: datetime) -> None:
-    """Reschedule ``job`` after a failed attempt, or fail it when none are left."""
-    job.last_error = error[-_MAX_ERROR_CHARS:]
+    """Reschedule ``job`` after a failed attempt, or fail it when none are left.
+
+    ``job.attempts`` counts the failed attempt.
+    """
+    # PostgreSQL text cannot hold NUL; an error that cannot be saved would loop.
+    job.last_error = error.replace("\x00", "\\x00")[-_MAX_ERROR_CHARS:]
     job.lease_until = None
     job.locked_by = None
     if job.attempts >= job.max_attempts:
@@ -142,15 +149,15 @@ def record_failure(job: Job, error: str, now: datetime) -> None:
         log.warning("job %s (%s) failed, retry at %s", job.id, job.kind, job.due_at.isoformat())
 
 
-def _owned(session: Session, job_id: str, attempt: int, worker_id: str) -> Job | None:
-    """The job, locked, if this worker's lease (``attempt``) still holds it."""
+def error_text() -> str:
+    """The exception being handled, as stored in ``last_error``."""
+    return traceback.format_exc(limit=20)
+
+
+def _owned(session: Session, job_id: str, number: int, worker_id: str) -> Job | None:
+    """The job, locked, if this worker's lease (attempt ``number``) still holds it."""
     job = session.get(Job, job_id, with_for_update=True)
-    if (
-        job is None
-        or job.status != RUNNING
-        or job.locked_by != worker_id
-        or job.attempts != attempt
-    ):
+    if job is None or job.status != RUNNING or job.locked_by != worker_id or job.attempts != number:
         return None
     return job
 
@@ -164,25 +171,33 @@ def run_claimed(
     attempt: int,
     worker_id: str,
 ) -> bool | None:
-    """Run a job this worker claimed; ``None`` if the lease was lost meanwhile.
+    """Run a job this worker claimed: ``True`` done, ``False`` failed (to be retried or
+    failed for good), ``None`` if the lease was lost meanwhile and nothing was done.
 
-    Should the transaction itself fail (its commit, or the database going away),
-    the attempt is recorded as failed in a fresh transaction and the error raised.
+    The job's effects and its completion commit in one transaction. When anything in
+    it raises (the handler, a constraint at flush, the commit), it is rolled back and
+    the failed attempt is recorded in a second transaction, if the lease still holds.
     """
+    session = factory()
     try:
-        with unit_of_work(factory) as session:
-            job = _owned(session, job_id, attempt, worker_id)
-            if job is None:
-                log.info("job %s: lease %d of %s was lost; skipped", job_id, attempt, worker_id)
-                return None
-            return execute(session, registry, clock, job, clock.now())
+        job = _owned(session, job_id, attempt, worker_id)
+        if job is None:
+            log.info("job %s: lease %d of %s was lost; skipped", job_id, attempt, worker_id)
+            return None
+        perform(session, registry, clock, job, clock.now(), number=attempt)
+        session.commit()
+        return True
     except Exception:
-        error = traceback.format_exc(limit=20)
-        with unit_of_work(factory) as session:
-            job = _owned(session, job_id, attempt, worker_id)
-            if job is not None:
-                record_failure(job, error, clock.now())
-        raise
+        session.rollback()
+        error = error_text()
+    finally:
+        session.close()
+    with unit_of_work(factory) as session:
+        job = _owned(session, job_id, attempt, worker_id)
+        if job is None:
+            return None
+        record_failure(job, error, clock.now())
+    return False
 
 
 def run_due(
@@ -203,6 +218,7 @@ def run_due(
                 factory, registry, clock, job_id=job_id, attempt=attempt, worker_id=worker_id
             )
         except Exception:
-            # Recorded as a failed attempt; the rest of the batch still runs.
-            log.exception("job %s: its transaction failed", job_id)
+            # Not even the failure could be recorded (the database is in trouble): the
+            # lease runs out and the job is claimed again. Try the rest of the batch.
+            log.exception("job %s: could not record its outcome", job_id)
     return len(claimed)

@@ -16,14 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tollway.jobs.registry import Registry
-from tollway.jobs.runner import execute
+from tollway.jobs.runner import error_text, perform, record_failure
 from tollway.kernel.access import require_full_access
 from tollway.kernel.clock import Clock, FixedClock, TestClock, ensure_utc
 from tollway.kernel.context import Context
 from tollway.kernel.db import unit_of_work
 from tollway.kernel.errors import Conflict, NotFound
 from tollway.kernel.ids import new_id
-from tollway.kernel.jobs import PENDING, RUNNING, Job
+from tollway.kernel.jobs import PENDING, Job
 from tollway.kernel.outbox import record_event
 
 MAX_JOBS_PER_ADVANCE = 100_000
@@ -109,22 +109,47 @@ def _lock(session: Session, clock_id: str, product_id: str) -> TestClock:
 def _run_next(
     factory: sessionmaker[Session], registry: Registry, clock_id: str, target: datetime
 ) -> bool:
-    """Run the clock's earliest pending job due by ``target``; ``False`` if none is left."""
-    with unit_of_work(factory) as session:
+    """Run the clock's earliest pending job due by ``target``; ``False`` if none is left.
+
+    As on a worker, the job's effects and its completion commit together; when it
+    fails, its transaction is rolled back and the failure recorded in another one
+    (the clock still moves to the job's time).
+    """
+    session = factory()
+    job_id: str | None = None
+    try:
         test_clock = session.get_one(TestClock, clock_id, with_for_update=True)
-        job = session.scalar(
-            select(Job)
-            .where(Job.test_clock_id == clock_id, Job.status == PENDING, Job.due_at <= target)
-            .order_by(Job.due_at, Job.id)
-            .limit(1)
-        )
+        job = _next_job(session, clock_id, target)
         if job is None:
             return False
+        job_id = job.id
         now = max(test_clock.frozen_time, job.due_at)
         test_clock.frozen_time = now
-        job.status = RUNNING
-        job.attempts += 1
-        job.locked_by = f"test_clock:{clock_id}"
         # Everything the job does happens at the clock's time, not the wall clock's.
-        execute(session, registry, FixedClock(now), job, now)
+        perform(session, registry, FixedClock(now), job, now, number=job.attempts + 1)
+        session.commit()
         return True
+    except Exception:
+        session.rollback()
+        if job_id is None:
+            raise
+        error = error_text()
+    finally:
+        session.close()
+    with unit_of_work(factory) as session:
+        test_clock = session.get_one(TestClock, clock_id, with_for_update=True)
+        job = session.get_one(Job, job_id)
+        now = max(test_clock.frozen_time, job.due_at)
+        test_clock.frozen_time = now
+        job.attempts += 1
+        record_failure(job, error, now)
+    return True
+
+
+def _next_job(session: Session, clock_id: str, target: datetime) -> Job | None:
+    return session.scalar(
+        select(Job)
+        .where(Job.test_clock_id == clock_id, Job.status == PENDING, Job.due_at <= target)
+        .order_by(Job.due_at, Job.id)
+        .limit(1)
+    )
