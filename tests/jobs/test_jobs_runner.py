@@ -358,3 +358,17 @@ def test_batch_limit_is_respected(jobs: Jobs, registry: Registry) -> None:
     assert jobs.run_due(registry, batch=2) == 0
     with unit_of_work(jobs.factory) as session:
         assert set(session.scalars(select(Job.status))) == {DONE}
+
+
+def test_error_text_that_postgresql_cannot_store_is_still_recorded(
+    jobs: Jobs, registry: Registry
+) -> None:
+    def nul(ctx: Context, payload: dict[str, Any]) -> None:
+        raise Boom("bad\x00byte")
+
+    registry.register("test.nul", nul)
+    job_id = jobs.enqueue("test.nul")
+    assert jobs.run_due(registry) == 1
+    job = jobs.get(job_id)
+    assert (job.status, job.attempts) == (PENDING, 1)
+    assert "Boom: bad\\x00byte" in (job.last_error or "")
