@@ -51,7 +51,7 @@ plans:
     name: P
     price_monthly: 19.99
     price_quarterly: 0.1
-    included_credits: 2.5
+    included_credits: 250
     charges:
       - metric: api_calls
         model: standard

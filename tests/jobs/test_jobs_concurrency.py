@@ -153,8 +153,6 @@ def process_worker(url: str, barrier: Any, result: Any) -> None:
 def test_two_worker_processes_run_200_jobs_exactly_once(
     jobs: Jobs, database_url: str, backend: str
 ) -> None:
-    if backend == "sqlite":
-        pytest.skip("several worker processes are a PostgreSQL deployment")
     _enqueue_all(jobs, sleep=0.005)
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(2)
@@ -172,6 +170,9 @@ def test_two_worker_processes_run_200_jobs_exactly_once(
 
     _assert_each_ran_once(jobs)
     assert sum(ran for _, ran in reports) == JOBS
-    assert all(ran > 0 for _, ran in reports)  # both processes did real work
+    if backend == "postgresql":
+        # SKIP LOCKED shares the work; SQLite serializes writers, so one process
+        # may legitimately take every job there.
+        assert all(ran > 0 for _, ran in reports)
     with unit_of_work(jobs.factory) as session:
         assert session.scalar(select(func.count()).select_from(Event)) == JOBS

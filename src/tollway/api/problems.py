@@ -48,6 +48,8 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)
     path = ""
     for part in parts:
+        if part == "[key]":  # the error is in a mapping's key, already named
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
         else:

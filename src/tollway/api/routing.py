@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from tollway.api.deps import PrincipalDep
@@ -111,24 +110,7 @@ class UnitOfWorkRoute(APIRoute):
                         response=stored,
                         now=state.clock.now(),
                     )
-                try:
-                    await run_in_threadpool(session.commit)
-                except IntegrityError:
-                    if pending is None:
-                        raise
-                    # A concurrent request with the same key committed first: replay it.
-                    await run_in_threadpool(session.rollback)
-                    winner = await run_in_threadpool(
-                        find_response,
-                        lock_key,
-                        session,
-                        pending.product_id,
-                        pending.key,
-                        pending.fingerprint,
-                    )
-                    if winner is None:
-                        raise
-                    return _replay(winner)
+                await run_in_threadpool(session.commit)
                 return response
             except BaseException:
                 await run_in_threadpool(session.rollback)

@@ -4,8 +4,9 @@ A file holds ``version: 1``, ``product`` (name, company), ``plans``, ``branding`
 and ``reseller``, plus two Tollway sections, ``metrics`` (the API's metric shape)
 and, per plan, ``quotas`` and ``charges`` (the API's shapes, amounts in minor
 units). Plan prices (``price_monthly``, ``price_quarterly``, ``price_annual``,
-``price_lifetime``) and ``included_credits`` are in MAJOR units of the product
-currency (``29`` is $29.00, ¥29 in JPY). Plan features map as follows:
+``price_lifetime``) are in MAJOR units of the product currency (``29`` is $29.00,
+¥29 in JPY). ``included_credits`` counts credits, and a credit is one minor unit
+(2000 credits are worth $20.00), as everywhere in Tollway. Plan features map as follows:
 
 - numeric ``max_<metric>``: a quota on ``<metric>`` for the period ``total``, hard;
 - numeric ``<metric>_per_<hour|day|month>``: a quota for that period, hard;
@@ -134,7 +135,7 @@ class FilePlan(BaseModel):
     price_annual: MajorAmount | None = None
     price_lifetime: MajorAmount | None = None
     trial_days: Count = 0
-    included_credits: MajorAmount = Decimal(0)
+    included_credits: Count = 0
     custom_pricing: StrictBool = False
     is_default: StrictBool = False
     features: dict[FeatureKey, Annotated[bool | int | str, PlainValidator(_file_feature)]] = Field(
@@ -312,11 +313,6 @@ def _plan_draft(
             prices.append(PriceSpec(interval=interval, amount=to_minor(major, currency)))
         except ValueError as exc:
             errors.append(FieldError(prefix + key, str(exc)))
-    try:
-        credits = to_minor(plan.included_credits, currency)
-    except ValueError as exc:
-        errors.append(FieldError(prefix + "included_credits", str(exc)))
-        credits = 0
     derived, features = _split_features(plan.features)
     taken = {(q.metric, q.period): key for key, q in derived}
     for i, quota in enumerate(plan.quotas):
@@ -341,7 +337,7 @@ def _plan_draft(
             trial_days=plan.trial_days,
             features=features,
             quotas=[q for _, q in derived] + plan.quotas,
-            included_credits=credits,
+            included_credits=plan.included_credits,
             charges=plan.charges,
             custom_pricing=plan.custom_pricing,
             is_default=plan.is_default,

@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -106,6 +107,7 @@ def _serve(settings: Settings, *, host: str, port: int, worker: bool) -> None:
             state.registry,
             state.clock,
             poll_seconds=settings.worker_poll_seconds,
+            lease=timedelta(seconds=settings.job_lease_seconds),
         ).start_thread()
     click.echo(f"Tollway serving on http://{host}:{port} (docs at /docs)")
     try:
@@ -143,6 +145,7 @@ def worker() -> None:
         default_registry(),
         SystemClock(),
         poll_seconds=settings.worker_poll_seconds,
+        lease=timedelta(seconds=settings.job_lease_seconds),
     )
     stop = threading.Event()
     try:

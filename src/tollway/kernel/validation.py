@@ -34,6 +34,10 @@ def _timezone(value: str) -> str:
 
 
 def _decimal_string(value: object) -> Decimal:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("must be a finite number")
+        return value
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ValueError('must be a decimal string such as "0.25" or an integer')
     try:
