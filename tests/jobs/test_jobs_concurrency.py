@@ -14,7 +14,6 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from jobkit import Jobs
 from sqlalchemy import func, select
 
