@@ -14,6 +14,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from tollway import cli as cli_package
 from tollway.cli import main
 from tollway.kernel.settings import get_settings
 
@@ -106,9 +107,64 @@ def served(tmp_path: Path) -> Iterator[str]:
             process.stdout.close()
 
 
-def test_serve_answers_with_the_environment_key(served: str) -> None:
+GENERAL_BOTS_FILE = """
+version: 1
+product:
+  name: "My SaaS Product"
+  company: "My Company"
+plans:
+  - id: starter
+    name: Starter
+    price_monthly: 29
+    price_annual: 290
+    features:
+      max_members: 10
+      messages_per_month: 10000
+      support_level: email
+"""
+
+
+def test_serve_answers_and_imports_a_product_file(served: str) -> None:
     headers = {"Authorization": "Bearer sk_test_x"}
-    assert httpx.get(f"{served}/v1/customers", headers=headers).status_code == 200
+    assert httpx.get(f"{served}/v1/plans", headers=headers).json()["data"] == []
+    imported = httpx.post(
+        f"{served}/v1/catalog/import",
+        headers={**headers, "Content-Type": "application/yaml"},
+        content=GENERAL_BOTS_FILE,
+    )
+    assert imported.status_code == 200, imported.text
+    [plan] = httpx.get(f"{served}/v1/plans", headers=headers).json()["data"]
+    assert sorted((p["interval"], p["amount"]) for p in plan["prices"]) == [
+        ("annual", 29000),
+        ("monthly", 2900),
+    ]
+    assert {(q["metric"], q["limit"], q["period"]) for q in plan["quotas"]} == {
+        ("members", 10, "total"),
+        ("messages", 10000, "monthly"),
+    }
+    assert plan["features"] == {"support_level": "email"}
     assert httpx.get(f"{served}/v1/customers").status_code == 401
     created = httpx.post(f"{served}/v1/customers", headers=headers, json={"external_id": "c1"})
     assert created.status_code == 201
+
+
+def test_demo_seeds_twice_without_duplicates(sqlite_env: str) -> None:
+    runner = CliRunner()
+    first = runner.invoke(main, ["demo", "--no-serve"])
+    assert first.exit_code == 0, first.output
+    assert "Authorization: Bearer sk_" in first.output
+    second = runner.invoke(main, ["demo", "--no-serve"])
+    assert second.exit_code == 0, second.output
+    sample = Path(cli_package.__file__).parent / "sample.product"
+    imported = runner.invoke(main, ["catalog", "import", str(sample)])
+    assert imported.exit_code == 0, imported.output
+
+
+def test_catalog_import_reports_bad_files(sqlite_env: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(main, ["migrate"])
+    bad = tmp_path / "bad.product"
+    bad.write_text("plans:\n  - id: p\n    name: P\n    price_monthly: -5\n")
+    result = runner.invoke(main, ["catalog", "import", str(bad)])
+    assert result.exit_code == 1
+    assert "plans[0].price_monthly" in result.output
