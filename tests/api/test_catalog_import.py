@@ -84,7 +84,7 @@ def test_general_bots_example(client: TestClient, session_factory: sessionmaker[
 
     product = _product(session_factory)
     assert (product.name, product.company) == ("My SaaS Product", "My Company")
-    assert product.settings == {"currency": "USD"}
+    assert product.settings == {"general": {"currency": "USD"}}
     assert product.branding["billing"] == {
         "company_name": "Your Company",
         "support_email": "billing@yourcompany.com",
@@ -151,7 +151,7 @@ def test_jpy_product_currency_has_no_minor_digits(
     starter = client.get("/v1/plans/starter").json()
     assert starter["currency"] == "JPY"
     assert [(p["amount"], p["currency"]) for p in starter["prices"]] == [(29, "JPY"), (290, "JPY")]
-    assert _product(session_factory).settings["currency"] == "JPY"
+    assert _product(session_factory).settings["general"]["currency"] == "JPY"
 
     fractional = EXAMPLE.replace('currency: "usd"', 'currency: "jpy"').replace(
         "price_annual: 290", "price_annual: 290.5"

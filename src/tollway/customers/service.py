@@ -14,9 +14,8 @@ from tollway.kernel.errors import AlreadyExists, NotFound, ValidationFailed
 from tollway.kernel.ids import new_id
 from tollway.kernel.outbox import record_event
 from tollway.kernel.pagination import Page, PageRequest
-from tollway.kernel.tenancy import product_by_id
+from tollway.kernel.tenancy import product_currency
 
-DEFAULT_CURRENCY = "USD"
 _REQUIRED = frozenset({"currency", "timezone"})
 
 
@@ -33,7 +32,6 @@ def create_customer(ctx: Context, data: CustomerCreate) -> Customer:
     test_clock_id = None
     if data.test_clock is not None:
         test_clock_id = load_test_clock(ctx.session, ctx.product_id, data.test_clock).id
-    product = product_by_id(ctx.session, ctx.product_id)
     now = ctx.now(test_clock_id)
     customer = Customer(
         id=new_id("cus"),
@@ -41,7 +39,7 @@ def create_customer(ctx: Context, data: CustomerCreate) -> Customer:
         external_id=data.external_id,
         name=data.name,
         email=data.email,
-        currency=data.currency or str(product.settings.get("currency", DEFAULT_CURRENCY)),
+        currency=data.currency or product_currency(ctx),
         timezone=data.timezone,
         country=data.country,
         tax_id=data.tax_id,

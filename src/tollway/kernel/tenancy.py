@@ -7,15 +7,20 @@ filters by it. A default product exists after the first start.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from tollway.kernel.access import require_full_access
 from tollway.kernel.clock import Clock
+from tollway.kernel.context import Context
 from tollway.kernel.db import Base
 from tollway.kernel.errors import NotFound
 from tollway.kernel.ids import new_id
+from tollway.kernel.outbox import record_event
+from tollway.kernel.validation import Currency
 
 
 class Product(Base):
@@ -67,3 +72,51 @@ def product_by_code(session: Session, code: str) -> Product:
 def product_by_id(session: Session, product_id: str) -> Product:
     """The product with ``product_id`` (it must exist: ids come from trusted rows)."""
     return session.get_one(Product, product_id)
+
+
+SectionT = TypeVar("SectionT", bound=BaseModel)
+
+GENERAL = "general"
+
+
+class GeneralSettings(BaseModel):
+    """Product-wide settings: the currency plans and new customers default to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    currency: Currency = "USD"
+
+
+def read_settings(ctx: Context, section: str, model: type[SectionT]) -> SectionT:
+    """The product's settings for one domain, defaults filled in by ``model``.
+
+    Each domain owns a section of ``Product.settings`` (``"subscriptions"``,
+    ``"metering"``, ...) and a Pydantic model with a default for every field, so
+    a product that never configured anything behaves as documented.
+    """
+    product = product_by_id(ctx.session, ctx.product_id)
+    return model.model_validate(product.settings.get(section, {}))
+
+
+def product_currency(ctx: Context) -> str:
+    """The currency plans and new customers of the product default to."""
+    return read_settings(ctx, GENERAL, GeneralSettings).currency
+
+
+def write_settings(ctx: Context, sections: dict[str, BaseModel]) -> Product:
+    """Replace the given sections of the product's settings (already validated)."""
+    require_full_access(ctx, "change product settings")
+    product = product_by_id(ctx.session, ctx.product_id)
+    merged = dict(product.settings)
+    for section, value in sections.items():
+        merged[section] = value.model_dump(mode="json")
+    if merged != product.settings:
+        previous = {k: product.settings.get(k) for k in sections}
+        product.settings = merged
+        product.updated_at = ctx.now()
+        record_event(
+            ctx,
+            "product.updated",
+            {"settings": merged, "previous_attributes": {"settings": previous}},
+        )
+    return product

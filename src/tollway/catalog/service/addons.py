@@ -6,12 +6,13 @@ from tollway.catalog import events
 from tollway.catalog.models import AddOn
 from tollway.catalog.repository import AddOnRepository
 from tollway.catalog.schemas import AddOnCreate, AddOnOut, snapshot
-from tollway.catalog.service.common import product_currency, require_catalog_write
+from tollway.catalog.service.common import require_catalog_write
 from tollway.kernel.context import Context
 from tollway.kernel.errors import AlreadyExists, NotFound
 from tollway.kernel.ids import new_id
 from tollway.kernel.outbox import record_event
 from tollway.kernel.pagination import Page, PageRequest
+from tollway.kernel.tenancy import product_currency
 
 
 def create_addon(ctx: Context, data: AddOnCreate) -> AddOn:

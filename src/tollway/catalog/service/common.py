@@ -10,20 +10,11 @@ from tollway.catalog.schemas import QuotaSpec
 from tollway.kernel.access import require_full_access
 from tollway.kernel.context import Context
 from tollway.kernel.errors import FieldError
-from tollway.kernel.tenancy import product_by_id
-
-DEFAULT_CURRENCY = "USD"
 
 
 def require_catalog_write(ctx: Context) -> None:
     """Catalog writes need full access; customer-scoped keys get 403."""
     require_full_access(ctx, "change the catalog")
-
-
-def product_currency(ctx: Context) -> str:
-    """The product's currency (``settings.currency``), USD when it has none."""
-    product = product_by_id(ctx.session, ctx.product_id)
-    return str(product.settings.get("currency") or DEFAULT_CURRENCY)
 
 
 def unknown_metric_errors(

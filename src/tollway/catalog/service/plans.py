@@ -17,7 +17,6 @@ from tollway.catalog.models import Plan
 from tollway.catalog.repository import PlanRepository
 from tollway.catalog.schemas import PlanCreate, PlanOut, PlanUpdate, PriceSpec, snapshot
 from tollway.catalog.service.common import (
-    product_currency,
     require_catalog_write,
     unknown_metric_errors,
 )
@@ -26,6 +25,7 @@ from tollway.kernel.errors import AlreadyExists, FieldError, NotFound, Validatio
 from tollway.kernel.ids import new_id
 from tollway.kernel.outbox import record_event
 from tollway.kernel.pagination import Page, PageRequest
+from tollway.kernel.tenancy import product_currency
 
 _NULLABLE = frozenset({"description"})
 _JSON_LISTS = frozenset({"prices", "quotas", "charges"})

@@ -22,13 +22,20 @@ from tollway.catalog.product_file import (
 )
 from tollway.catalog.repository import MetricRepository, PlanRepository
 from tollway.catalog.schemas import MetricCreate, PlanCreate, PriceSpec
-from tollway.catalog.service.common import DEFAULT_CURRENCY, require_catalog_write
+from tollway.catalog.service.common import require_catalog_write
 from tollway.catalog.service.metrics import create_metric
 from tollway.catalog.service.plans import apply_plan_changes, create_plan
 from tollway.kernel.context import Context
 from tollway.kernel.errors import FieldError, ValidationFailed
 from tollway.kernel.outbox import record_event
-from tollway.kernel.tenancy import Product, product_by_id
+from tollway.kernel.tenancy import (
+    GENERAL,
+    GeneralSettings,
+    Product,
+    product_by_id,
+    product_currency,
+    read_settings,
+)
 
 _PLAN_FIELDS = [name for name in PlanCreate.model_fields if name != "code"]
 
@@ -89,7 +96,7 @@ def import_product_file(ctx: Context, text: str) -> ImportResult:
     require_catalog_write(ctx)
     document = load_document(text)
     product = product_by_id(ctx.session, ctx.product_id)
-    currency = document.currency or str(product.settings.get("currency") or DEFAULT_CURRENCY)
+    currency = document.currency or product_currency(ctx)
     draft = draft_catalog(document, currency=currency)
     new_metrics = _metrics_to_create(ctx, draft)
 
@@ -179,7 +186,10 @@ def _update_product(ctx: Context, product: Product, document: ProductFile) -> bo
     if document.reseller is not None:
         wanted["reseller"] = document.reseller.model_dump(mode="json", exclude_none=True)
     if document.currency is not None:
-        wanted["settings"] = {**product.settings, "currency": document.currency}
+        general = read_settings(ctx, GENERAL, GeneralSettings).model_copy(
+            update={"currency": document.currency}
+        )
+        wanted["settings"] = {**product.settings, GENERAL: general.model_dump(mode="json")}
     changed = {name: value for name, value in wanted.items() if getattr(product, name) != value}
     for name, value in changed.items():
         setattr(product, name, value)
