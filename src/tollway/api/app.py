@@ -11,7 +11,7 @@ from sqlalchemy import text
 from tollway import __version__
 from tollway.api import problems
 from tollway.api.deps import AppStateDep
-from tollway.api.routers import catalog, customers, events, product, test_clocks
+from tollway.api.routers import audit, catalog, customers, events, product, test_clocks
 from tollway.api.routing import IdempotencyDep
 from tollway.api.state import AppState
 from tollway.jobs import Registry, default_registry
@@ -20,7 +20,13 @@ from tollway.kernel.db import make_engine, make_session_factory, unit_of_work
 from tollway.kernel.settings import Settings, get_settings
 from tollway.kernel.tenancy import ensure_product
 
-_V1_ROUTERS = [customers.router, catalog.router, events.router, product.router]
+_V1_ROUTERS = [
+    customers.router,
+    catalog.router,
+    events.router,
+    product.router,
+    audit.router,
+]
 
 
 def create_app(

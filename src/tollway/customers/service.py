@@ -8,6 +8,7 @@ from tollway.customers.models import Customer
 from tollway.customers.repository import CustomerRepository
 from tollway.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 from tollway.kernel.access import require_full_access
+from tollway.kernel.audit import audit
 from tollway.kernel.clock import load_test_clock
 from tollway.kernel.context import Context
 from tollway.kernel.errors import AlreadyExists, NotFound, ValidationFailed
@@ -50,10 +51,21 @@ def create_customer(ctx: Context, data: CustomerCreate) -> Customer:
         updated_at=now,
     )
     repo.add(customer)
+    snapshot = _snapshot(customer)
+    audit(
+        ctx,
+        "customer.create",
+        subject_type="customer",
+        subject_id=customer.id,
+        before=None,
+        after=snapshot,
+        customer_id=customer.id,
+        test_clock_id=test_clock_id,
+    )
     record_event(
         ctx,
         "customer.created",
-        _snapshot(customer),
+        snapshot,
         customer_id=customer.id,
         test_clock_id=test_clock_id,
     )
@@ -93,6 +105,16 @@ def update_customer(ctx: Context, external_id: str, data: CustomerUpdate) -> Cus
     if changed:
         customer.updated_at = ctx.now(customer.test_clock_id)
         after = _snapshot(customer)
+        audit(
+            ctx,
+            "customer.update",
+            subject_type="customer",
+            subject_id=customer.id,
+            before=before,
+            after=after,
+            customer_id=customer.id,
+            test_clock_id=customer.test_clock_id,
+        )
         record_event(
             ctx,
             "customer.updated",

@@ -3,8 +3,18 @@
 from tollway.auth import models as auth_models
 from tollway.catalog import models as catalog_models
 from tollway.customers import models as customer_models
-from tollway.kernel import clock, idempotency, jobs, outbox, tenancy
+from tollway.kernel import audit, clock, idempotency, jobs, outbox, tenancy
 from tollway.kernel.db import Base
 
-MODULES = (auth_models, catalog_models, customer_models, clock, idempotency, jobs, outbox, tenancy)
+MODULES = (
+    auth_models,
+    catalog_models,
+    customer_models,
+    audit,
+    clock,
+    idempotency,
+    jobs,
+    outbox,
+    tenancy,
+)
 metadata = Base.metadata
