@@ -72,3 +72,30 @@ def test_concurrent_requests_with_one_key_create_once(client: TestClient) -> Non
     # Same-key requests wait for the first to commit, then replay its response.
     assert len(set(results)) == 1
     assert results[0][0] == 201
+
+
+def test_keys_belong_to_the_api_key_that_sent_them(client: TestClient) -> None:
+    client.post("/v1/customers", json={"external_id": "a"})
+    client.post("/v1/customers", json={"external_id": "b"})
+    b_key = client.post("/v1/customers/b/keys", json={"name": "b"}).json()["key"]
+    body = {"name": "page"}
+    first = client.post("/v1/customers/a/keys", json=body, headers={"Idempotency-Key": "same"})
+    assert first.status_code == 201
+    # Another caller's identical request with the same key is its own request.
+    other = client.post(
+        "/v1/customers/a/keys",
+        json=body,
+        headers={"Idempotency-Key": "same", "Authorization": f"Bearer {b_key}"},
+    )
+    assert other.status_code == 404  # customer a is outside b's scope: no replay
+    assert "idempotent-replayed" not in other.headers
+
+
+def test_a_replayed_key_creation_does_not_show_the_secret_again(client: TestClient) -> None:
+    client.post("/v1/customers", json={"external_id": "a"})
+    headers = {"Idempotency-Key": "key-once"}
+    first = client.post("/v1/customers/a/keys", json={"name": "page"}, headers=headers)
+    replay = client.post("/v1/customers/a/keys", json={"name": "page"}, headers=headers)
+    assert first.json()["key"].startswith("ck_")
+    assert replay.json()["id"] == first.json()["id"]
+    assert replay.json()["key"] is None

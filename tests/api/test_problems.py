@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
 
 
 def _is_problem(response, status: int, code: str) -> None:  # type: ignore[no-untyped-def]
@@ -53,3 +55,34 @@ def test_not_found_customer(client: TestClient) -> None:
 def test_openapi_and_health_are_public(anonymous: TestClient) -> None:
     assert anonymous.get("/openapi.json").status_code == 200
     assert anonymous.get("/healthz").json() == {"status": "ok"}
+
+
+def test_nul_characters_are_refused_everywhere(client: TestClient) -> None:
+    for response in (
+        client.post("/v1/customers", json={"external_id": "a\u0000b"}),
+        client.get("/v1/customers/%00"),
+        client.get("/v1/customers", params={"starting_after": "\u0000"}),
+        client.get("/v1/events", params={"type": "x\u0000"}),
+    ):
+        _is_problem(response, 422, "validation_error")
+    assert client.get("/v1/customers").json()["data"] == []
+
+
+def test_oversized_bodies_are_413(client: TestClient) -> None:
+    huge = b'{"external_id": "' + b"x" * (17 * 1024 * 1024) + b'"}'
+    response = client.post(
+        "/v1/customers", content=huge, headers={"Content-Type": "application/json"}
+    )
+    _is_problem(response, 413, "payload_too_large")
+
+
+def test_reads_do_not_wait_for_an_open_write_transaction(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    writer = session_factory()
+    try:
+        writer.execute(text("SELECT 1"))  # on SQLite: BEGIN IMMEDIATE, the write lock
+        assert client.get("/v1/customers").status_code == 200
+    finally:
+        writer.rollback()
+        writer.close()

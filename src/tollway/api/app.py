@@ -16,7 +16,12 @@ from tollway.api.routing import IdempotencyDep
 from tollway.api.state import AppState
 from tollway.jobs import Registry, default_registry
 from tollway.kernel.clock import Clock, SystemClock
-from tollway.kernel.db import make_engine, make_session_factory, unit_of_work
+from tollway.kernel.db import (
+    make_engine,
+    make_read_session_factory,
+    make_session_factory,
+    unit_of_work,
+)
 from tollway.kernel.settings import Settings, get_settings
 from tollway.kernel.tenancy import ensure_product
 
@@ -61,6 +66,7 @@ def create_app(
         settings=settings,
         engine=engine,
         session_factory=factory,
+        read_session_factory=make_read_session_factory(engine),
         clock=clock,
         registry=registry or default_registry(),
         default_product_id=product.id,

@@ -7,6 +7,7 @@ transaction) and rolls back on any error, so a rejected request writes nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -16,8 +17,9 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from tollway.api.deps import PrincipalDep
-from tollway.kernel.errors import ValidationFailed
+from tollway.kernel.errors import PayloadTooLarge, ValidationFailed
 from tollway.kernel.idempotency import (
+    KeyScope,
     StoredResponse,
     find_response,
     lock_key,
@@ -30,8 +32,7 @@ from tollway.kernel.idempotency import (
 class PendingKey:
     """An idempotency key seen on this request, to store with its response."""
 
-    product_id: str
-    key: str
+    scope: KeyScope
     fingerprint: str
 
 
@@ -64,15 +65,41 @@ async def idempotency_guard(
         raise ValidationFailed.field("Idempotency-Key", "must not be blank")
     fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
     session = request.state.session
+    scope = KeyScope(principal.product_id, principal.key_id, idempotency_key)
 
     def lookup() -> StoredResponse | None:
-        lock_key(session, principal.product_id, idempotency_key)
-        return find_response(session, principal.product_id, idempotency_key, fingerprint)
+        lock_key(session, scope)
+        return find_response(session, scope, fingerprint)
 
     stored = await run_in_threadpool(lookup)
     if stored is not None:
         raise Replay(stored)
-    request.state.idempotency = PendingKey(principal.product_id, idempotency_key, fingerprint)
+    request.state.idempotency = PendingKey(scope, fingerprint)
+
+
+def redact_on_replay(request: Request, *fields: str) -> None:
+    """Store this response for idempotent replay without ``fields`` (secrets)."""
+    request.state.redact = fields
+
+
+def _stored_body(response: Response, redact: tuple[str, ...]) -> bytes:
+    body = bytes(response.body)
+    if not redact:
+        return body
+    document = json.loads(body)
+    for field in redact:
+        document[field] = None
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def _refuse_nul(request: Request, body: bytes) -> None:
+    """NUL characters cannot be stored in PostgreSQL text; refuse them everywhere."""
+    if "\x00" in request.url.path:
+        raise ValidationFailed.field("path", "must not contain NUL characters")
+    if "\x00" in str(request.query_params) or "%00" in request.url.query:
+        raise ValidationFailed.field("query", "must not contain NUL characters")
+    if b"\x00" in body or b"\\u0000" in body:
+        raise ValidationFailed.field("body", "must not contain NUL characters")
 
 
 IdempotencyDep = Depends(idempotency_guard)
@@ -86,9 +113,20 @@ class UnitOfWorkRoute(APIRoute):
 
         async def handle(request: Request) -> Response:
             state = request.app.state.tollway
-            session = state.session_factory()
+            # The body is read before any transaction opens: a slow upload holds no lock.
+            limit = state.settings.max_request_bytes
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise PayloadTooLarge(f"request bodies are limited to {limit} bytes")
+            body = await request.body()
+            if len(body) > limit:
+                raise PayloadTooLarge(f"request bodies are limited to {limit} bytes")
+            _refuse_nul(request, body)
+            reads = request.method in ("GET", "HEAD")
+            session = (state.read_session_factory if reads else state.session_factory)()
             request.state.session = session
             request.state.idempotency = None
+            request.state.redact = ()
             try:
                 try:
                     response = await endpoint(request)
@@ -100,15 +138,10 @@ class UnitOfWorkRoute(APIRoute):
                     stored = StoredResponse(
                         response.status_code,
                         response.headers.get("content-type", "application/json"),
-                        bytes(response.body),
+                        _stored_body(response, request.state.redact),
                     )
                     save_response(
-                        session,
-                        product_id=pending.product_id,
-                        key=pending.key,
-                        fingerprint=pending.fingerprint,
-                        response=stored,
-                        now=state.clock.now(),
+                        session, pending.scope, pending.fingerprint, stored, state.clock.now()
                     )
                 await run_in_threadpool(session.commit)
                 return response

@@ -19,6 +19,7 @@ class AppState:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
+    read_session_factory: sessionmaker[Session]
     clock: Clock
     registry: Registry
     default_product_id: str

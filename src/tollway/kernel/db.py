@@ -124,12 +124,25 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_on_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock up front: no deadlock when two writers upgrade.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Read-only sessions (see make_read_session_factory) begin DEFERRED: WAL readers
+    # never wait for the writer.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+READ_ONLY = "tollway_read_only"
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded attributes after commit (responses are built after)."""
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for requests that only read: on SQLite they take no write lock."""
+    return make_session_factory(engine.execution_options(**{READ_ONLY: True}))
 
 
 @contextmanager

@@ -88,6 +88,12 @@ class ValidationFailed(TollwayError):
         return cls([FieldError(field, message)])
 
 
+class PayloadTooLarge(TollwayError):
+    status = 413
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
 class Unprocessable(TollwayError):
     """A request the current state of the system cannot honour."""
 

@@ -2,6 +2,8 @@
 
 The key row is written in the same transaction as the request's effects, so a
 key is either absent (nothing happened) or present with the response to replay.
+Keys belong to the API key that sent them: another caller's key of the same name
+is a different key, and can neither replay nor block it.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ class IdempotencyRecord(Base):
     """The first response given to a (product, key) pair."""
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("product_id", "key"),)
+    __table_args__ = (UniqueConstraint("product_id", "api_key_id", "key"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
+    api_key_id: Mapped[str] = mapped_column(String(40))
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int]
@@ -51,7 +54,16 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def lock_key(session: Session, product_id: str, key: str) -> None:
+@dataclass(frozen=True)
+class KeyScope:
+    """Whose key it is: the product and the API key that sent it."""
+
+    product_id: str
+    api_key_id: str
+    key: str
+
+
+def lock_key(session: Session, scope: KeyScope) -> None:
     """Serialize requests that share a key until the first one's transaction ends.
 
     PostgreSQL takes a transaction-scoped advisory lock; SQLite transactions are
@@ -59,47 +71,44 @@ def lock_key(session: Session, product_id: str, key: str) -> None:
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    digest = hashlib.sha256(f"{product_id}\0{key}".encode()).digest()
+    digest = hashlib.sha256(
+        f"{scope.product_id}\0{scope.api_key_id}\0{scope.key}".encode()
+    ).digest()
     session.execute(
         text("SELECT pg_advisory_xact_lock(:id)"),
         {"id": int.from_bytes(digest[:8], "big", signed=True)},
     )
 
 
-def find_response(
-    session: Session, product_id: str, key: str, fingerprint: str
-) -> StoredResponse | None:
+def find_response(session: Session, scope: KeyScope, fingerprint: str) -> StoredResponse | None:
     """The stored response for ``key``; 409 if the key was used for another request."""
     record = session.scalar(
         select(IdempotencyRecord).where(
-            IdempotencyRecord.product_id == product_id, IdempotencyRecord.key == key
+            IdempotencyRecord.product_id == scope.product_id,
+            IdempotencyRecord.api_key_id == scope.api_key_id,
+            IdempotencyRecord.key == scope.key,
         )
     )
     if record is None:
         return None
     if record.request_hash != fingerprint:
         raise IdempotencyKeyReused(
-            f"Idempotency-Key {key!r} was already used with a different request",
+            f"Idempotency-Key {scope.key!r} was already used with a different request",
             param="Idempotency-Key",
         )
     return StoredResponse(record.status_code, record.content_type, record.body)
 
 
 def save_response(
-    session: Session,
-    *,
-    product_id: str,
-    key: str,
-    fingerprint: str,
-    response: StoredResponse,
-    now: datetime,
+    session: Session, scope: KeyScope, fingerprint: str, response: StoredResponse, now: datetime
 ) -> None:
-    """Remember ``response`` for ``key`` in the current transaction."""
+    """Remember ``response`` for the scoped key in the current transaction."""
     session.add(
         IdempotencyRecord(
             id=new_id("idk"),
-            product_id=product_id,
-            key=key,
+            product_id=scope.product_id,
+            api_key_id=scope.api_key_id,
+            key=scope.key,
             request_hash=fingerprint,
             status_code=response.status_code,
             content_type=response.content_type,

@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     default_product_code: str = "default"
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     job_lease_seconds: int = Field(default=300, gt=0)
-    idempotency_retention_hours: int = Field(default=24, gt=0)
+    max_request_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
 
 
 @lru_cache(maxsize=1)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Request
 from pydantic import BaseModel, Field
 
 from tollway import auth, customers
 from tollway.api.deps import Ctx, PageDep
-from tollway.api.routing import resource_router
+from tollway.api.routing import redact_on_replay, resource_router
 from tollway.api.schemas import ListOut
 from tollway.kernel.validation import INPUT_CONFIG
 
@@ -63,8 +63,15 @@ class KeyOut(BaseModel):
 
 
 @router.post("/customers/{external_id}/keys", status_code=201)
-def create_customer_key(ctx: Ctx, external_id: ExternalIdPath, body: KeyCreate) -> KeyOut:
-    """A key that reaches only this customer's resources (for its billing page)."""
+def create_customer_key(
+    ctx: Ctx, request: Request, external_id: ExternalIdPath, body: KeyCreate
+) -> KeyOut:
+    """A key that reaches only this customer's resources (for its billing page).
+
+    The secret is shown once: a replay under the same Idempotency-Key answers the
+    same key id with ``key: null``.
+    """
+    redact_on_replay(request, "key")
     customer = customers.get_customer(ctx, external_id)
     issued = auth.create_customer_key(ctx, customer_id=customer.id, name=body.name)
     return KeyOut(

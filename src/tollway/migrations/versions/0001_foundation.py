@@ -51,6 +51,7 @@ def upgrade() -> None:
     op.create_table('idempotency_keys',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('product_id', sa.String(length=40), nullable=False),
+    sa.Column('api_key_id', sa.String(length=40), nullable=False),
     sa.Column('key', sa.String(length=255), nullable=False),
     sa.Column('request_hash', sa.String(length=64), nullable=False),
     sa.Column('status_code', sa.Integer(), nullable=False),
@@ -59,7 +60,7 @@ def upgrade() -> None:
     sa.Column('created_at', tollway.kernel.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_idempotency_keys_product_id_products')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_keys')),
-    sa.UniqueConstraint('product_id', 'key', name=op.f('uq_idempotency_keys_product_id_key'))
+    sa.UniqueConstraint('product_id', 'api_key_id', 'key', name=op.f('uq_idempotency_keys_product_id_api_key_id_key'))
     )
     op.create_table('test_clocks',
     sa.Column('id', sa.String(length=40), nullable=False),
