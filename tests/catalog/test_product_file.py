@@ -144,3 +144,21 @@ def test_syntax_errors_say_where() -> None:
 def test_humanize() -> None:
     assert humanize("api_calls") == "Api calls"
     assert humanize("storage.gb-month") == "Storage gb month"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: &x [1, 2]\nb: *x\n", "aliases"),
+        ("plans: " + "[" * 5000, "nesting deeper"),
+        ("a: &a [*a]\n", "aliases"),
+        ("branding:\n  x: '" + "y" * (300 * 1024) + "'\n", "at most"),
+        ("plans:\n  - id: p\n    name: P\n    price_monthly: 1.0e+999999999\n", "price_monthly"),
+    ],
+)
+def test_hostile_documents_are_refused_with_a_reason(text: str, message: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        load_document(text) if "price_monthly" not in message else draft_catalog(
+            load_document(text), currency="USD"
+        )
+    assert message in str(caught.value)

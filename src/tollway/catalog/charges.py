@@ -14,10 +14,17 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from tollway.kernel.validation import INPUT_CONFIG, Code, Count, DecimalAmount, MinorAmount
+from tollway.kernel.validation import (
+    INPUT_CONFIG,
+    MAX_COUNT,
+    Code,
+    Count,
+    DecimalAmount,
+    MinorAmount,
+)
 
 ChargeModel = Literal["standard", "graduated", "volume", "package", "percentage", "flat"]
-PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+PositiveInt = Annotated[int, Field(strict=True, gt=0, le=MAX_COUNT)]
 
 MAX_TIERS = 50
 HUNDRED = Decimal(100)

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tollway.kernel.db import Base, JSONType
@@ -44,7 +44,7 @@ class Plan(Base):
     trial_days: Mapped[int] = mapped_column(default=0)
     features: Mapped[dict[str, Any]] = mapped_column(default=dict)
     quotas: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
-    included_credits: Mapped[int] = mapped_column(default=0)
+    included_credits: Mapped[int] = mapped_column(BigInteger, default=0)
     charges: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     custom_pricing: Mapped[bool] = mapped_column(default=False)
     is_default: Mapped[bool] = mapped_column(default=False)
@@ -94,7 +94,7 @@ class AddOn(Base):
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text)
     category: Mapped[str | None] = mapped_column(String(100))
-    amount: Mapped[int]
+    amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     interval: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
@@ -113,7 +113,7 @@ class Coupon(Base):
     code: Mapped[str] = mapped_column(String(100))
     name: Mapped[str | None] = mapped_column(String(255))
     percent_off: Mapped[Decimal | None]
-    amount_off: Mapped[int | None]
+    amount_off: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))
     duration: Mapped[str] = mapped_column(String(20))
     duration_months: Mapped[int | None]

@@ -66,8 +66,35 @@ _PER_RE = re.compile(r"(?P<metric>.+)_per_(?P<period>hour|day|month)")
 _CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
 
 
+MAX_FILE_BYTES = 256 * 1024
+MAX_DEPTH = 32
+
+
 class _Loader(yaml.SafeLoader):
-    """Safe YAML with decimals as ``Decimal`` (a float never exists)."""
+    """Safe YAML with decimals as ``Decimal`` (a float never exists).
+
+    Aliases are refused (no "billion laughs"), and so is nesting deeper than
+    ``MAX_DEPTH``: a catalog never needs either.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in .product files", mark
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise yaml.composer.ComposerError(
+                    None, None, f"nesting deeper than {MAX_DEPTH} levels", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal | str:
@@ -241,6 +268,8 @@ def _pydantic_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]
 
 def load_document(text: str) -> ProductFile:
     """Parse and check a ``.product`` document, or :class:`ValidationFailed`."""
+    if len(text.encode()) > MAX_FILE_BYTES:
+        raise ValidationFailed.field("body", f"a .product file is at most {MAX_FILE_BYTES} bytes")
     try:
         raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:

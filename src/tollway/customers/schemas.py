@@ -19,14 +19,17 @@ Metadata = Annotated[
 ]
 
 
+AddressLine = Annotated[str, StringConstraints(max_length=200)]
+
+
 class Address(BaseModel):
     model_config = INPUT_CONFIG
 
-    line1: str | None = None
-    line2: str | None = None
-    city: str | None = None
-    state: str | None = None
-    postal_code: str | None = None
+    line1: AddressLine | None = None
+    line2: AddressLine | None = None
+    city: AddressLine | None = None
+    state: AddressLine | None = None
+    postal_code: Annotated[str, StringConstraints(max_length=32)] | None = None
     country: Country | None = None
 
 

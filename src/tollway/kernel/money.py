@@ -239,8 +239,12 @@ def to_minor(major: Decimal | int | str, currency: str) -> int:
         raise ValueError(f"not a number: {major!r}") from exc
     if not value.is_finite():
         raise ValueError(f"not a finite number: {major!r}")
-    scaled = value.scaleb(exponent(currency))
-    if scaled != scaled.to_integral_value():
+    try:
+        scaled = value.scaleb(exponent(currency))
+        whole = scaled.to_integral_value()
+    except ArithmeticError as exc:
+        raise ValueError(f"{major} is out of range") from exc
+    if scaled != whole:
         raise ValueError(f"{major} has more decimals than {currency} allows")
     return int(scaled)
 

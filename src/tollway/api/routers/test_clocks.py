@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tollway import jobs
 from tollway.api.deps import AppStateDep, Ctx
 from tollway.api.routing import resource_router
 from tollway.kernel.access import require_full_access
 from tollway.kernel.clock import TestClock, load_test_clock
-from tollway.kernel.validation import INPUT_CONFIG
+from tollway.kernel.validation import INPUT_CONFIG, Instant
 
 router = resource_router("test clocks")
 ClockPath = Annotated[str, Path(max_length=64)]
@@ -22,14 +22,14 @@ ClockPath = Annotated[str, Path(max_length=64)]
 class TestClockCreate(BaseModel):
     model_config = INPUT_CONFIG
 
-    frozen_time: AwareDatetime
+    frozen_time: Instant
     name: str = Field(default="test clock", min_length=1, max_length=200)
 
 
 class TestClockAdvance(BaseModel):
     model_config = INPUT_CONFIG
 
-    frozen_time: AwareDatetime
+    frozen_time: Instant
 
 
 class TestClockOut(BaseModel):

@@ -6,14 +6,22 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tollway.catalog.charges import Loc, PositiveInt, raise_field_errors
 from tollway.catalog.models import Coupon
-from tollway.kernel.validation import INPUT_CONFIG, Code, Currency, DecimalAmount, Name
+from tollway.kernel.validation import (
+    INPUT_CONFIG,
+    MAX_MINOR,
+    Code,
+    Currency,
+    DecimalAmount,
+    Instant,
+    Name,
+)
 
 CouponDuration = Literal["once", "repeating", "forever"]
-PositiveAmount = Annotated[int, Field(strict=True, gt=0)]
+PositiveAmount = Annotated[int, Field(strict=True, gt=0, le=MAX_MINOR)]
 
 
 class CouponCreate(BaseModel):
@@ -31,7 +39,7 @@ class CouponCreate(BaseModel):
     duration: CouponDuration
     duration_months: PositiveInt | None = None
     max_redemptions: PositiveInt | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
     plan_codes: Annotated[list[Code], Field(max_length=100)] = Field(default_factory=list)
 
     @model_validator(mode="after")

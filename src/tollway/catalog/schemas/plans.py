@@ -22,7 +22,15 @@ from pydantic import (
 
 from tollway.catalog.charges import ChargeSpec, Loc, raise_field_errors
 from tollway.catalog.models import Plan
-from tollway.kernel.validation import INPUT_CONFIG, Code, Count, Currency, MinorAmount, Name
+from tollway.kernel.validation import (
+    INPUT_CONFIG,
+    MAX_MINOR,
+    Code,
+    Count,
+    Currency,
+    MinorAmount,
+    Name,
+)
 
 T = TypeVar("T")
 
@@ -34,7 +42,7 @@ UNLIMITED = -1
 """A limit or numeric feature of ``-1`` means unlimited."""
 DEFAULT_THRESHOLDS = (80, 90, 100)
 
-Limit = Annotated[int, Field(strict=True, ge=UNLIMITED)]
+Limit = Annotated[int, Field(strict=True, ge=UNLIMITED, le=MAX_MINOR)]
 Threshold = Annotated[int, Field(strict=True, ge=1, le=100)]
 Description = Annotated[str, StringConstraints(max_length=2000)]
 FeatureKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}$")]
@@ -44,6 +52,8 @@ FEATURE_TEXT_MAX = 500
 def _feature_value(value: object) -> bool | int | str:
     if isinstance(value, bool):
         return value
+    if isinstance(value, int) and value > MAX_MINOR:
+        raise ValueError(f"a numeric feature is at most {MAX_MINOR}")
     if isinstance(value, int):
         if value < UNLIMITED:
             raise ValueError("a numeric feature is an integer >= 0, or -1 for unlimited")
