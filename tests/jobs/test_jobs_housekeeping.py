@@ -11,7 +11,12 @@ from sqlalchemy import select
 
 from tollway.jobs import Worker, default_registry
 from tollway.kernel.db import make_engine, make_session_factory, unit_of_work
-from tollway.kernel.idempotency import IdempotencyRecord, StoredResponse, save_response
+from tollway.kernel.idempotency import (
+    IdempotencyRecord,
+    KeyScope,
+    StoredResponse,
+    save_response,
+)
 from tollway.kernel.jobs import DONE, FAILED, Job
 
 
@@ -46,14 +51,8 @@ def test_idempotency_keys_are_forgotten_after_24_hours(
     response = StoredResponse(201, "application/json", b"{}")
     with unit_of_work(jobs.factory) as session:
         for key, age in (("old", timedelta(hours=24, seconds=1)), ("new", timedelta(hours=23))):
-            save_response(
-                session,
-                product_id=product_id,
-                key=key,
-                fingerprint="f",
-                response=response,
-                now=clock.now() - age,
-            )
+            scope = KeyScope(product_id, "key_test", key)
+            save_response(session, scope, "f", response, clock.now() - age)
     jobs.enqueue("housekeeping.purge_idempotency_keys")
     assert jobs.run_due(default_registry()) == 1
     with unit_of_work(jobs.factory) as session:
