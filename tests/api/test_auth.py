@@ -73,3 +73,19 @@ def test_keys_of_another_product_see_nothing(client: TestClient, ctx: Context) -
     created = client.post("/v1/customers", headers=headers, json={"external_id": "shared-id"})
     assert created.status_code == 201
     assert created.json()["id"] != client.get("/v1/customers/shared-id").json()["id"]
+
+
+def test_customer_key_edits_only_its_own_profile_fields(client: TestClient) -> None:
+    alice = {"Authorization": f"Bearer {_customer_key(client, 'alice')}"}
+    ok = client.patch("/v1/customers/alice", headers=alice, json={"email": "a@alice.com"})
+    assert ok.status_code == 200
+    refused = client.patch("/v1/customers/alice", headers=alice, json={"currency": "EUR"})
+    assert refused.status_code == 403
+    assert client.get("/v1/customers/alice").json()["currency"] == "USD"
+
+
+def test_customer_key_cannot_list_coupons_or_read_settings(client: TestClient) -> None:
+    alice = {"Authorization": f"Bearer {_customer_key(client, 'alice')}"}
+    assert client.get("/v1/coupons", headers=alice).status_code == 403
+    assert client.get("/v1/product", headers=alice).status_code == 403
+    assert client.get("/v1/plans", headers=alice).status_code == 200

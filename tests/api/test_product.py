@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from tollway.kernel.context import Context
+from tollway.kernel.tenancy import product_by_id
+
 
 def test_defaults_are_shown_and_settings_change_by_section(client: TestClient) -> None:
     product = client.get("/v1/product").json()
@@ -41,3 +44,11 @@ def test_customer_keys_may_not_change_settings(client: TestClient) -> None:
         json={"general": {"currency": "EUR"}},
     )
     assert response.status_code == 403
+
+
+def test_unknown_stored_settings_are_ignored_on_read(client: TestClient, ctx: Context) -> None:
+    product = product_by_id(ctx.session, ctx.product_id)
+    product.settings = {"general": {"currency": "EUR", "from_a_newer_version": True}}
+    ctx.session.commit()
+    assert client.get("/v1/product").json()["settings"]["general"] == {"currency": "EUR"}
+    assert client.post("/v1/customers", json={"external_id": "c"}).json()["currency"] == "EUR"

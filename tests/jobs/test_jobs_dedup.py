@@ -9,8 +9,11 @@ from typing import Any
 from jobkit import Jobs
 from sqlalchemy import func, select
 
+from tollway.kernel.clock import SystemClock
+from tollway.kernel.context import Context
 from tollway.kernel.db import unit_of_work
 from tollway.kernel.jobs import DONE, Job, enqueue
+from tollway.kernel.tenancy import ensure_product
 
 
 def test_same_key_twice_creates_one_job(jobs: Jobs, clock: Any) -> None:
@@ -118,4 +121,18 @@ def test_many_threads_enqueueing_one_key_make_one_job(jobs: Jobs) -> None:
     assert [len(ids) for ids in results] == [threads] * rounds
     with unit_of_work(jobs.factory) as session:
         per_key = session.execute(select(Job.dedup_key, func.count()).group_by(Job.dedup_key)).all()
-    assert sorted(per_key) == [(f"key-{r}", 1) for r in range(rounds)]
+    assert sorted(per_key) == [(f"{jobs.product_id}:key-{r}", 1) for r in range(rounds)]
+
+
+def test_dedup_keys_of_two_products_do_not_collide(jobs: Jobs) -> None:
+    with unit_of_work(jobs.factory) as session:
+        other = ensure_product(session, code="other", name="Other", clock=SystemClock())
+        mine = enqueue(jobs.context(session), "test.k", {}, dedup_key="renew:1")
+        theirs = enqueue(
+            Context(session=session, product_id=other.id, clock=SystemClock()),
+            "test.k",
+            {},
+            dedup_key="renew:1",
+        )
+        assert mine.id != theirs.id
+        assert (mine.product_id, theirs.product_id) == (jobs.product_id, other.id)

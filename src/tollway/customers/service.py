@@ -11,13 +11,15 @@ from tollway.kernel.access import require_full_access
 from tollway.kernel.audit import audit
 from tollway.kernel.clock import load_test_clock
 from tollway.kernel.context import Context
-from tollway.kernel.errors import AlreadyExists, NotFound, ValidationFailed
+from tollway.kernel.errors import AlreadyExists, Forbidden, NotFound, ValidationFailed
 from tollway.kernel.ids import new_id
 from tollway.kernel.outbox import record_event
 from tollway.kernel.pagination import Page, PageRequest
 from tollway.kernel.tenancy import product_currency
 
 _REQUIRED = frozenset({"currency", "timezone"})
+SELF_SERVICE_FIELDS = frozenset({"name", "email", "billing_address", "tax_id"})
+"""What a customer may change about itself with its own key (its billing page)."""
 
 
 def _snapshot(customer: Customer) -> dict[str, Any]:
@@ -92,6 +94,9 @@ def update_customer(ctx: Context, external_id: str, data: CustomerUpdate) -> Cus
     """Change the fields sent; emits ``customer.updated`` only when something changed."""
     customer = get_customer(ctx, external_id)
     changes = data.model_dump(exclude_unset=True)
+    if ctx.customer_scope is not None and not changes.keys() <= SELF_SERVICE_FIELDS:
+        refused = ", ".join(sorted(changes.keys() - SELF_SERVICE_FIELDS))
+        raise Forbidden(f"a customer key may not change {refused}", param=refused)
     before = _snapshot(customer)
     for field, value in changes.items():
         if value is None and field in _REQUIRED:

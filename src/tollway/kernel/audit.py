@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tollway.kernel.access import require_full_access
 from tollway.kernel.context import Context
 from tollway.kernel.db import Base
 from tollway.kernel.ids import new_id
@@ -74,6 +75,7 @@ def list_audit(
     customer_id: str | None = None,
 ) -> Page[AuditRecord]:
     """Audit records of the product, newest first, by subject or customer."""
+    require_full_access(ctx, "read the audit log")
     stmt = select(AuditRecord).where(AuditRecord.product_id == ctx.product_id)
     if subject_id is not None:
         stmt = stmt.where(AuditRecord.subject_id == subject_id)

@@ -34,7 +34,9 @@ class Context:
             return self.clock.now()
         if test_clock_id not in self._clock_times:
             frozen = self.session.scalar(
-                select(TestClock.frozen_time).where(TestClock.id == test_clock_id)
+                select(TestClock.frozen_time).where(
+                    TestClock.id == test_clock_id, TestClock.product_id == self.product_id
+                )
             )
             if frozen is None:
                 raise LookupError(f"test clock {test_clock_id} does not exist")

@@ -65,8 +65,11 @@ def enqueue(
     """Schedule ``kind`` with ``payload`` at ``due_at`` (default: now on the clock).
 
     With ``dedup_key``, a job already scheduled under that key is returned instead
-    of adding a second one, also when two transactions race to add it.
+    of adding a second one, also when two transactions race to add it. Keys of
+    product-scoped jobs are scoped to the product.
     """
+    if dedup_key is not None and product_scoped:
+        dedup_key = f"{ctx.product_id}:{dedup_key}"
     if dedup_key is not None:
         existing = ctx.session.scalar(select(Job).where(Job.dedup_key == dedup_key))
         if existing is not None:

@@ -63,8 +63,13 @@ def record_event(
 def list_events(
     ctx: Context, page: PageRequest, *, type: str | None = None, customer_id: str | None = None
 ) -> Page[Event]:
-    """The product's events, newest first, optionally of one type or customer."""
+    """The product's events, newest first, optionally of one type or customer.
+
+    A customer-scoped caller sees only its customer's events.
+    """
     stmt = select(Event).where(Event.product_id == ctx.product_id)
+    if ctx.customer_scope is not None:
+        stmt = stmt.where(Event.customer_id == ctx.customer_scope)
     if type is not None:
         stmt = stmt.where(Event.type == type)
     if customer_id is not None:

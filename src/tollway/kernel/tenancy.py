@@ -95,7 +95,10 @@ def read_settings(ctx: Context, section: str, model: type[SectionT]) -> SectionT
     a product that never configured anything behaves as documented.
     """
     product = product_by_id(ctx.session, ctx.product_id)
-    return model.model_validate(product.settings.get(section, {}))
+    stored = product.settings.get(section, {})
+    # Keys this version does not know (written by a newer one) are ignored on read,
+    # so a rollback never breaks reads; input is still checked strictly on write.
+    return model.model_validate({k: v for k, v in stored.items() if k in model.model_fields})
 
 
 def product_currency(ctx: Context) -> str:

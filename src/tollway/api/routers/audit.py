@@ -12,7 +12,6 @@ from tollway import customers
 from tollway.api.deps import Ctx, PageDep
 from tollway.api.routing import resource_router
 from tollway.api.schemas import ListOut
-from tollway.kernel.access import require_full_access
 from tollway.kernel.audit import AuditRecord, list_audit
 
 router = resource_router("audit")
@@ -52,6 +51,5 @@ def get_audit_log(
     customer_id: Annotated[str | None, Query(max_length=255)] = None,
 ) -> ListOut[AuditOut]:
     """Changes, newest first; ``customer_id`` is the customer's external id."""
-    require_full_access(ctx, "read the audit log")
     internal = customers.get_customer(ctx, customer_id).id if customer_id else None
     return ListOut.of(list_audit(ctx, page, subject_id=subject_id, customer_id=internal), _out)

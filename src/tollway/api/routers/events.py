@@ -36,5 +36,5 @@ def get_events(
     customer_id: Annotated[str | None, Query(max_length=255)] = None,
 ) -> ListOut[EventOut]:
     """Events, newest first; ``customer_id`` is the customer's external id."""
-    internal = customers.get_customer(ctx, customer_id).id if customer_id else ctx.customer_scope
+    internal = customers.get_customer(ctx, customer_id).id if customer_id else None
     return ListOut.of(list_events(ctx, page, type=type, customer_id=internal), _out)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from tollway.api.deps import Ctx
 from tollway.api.routing import resource_router
+from tollway.kernel.access import require_full_access
 from tollway.kernel.errors import FieldError, ValidationFailed
 from tollway.kernel.tenancy import (
     GENERAL,
@@ -58,6 +59,7 @@ def _out(ctx: Ctx, product: Product) -> ProductOut:
 @router.get("/product")
 def get_product(ctx: Ctx) -> ProductOut:
     """The product of the calling key, with every settings section and its defaults."""
+    require_full_access(ctx, "read the product's settings")
     return _out(ctx, product_by_id(ctx.session, ctx.product_id))
 
 

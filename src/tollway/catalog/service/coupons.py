@@ -7,6 +7,7 @@ from tollway.catalog.models import Coupon
 from tollway.catalog.repository import CouponRepository, PlanRepository
 from tollway.catalog.schemas import CouponCreate, CouponOut, snapshot
 from tollway.catalog.service.common import require_catalog_write
+from tollway.kernel.access import require_full_access
 from tollway.kernel.clock import ensure_utc
 from tollway.kernel.context import Context
 from tollway.kernel.errors import AlreadyExists, FieldError, NotFound, ValidationFailed
@@ -67,5 +68,6 @@ def get_coupon(ctx: Context, code: str) -> Coupon:
 
 
 def list_coupons(ctx: Context, page: PageRequest) -> Page[Coupon]:
-    """Coupons of the product, newest first."""
+    """Coupons of the product, newest first (not to customer keys: codes are offers)."""
+    require_full_access(ctx, "list coupons")
     return CouponRepository(ctx).list(page)
