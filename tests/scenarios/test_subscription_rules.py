@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from story import Story, utc
 
 from tollway import subscriptions
 from tollway.kernel.context import Context
 from tollway.kernel.db import unit_of_work
+from tollway.kernel.errors import InvalidTransition
 from tollway.migrations.models import metadata
 
 
@@ -243,3 +245,76 @@ def test_current_subscription_for_later_domains(story: Story) -> None:
         subscriptions.mark_charges_invoiced(ctx, charges, "inv_1")
         assert subscriptions.subscription_charges(ctx, customer_id=customer_id) == []
         assert subscriptions.paused_quota_policy(ctx) == "block"
+
+
+def test_offers_expire_and_products_without_offers_just_cancel(story: Story) -> None:
+    story.plan("pro", 3000)
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    sub = story.subscribe("acme", "pro")
+    path = f"/v1/subscriptions/{sub['id']}"
+    offers = story.post(f"{path}/cancel", {"offer_retention": True})["offers"]
+    story.advance(utc(2026, 3, 8))
+    late = _problem(story, f"{path}/offers/{offers[0]['id']}/accept", None, 409)
+    assert "expired" in late["detail"]
+    _problem(story, f"{path}/offers/offer_missing/accept", None, 404)
+
+    story.settings(retention_offers=[])
+    canceled = story.post(f"{path}/cancel", {"offer_retention": True, "reason": "bye"})
+    assert canceled["cancel_at_period_end"] is True
+    assert canceled["cancel_reason"] == "bye"
+    again = _problem(story, f"{path}/cancel", {}, 409)
+    assert "already set to cancel" in again["detail"]
+
+
+def test_quarterly_subscription_renews_every_three_months(story: Story) -> None:
+    story.post(
+        "/v1/plans",
+        {"code": "q", "name": "Q", "prices": [{"interval": "quarterly", "amount": 8100}]},
+        201,
+    )
+    story.starts_at(utc(2026, 11, 30, 8))
+    story.customer("acme")
+    sub = story.subscribe("acme", "q", billing_cycle="quarterly")
+    story.advance(utc(2027, 6, 1))
+    assert story.charges(sub["id"]) == [
+        ("plan", 8100, "2026-11-30", "2027-02-28"),
+        ("plan", 8100, "2027-02-28", "2027-05-30"),
+        ("plan", 8100, "2027-05-30", "2027-08-30"),
+    ]
+
+
+def test_past_due_renews_and_recovers(story: Story) -> None:
+    story.plan("pro", 3000)
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    sub = story.subscribe("acme", "pro")
+    state = story.client.app.state.tollway  # type: ignore[attr-defined]
+
+    def act(action: Any) -> str:
+        with unit_of_work(state.session_factory) as session:
+            ctx = Context(session=session, product_id=state.default_product_id, clock=state.clock)
+            return str(action(ctx, sub["id"]).status)
+
+    assert act(subscriptions.mark_past_due) == "past_due"
+    story.advance(utc(2026, 4, 1))
+    assert story.sub(sub["id"])["status"] == "past_due"
+    assert story.charges(sub["id"])[-1] == ("plan", 3000, "2026-04-01", "2026-05-01")
+    assert act(subscriptions.mark_recovered) == "active"
+    with pytest.raises(InvalidTransition, match="cannot recover a subscription that is active"):
+        act(subscriptions.mark_recovered)
+    assert story.sub(sub["id"])["status"] == "active"
+
+
+def test_create_replays_with_an_idempotency_key(story: Story) -> None:
+    story.plan("pro", 3000)
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    body = {"customer_id": "acme", "plan_id": "pro"}
+    headers = {"Idempotency-Key": "sub-acme-1"}
+    first = story.client.post("/v1/subscriptions", json=body, headers=headers)
+    second = story.client.post("/v1/subscriptions", json=body, headers=headers)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.json() == first.json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert len(story.subs_of("acme")) == 1

@@ -52,6 +52,10 @@ class SubscriptionRepository:
             select(Customer.id).where(Customer.id == customer_id).with_for_update()
         )
 
+    def lock(self, row: object) -> None:
+        """Reload ``row`` (any mapped row, e.g. a coupon being redeemed) under a row lock."""
+        self.ctx.session.refresh(row, with_for_update=True)
+
     def add(self, row: object) -> None:
         self.ctx.session.add(row)
         self.ctx.session.flush()

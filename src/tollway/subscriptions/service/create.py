@@ -215,6 +215,7 @@ def _coupon(ctx: Context, code: str, plan: Plan, now: datetime, currency: str) -
         coupon = get_coupon(ctx, code)
     except NotFound:
         raise ValidationFailed.field("coupon_code", f"unknown coupon {code!r}") from None
+    SubscriptionRepository(ctx).lock(coupon)  # redemptions count under concurrency
     problem: str | None = None
     if not coupon.active:
         problem = "is no longer active"
