@@ -336,3 +336,23 @@ def test_resume_early_starts_a_new_period_now(story: Story) -> None:
     )
     story.advance(utc(2026, 6, 2))  # the automatic resume no longer applies
     assert story.event_types().count("subscription.resumed") == 1
+
+
+def test_a_change_scheduled_during_a_trial_applies_when_it_converts(story: Story) -> None:
+    story.plan("pro", 6000, trial_days=14)
+    story.plan("starter", 3000)
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    sub = story.subscribe("acme", "pro", payment_method_id="pm_1")
+    changed = story.post(
+        f"/v1/subscriptions/{sub['id']}/change", {"new_plan_id": "starter", "immediate": False}
+    )
+    assert changed["subscription"]["pending_change"]["effective_at"] == "2026-03-15T00:00:00Z"
+    story.advance(utc(2026, 3, 15))
+    after = story.sub(sub["id"])
+    assert (after["status"], after["plan_id"], after["pending_change"]) == (
+        "active",
+        "starter",
+        None,
+    )
+    assert story.charges(sub["id"]) == [("plan", 3000, "2026-03-15", "2026-04-15")]

@@ -97,6 +97,7 @@ def end_trial(ctx: Context, subscription_id: str, trial_end: datetime) -> None:
     converts = sub.amount == 0 or sub.payment_method_id is not None or not payments_enabled(ctx)
     if not converts:
         sub.status = apply("expire", sub.status)
+        sub.pending_change = None
         sub.ended_at = trial_end
         sub.current_period_end = trial_end
         emit(
@@ -110,6 +111,7 @@ def end_trial(ctx: Context, subscription_id: str, trial_end: datetime) -> None:
         fall_back_to_default(ctx, sub)
         return
     sub.status = apply("activate", sub.status)
+    apply_pending_change(ctx, sub, trial_end)
     plan_schedule = new_schedule(ctx, sub, trial_end)
     charges = open_period(
         ctx, sub, Period(trial_end, plan_schedule.next_boundary(trial_end)), plan_schedule
