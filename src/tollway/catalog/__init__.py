@@ -22,6 +22,7 @@ from tollway.catalog.service.metrics import create_metric, get_metric, list_metr
 from tollway.catalog.service.plans import (
     archive_plan,
     create_plan,
+    default_plan,
     get_plan,
     list_plans,
     update_plan,
@@ -53,6 +54,7 @@ __all__ = [
     "create_coupon",
     "create_metric",
     "create_plan",
+    "default_plan",
     "get_addon",
     "get_coupon",
     "get_metric",

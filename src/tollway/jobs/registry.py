@@ -44,7 +44,9 @@ class Registry:
 def default_registry() -> Registry:
     """Every handler of every domain, and the periodic schedule."""
     from tollway.jobs import housekeeping
+    from tollway.subscriptions import tasks as subscription_tasks
 
     registry = Registry()
     registry.include(housekeeping.HANDLERS, housekeeping.PERIODIC)
+    registry.include(subscription_tasks.HANDLERS)
     return registry

@@ -5,6 +5,7 @@ from tollway.catalog import models as catalog_models
 from tollway.customers import models as customer_models
 from tollway.kernel import audit, clock, idempotency, jobs, outbox, tenancy
 from tollway.kernel.db import Base
+from tollway.subscriptions import models as subscription_models
 
 MODULES = (
     auth_models,
@@ -16,5 +17,6 @@ MODULES = (
     jobs,
     outbox,
     tenancy,
+    subscription_models,
 )
 metadata = Base.metadata

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from tollway import subscriptions
 from tollway.api.deps import Ctx
 from tollway.api.routing import resource_router
 from tollway.kernel.access import require_full_access
@@ -22,7 +23,10 @@ from tollway.kernel.tenancy import (
 
 router = resource_router("product")
 
-SETTINGS_SECTIONS: dict[str, type[BaseModel]] = {GENERAL: GeneralSettings}
+SETTINGS_SECTIONS: dict[str, type[BaseModel]] = {
+    GENERAL: GeneralSettings,
+    subscriptions.SECTION: subscriptions.SubscriptionSettings,
+}
 """Each domain's settings model, by section name. Domains add theirs here."""
 
 

@@ -112,6 +112,12 @@ def get_plan(ctx: Context, code: str) -> Plan:
     return plan
 
 
+def default_plan(ctx: Context) -> Plan | None:
+    """The product's default (fallback) plan, if one is marked ``is_default``."""
+    defaults = PlanRepository(ctx).defaults()
+    return defaults[0] if defaults else None
+
+
 def list_plans(ctx: Context, page: PageRequest, *, active: bool | None = None) -> Page[Plan]:
     """Plans of the product, newest first; only active or archived ones when asked."""
     return PlanRepository(ctx).list_filtered(page, active=active)

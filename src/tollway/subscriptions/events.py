@@ -1,0 +1,11 @@
+"""The events subscriptions emit."""
+
+SUBSCRIPTION_CREATED = "subscription.created"
+SUBSCRIPTION_UPDATED = "subscription.updated"
+SUBSCRIPTION_TRIAL_WILL_END = "subscription.trial_will_end"
+SUBSCRIPTION_RENEWED = "subscription.renewed"
+SUBSCRIPTION_CANCELED = "subscription.canceled"
+SUBSCRIPTION_PAUSED = "subscription.paused"
+SUBSCRIPTION_RESUMED = "subscription.resumed"
+SUBSCRIPTION_EXPIRED = "subscription.expired"
+SUBSCRIPTION_REACTIVATED = "subscription.reactivated"

@@ -1,0 +1,238 @@
+"""Canceling, retention offers and reactivation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tollway.catalog import default_plan
+from tollway.kernel.access import require_full_access
+from tollway.kernel.context import Context
+from tollway.kernel.errors import Conflict, InvalidTransition, NotFound
+from tollway.kernel.ids import new_id
+from tollway.subscriptions import events, proration
+from tollway.subscriptions.models import RetentionOffer, Subscription, SubscriptionCharge
+from tollway.subscriptions.periods import Period
+from tollway.subscriptions.repository import SubscriptionRepository
+from tollway.subscriptions.schemas import SubscriptionCancel
+from tollway.subscriptions.service.common import (
+    add_charge,
+    discount_periods,
+    emit,
+    load,
+    new_schedule,
+    now_for,
+    open_period,
+    snapshot,
+)
+from tollway.subscriptions.service.create import end_replaced, fall_back_to_default
+from tollway.subscriptions.service.pause import pause_subscription
+from tollway.subscriptions.settings import subscription_settings
+from tollway.subscriptions.states import (
+    ACTIVE,
+    CANCELED,
+    LIVE,
+    PAST_DUE,
+    PAUSED,
+    TRIALING,
+    apply,
+    require_status,
+)
+
+CANCELABLE = frozenset({TRIALING, ACTIVE, PAST_DUE, PAUSED})
+
+
+@dataclass
+class CancelResult:
+    """Either the (canceled or cancel-scheduled) subscription, or retention offers."""
+
+    subscription: Subscription
+    offers: list[RetentionOffer]
+
+
+def cancel_subscription(
+    ctx: Context, subscription_id: str, data: SubscriptionCancel
+) -> CancelResult:
+    """Cancel at period end (default) or now; with ``offer_retention`` and offers
+    configured, answer with offers and change nothing on the subscription."""
+    require_full_access(ctx, "cancel subscriptions")
+    sub = load(ctx, subscription_id)
+    require_status(sub.status, CANCELABLE, action="cancel")
+    settings = subscription_settings(ctx)
+    if data.offer_retention and settings.retention_offers:
+        return CancelResult(sub, _make_offers(ctx, sub, data))
+    sub.cancel_reason = data.reason
+    sub.cancel_feedback = data.feedback
+    if data.cancel_immediately or sub.status == PAUSED:
+        cancel_now(ctx, sub, credit=settings.prorate_on_immediate_cancel)
+        return CancelResult(sub, [])
+    if sub.cancel_at_period_end:
+        raise InvalidTransition("the subscription is already set to cancel at period end")
+    before = snapshot(ctx, sub)
+    sub.cancel_at_period_end = True
+    sub.canceled_at = now_for(ctx, sub)
+    emit(
+        ctx,
+        sub,
+        events.SUBSCRIPTION_UPDATED,
+        action="subscription.cancel_at_period_end",
+        before=before,
+    )
+    return CancelResult(sub, [])
+
+
+def cancel_now(ctx: Context, sub: Subscription, *, credit: bool) -> list[SubscriptionCharge]:
+    """End ``sub`` now (crediting unused paid time when asked) and fall back to the
+    default plan."""
+    before = snapshot(ctx, sub)
+    now = now_for(ctx, sub)
+    sub.status = apply("cancel", sub.status)
+    charges: list[SubscriptionCharge] = []
+    end = sub.current_period_end
+    paid = before["status"] in (ACTIVE, PAST_DUE)
+    if credit and paid and end is not None and sub.current_period_start < now < end:
+        amount = proration.prorate(sub.amount, sub.current_period_start, end, now)
+        if amount:
+            charges.append(
+                add_charge(
+                    ctx,
+                    sub,
+                    kind="cancel_credit",
+                    description=f"Unused time on {sub.plan_code} ({sub.billing_cycle})",
+                    amount=-amount,
+                    start=now,
+                    end=end,
+                )
+            )
+    sub.canceled_at = sub.canceled_at or now
+    sub.ended_at = now
+    sub.cancel_at_period_end = False
+    sub.pending_change = None
+    sub.current_period_end = now if end is None or now < end else end
+    emit(
+        ctx,
+        sub,
+        events.SUBSCRIPTION_CANCELED,
+        action="subscription.cancel",
+        before=before,
+        charges=charges,
+    )
+    fall_back_to_default(ctx, sub)
+    return charges
+
+
+def _make_offers(ctx: Context, sub: Subscription, data: SubscriptionCancel) -> list[RetentionOffer]:
+    settings = subscription_settings(ctx)
+    now = now_for(ctx, sub)
+    repo = SubscriptionRepository(ctx)
+    for stale in repo.open_offers(sub.id):
+        stale.status = "superseded"
+    offers = []
+    for spec in settings.retention_offers:
+        offer = RetentionOffer(
+            id=new_id("offer"),
+            product_id=ctx.product_id,
+            subscription_id=sub.id,
+            type=spec.type,
+            discount_percent=spec.discount_percent,
+            duration_months=spec.duration_months,
+            pause_months=spec.pause_months,
+            status="open",
+            reason=data.reason,
+            feedback=data.feedback,
+            expires_at=now + timedelta(days=settings.retention_offer_ttl_days),
+            created_at=now,
+        )
+        repo.add(offer)
+        offers.append(offer)
+    return offers
+
+
+def accept_offer(ctx: Context, subscription_id: str, offer_id: str) -> Subscription:
+    """Take an open retention offer: a discount the next invoices honour, or a pause.
+    The customer's reason and feedback are kept on the subscription."""
+    require_full_access(ctx, "accept retention offers")
+    sub = load(ctx, subscription_id)
+    repo = SubscriptionRepository(ctx)
+    offer = repo.offer(sub.id, offer_id)
+    if offer is None:
+        raise NotFound(f"offer {offer_id!r} not found", param="offer_id")
+    now = now_for(ctx, sub)
+    if offer.status != "open":
+        raise Conflict(f"offer {offer_id!r} is {offer.status}", param="offer_id")
+    if offer.expires_at <= now:
+        raise Conflict(f"offer {offer_id!r} expired at {offer.expires_at.isoformat()}")
+    require_status(
+        sub.status, frozenset({TRIALING, ACTIVE, PAST_DUE}), action="accept an offer for"
+    )
+    for other in repo.open_offers(sub.id):
+        other.status = "declined"
+    offer.status = "accepted"
+    offer.accepted_at = now
+    sub.cancel_reason = offer.reason
+    sub.cancel_feedback = offer.feedback
+    if offer.type == "pause":
+        pause_subscription(ctx, sub.id, pause_months=offer.pause_months or 1, offer_id=offer.id)
+        return sub
+    before = snapshot(ctx, sub)
+    sub.discount = {
+        "source": "retention_offer",
+        "code": offer.id,
+        "percent_off": str(offer.discount_percent),
+        "amount_off": None,
+        "currency": None,
+        "periods_remaining": discount_periods(offer.duration_months, sub.billing_cycle),
+    }
+    emit(
+        ctx,
+        sub,
+        events.SUBSCRIPTION_UPDATED,
+        action="subscription.accept_offer",
+        before=before,
+        extra={"offer_id": offer.id},
+    )
+    return sub
+
+
+def reactivate_subscription(ctx: Context, subscription_id: str) -> Subscription:
+    """Before the end: clear ``cancel_at_period_end``. After cancellation: a new period
+    on the same plan starts now (replacing a default-plan fallback)."""
+    require_full_access(ctx, "reactivate subscriptions")
+    sub = load(ctx, subscription_id)
+    before = snapshot(ctx, sub)
+    if sub.status in LIVE and sub.cancel_at_period_end:
+        sub.cancel_at_period_end = False
+        sub.canceled_at = None
+        emit(ctx, sub, events.SUBSCRIPTION_UPDATED, action="subscription.reactivate", before=before)
+        return sub
+    if sub.status != CANCELED:
+        raise InvalidTransition(
+            f"cannot reactivate a subscription that is {sub.status}"
+            + (" and not set to cancel" if sub.status in LIVE else ""),
+            status_from=sub.status,
+        )
+    repo = SubscriptionRepository(ctx)
+    repo.lock_customer(sub.customer_id)
+    now = now_for(ctx, sub)
+    live = repo.live_for_customer(sub.customer_id, LIVE)
+    default = default_plan(ctx)
+    if not subscription_settings(ctx).allow_multiple_subscriptions:
+        blocking = [s for s in live if default is None or s.plan_id != default.id]
+        if blocking:
+            raise Conflict(f"the customer already has a live subscription ({blocking[0].id})")
+        for fallback in live:
+            end_replaced(ctx, fallback, now)
+    sub.status = apply("reactivate", sub.status)
+    sub.canceled_at = sub.ended_at = None
+    sub.cancel_reason = sub.cancel_feedback = None
+    plan_schedule = new_schedule(ctx, sub, now)
+    charges = open_period(ctx, sub, Period(now, plan_schedule.next_boundary(now)), plan_schedule)
+    emit(
+        ctx,
+        sub,
+        events.SUBSCRIPTION_REACTIVATED,
+        action="subscription.reactivate",
+        before=before,
+        charges=charges,
+    )
+    return sub

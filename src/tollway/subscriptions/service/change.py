@@ -1,0 +1,181 @@
+"""Plan changes: now with proration to the second, or at period end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tollway.catalog import Plan
+from tollway.kernel.access import require_full_access
+from tollway.kernel.context import Context
+from tollway.kernel.errors import InvalidTransition, ValidationFailed
+from tollway.subscriptions import events, proration
+from tollway.subscriptions.models import Subscription, SubscriptionCharge
+from tollway.subscriptions.periods import Period
+from tollway.subscriptions.schemas import SubscriptionChange
+from tollway.subscriptions.service.common import (
+    add_charge,
+    annualized,
+    customer_of,
+    emit,
+    load,
+    new_schedule,
+    now_for,
+    open_period,
+    plan_price,
+    snapshot,
+)
+from tollway.subscriptions.service.create import plan_for_change
+from tollway.subscriptions.states import ACTIVE, PAST_DUE, TRIALING, require_status
+
+
+@dataclass
+class ChangeResult:
+    """The changed subscription and the charges the change made billable."""
+
+    subscription: Subscription
+    lines: list[SubscriptionCharge]
+
+    @property
+    def net(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+
+def change_plan(ctx: Context, subscription_id: str, data: SubscriptionChange) -> ChangeResult:
+    """Move to another plan or cycle. Immediate changes prorate the rest of the period
+    (``prorate``) and interval changes restart it; scheduled ones wait for period end.
+    Unless ``immediate`` says, upgrades apply now and downgrades at period end."""
+    require_full_access(ctx, "change subscriptions")
+    sub = load(ctx, subscription_id)
+    require_status(sub.status, frozenset({TRIALING, ACTIVE, PAST_DUE}), action="change")
+    plan = plan_for_change(ctx, data.new_plan_id)
+    cycle = data.billing_cycle or sub.billing_cycle
+    currency = customer_of(ctx, sub).currency
+    amount = plan_price(plan, cycle, currency, data.price_override, field="new_plan_id")
+    if plan.id == sub.plan_id and cycle == sub.billing_cycle and amount == sub.amount:
+        raise ValidationFailed.field("new_plan_id", "the subscription is already on this plan")
+    interval_change = cycle != sub.billing_cycle
+    immediate = data.immediate
+    if immediate is None:
+        upgrade = annualized(amount, cycle) >= annualized(sub.amount, sub.billing_cycle)
+        immediate = upgrade or interval_change or sub.status == TRIALING
+    before = snapshot(ctx, sub)
+    if not immediate:
+        if sub.current_period_end is None:
+            raise InvalidTransition("a lifetime subscription has no period end to wait for")
+        sub.pending_change = {
+            "plan_id": plan.code,
+            "billing_cycle": cycle,
+            "amount": amount,
+            "effective_at": sub.current_period_end.isoformat(),
+            "price_override": data.price_override,
+        }
+        emit(
+            ctx,
+            sub,
+            events.SUBSCRIPTION_UPDATED,
+            action="subscription.schedule_change",
+            before=before,
+        )
+        return ChangeResult(sub, [])
+    lines = apply_change_now(
+        ctx,
+        sub,
+        plan,
+        cycle=cycle,
+        amount=amount,
+        price_override=data.price_override,
+        prorate=data.prorate,
+    )
+    emit(
+        ctx,
+        sub,
+        events.SUBSCRIPTION_UPDATED,
+        action="subscription.change",
+        before=before,
+        charges=lines,
+    )
+    return ChangeResult(sub, lines)
+
+
+def apply_change_now(
+    ctx: Context,
+    sub: Subscription,
+    plan: Plan,
+    *,
+    cycle: str,
+    amount: int,
+    price_override: int | None,
+    prorate: bool,
+) -> list[SubscriptionCharge]:
+    """Swap the plan now; returns the charges made (proration and, for an interval
+    change, the new period's fee)."""
+    now = now_for(ctx, sub)
+    old_label = f"{sub.plan_code} ({sub.billing_cycle})"
+    old_amount, old_start, old_end = sub.amount, sub.current_period_start, sub.current_period_end
+    interval_change = cycle != sub.billing_cycle
+    sub.plan_id, sub.plan_code, sub.billing_cycle = plan.id, plan.code, cycle
+    sub.amount, sub.price_override = amount, price_override
+    sub.pending_change = None
+    new_label = f"{plan.code} ({cycle})"
+    if sub.status == TRIALING:
+        return []
+    lines: list[SubscriptionCharge] = []
+    billable = prorate and old_end is not None and old_start < now < old_end
+    if not interval_change:
+        if billable and old_end is not None:
+            for line in proration.change_lines(
+                old_amount=old_amount,
+                new_amount=amount,
+                start=old_start,
+                end=old_end,
+                at=now,
+                old_label=old_label,
+                new_label=new_label,
+            ):
+                lines.append(_line(ctx, sub, line))
+        return lines
+    if billable and old_end is not None:
+        credit = proration.prorate(old_amount, old_start, old_end, now)
+        if credit:
+            lines.append(
+                _line(
+                    ctx,
+                    sub,
+                    proration.ProrationLine(f"Unused time on {old_label}", -credit, now, old_end),
+                )
+            )
+    plan_schedule = new_schedule(ctx, sub, now)
+    lines += open_period(ctx, sub, Period(now, plan_schedule.next_boundary(now)), plan_schedule)
+    return lines
+
+
+def _line(ctx: Context, sub: Subscription, line: proration.ProrationLine) -> SubscriptionCharge:
+    return add_charge(
+        ctx,
+        sub,
+        kind="proration",
+        description=line.description,
+        amount=line.amount,
+        start=line.period_start,
+        end=line.period_end,
+    )
+
+
+def apply_pending_change(ctx: Context, sub: Subscription, at: datetime) -> bool:
+    """At period end, apply a scheduled change (no proration); whether there was one."""
+    pending = sub.pending_change
+    if pending is None:
+        return False
+    sub.pending_change = None
+    try:
+        plan = plan_for_change(ctx, pending["plan_id"])
+    except ValidationFailed:
+        return False  # the plan was archived meanwhile: stay on the current one
+    cycle_changed = pending["billing_cycle"] != sub.billing_cycle
+    sub.plan_id, sub.plan_code = plan.id, plan.code
+    sub.billing_cycle, sub.amount = pending["billing_cycle"], pending["amount"]
+    sub.price_override = pending.get("price_override")
+    if cycle_changed:
+        new_schedule(ctx, sub, at)
+    return True

@@ -1,0 +1,102 @@
+"""Pausing and resuming: nothing is billed while paused."""
+
+from __future__ import annotations
+
+from tollway.kernel.access import require_full_access
+from tollway.kernel.context import Context
+from tollway.kernel.errors import InvalidTransition
+from tollway.kernel.jobs import enqueue
+from tollway.subscriptions import events, periods, proration
+from tollway.subscriptions.models import Subscription, SubscriptionCharge
+from tollway.subscriptions.periods import Period
+from tollway.subscriptions.service.common import (
+    RESUME,
+    add_charge,
+    customer_of,
+    emit,
+    load,
+    new_schedule,
+    now_for,
+    open_period,
+    snapshot,
+)
+from tollway.subscriptions.states import ACTIVE, apply
+
+
+def pause_subscription(
+    ctx: Context, subscription_id: str, *, pause_months: int, offer_id: str | None = None
+) -> Subscription:
+    """Pause for ``pause_months``: the unused paid time is credited, nothing is billed
+    until it resumes (automatically then, or on ``resume``) with a new period."""
+    require_full_access(ctx, "pause subscriptions")
+    sub = load(ctx, subscription_id)
+    if sub.status == ACTIVE and sub.cancel_at_period_end:
+        raise InvalidTransition("the subscription is set to cancel; reactivate it first")
+    before = snapshot(ctx, sub)
+    sub.status = apply("pause", sub.status)
+    now = now_for(ctx, sub)
+    charges: list[SubscriptionCharge] = []
+    end = sub.current_period_end
+    if end is not None and sub.current_period_start < now < end:
+        credit = proration.prorate(sub.amount, sub.current_period_start, end, now)
+        if credit:
+            charges.append(
+                add_charge(
+                    ctx,
+                    sub,
+                    kind="pause_credit",
+                    description=f"Unused time on {sub.plan_code} ({sub.billing_cycle}), paused",
+                    amount=-credit,
+                    start=now,
+                    end=end,
+                )
+            )
+    sub.current_period_end = now if end is not None else None
+    sub.pending_change = None
+    sub.paused_at = now
+    sub.resumes_at = periods.add_months(now, pause_months, customer_of(ctx, sub).timezone)
+    enqueue(
+        ctx,
+        RESUME,
+        {"subscription_id": sub.id, "resumes_at": sub.resumes_at.isoformat()},
+        due_at=sub.resumes_at,
+        test_clock_id=sub.test_clock_id,
+        dedup_key=f"sub-resume:{sub.id}:{sub.resumes_at.isoformat()}",
+    )
+    extra = {"pause_months": pause_months, **({"offer_id": offer_id} if offer_id else {})}
+    emit(
+        ctx,
+        sub,
+        events.SUBSCRIPTION_PAUSED,
+        action="subscription.pause",
+        before=before,
+        charges=charges,
+        extra=extra,
+    )
+    return sub
+
+
+def resume_subscription(ctx: Context, subscription_id: str) -> Subscription:
+    """Resume a paused subscription now: a new period starts and is billed."""
+    require_full_access(ctx, "resume subscriptions")
+    return resume(ctx, load(ctx, subscription_id))
+
+
+def resume(ctx: Context, sub: Subscription) -> Subscription:
+    """Resume ``sub`` at its customer's now (also the automatic resume's work)."""
+    before = snapshot(ctx, sub)
+    sub.status = apply("resume", sub.status)
+    now = now_for(ctx, sub)
+    sub.paused_at = None
+    sub.resumes_at = None
+    plan_schedule = new_schedule(ctx, sub, now)
+    charges = open_period(ctx, sub, Period(now, plan_schedule.next_boundary(now)), plan_schedule)
+    emit(
+        ctx,
+        sub,
+        events.SUBSCRIPTION_RESUMED,
+        action="subscription.resume",
+        before=before,
+        charges=charges,
+    )
+    return sub

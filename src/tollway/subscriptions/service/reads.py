@@ -1,0 +1,61 @@
+"""Reading subscriptions and their billable charges (for invoicing and quotas)."""
+
+from __future__ import annotations
+
+from tollway.customers import get_customer, get_customer_by_id
+from tollway.kernel.access import require_full_access
+from tollway.kernel.context import Context
+from tollway.kernel.pagination import Page, PageRequest
+from tollway.subscriptions.models import Subscription, SubscriptionCharge
+from tollway.subscriptions.repository import SubscriptionRepository
+from tollway.subscriptions.service.common import load
+from tollway.subscriptions.settings import subscription_settings
+from tollway.subscriptions.states import LIVE
+
+
+def get_subscription(ctx: Context, subscription_id: str) -> Subscription:
+    """The subscription; 404 when absent or out of the caller's scope."""
+    return load(ctx, subscription_id, lock=False)
+
+
+def list_customer_subscriptions(
+    ctx: Context, external_id: str, page: PageRequest
+) -> Page[Subscription]:
+    """The customer's subscriptions, newest first."""
+    customer = get_customer(ctx, external_id)
+    return SubscriptionRepository(ctx).for_customer(customer.id, page)
+
+
+def current_subscription(ctx: Context, customer_id: str) -> Subscription | None:
+    """The customer's (internal id) live subscription: trialing, active, past due or
+    paused; the newest when the product allows several."""
+    get_customer_by_id(ctx, customer_id)
+    live = SubscriptionRepository(ctx).live_for_customer(customer_id, LIVE)
+    return live[0] if live else None
+
+
+def subscription_charges(
+    ctx: Context, *, customer_id: str, uninvoiced_only: bool = True
+) -> list[SubscriptionCharge]:
+    """The customer's (internal id) billable charges, oldest first; by default only
+    those no invoice has claimed yet."""
+    charges = SubscriptionRepository(ctx).charges(customer_id=customer_id)
+    return [c for c in charges if not uninvoiced_only or c.invoice_id is None]
+
+
+def mark_charges_invoiced(ctx: Context, charges: list[SubscriptionCharge], invoice_id: str) -> None:
+    """Record that ``invoice_id`` billed ``charges`` (invoicing calls this)."""
+    require_full_access(ctx, "invoice charges")
+    for charge in charges:
+        charge.invoice_id = invoice_id
+
+
+def paused_quota_policy(ctx: Context) -> str:
+    """What quotas allow a paused subscription: ``block``, ``free_plan`` or ``keep``."""
+    return subscription_settings(ctx).paused_quota_policy
+
+
+def charges_of(ctx: Context, subscription_id: str) -> list[SubscriptionCharge]:
+    """Every charge of the subscription, oldest first."""
+    sub = load(ctx, subscription_id, lock=False)
+    return SubscriptionRepository(ctx).charges(subscription_id=sub.id)
