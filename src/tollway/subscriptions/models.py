@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tollway.kernel.db import Base
@@ -36,9 +36,9 @@ class Subscription(Base):
     billing_cycle: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(3))
-    amount: Mapped[int]
+    amount: Mapped[int] = mapped_column(BigInteger)
     """Price of one period in minor units (the plan's, or ``price_override``)."""
-    price_override: Mapped[int | None]
+    price_override: Mapped[int | None] = mapped_column(BigInteger)
     billing_mode: Mapped[str] = mapped_column(String(20))
     billing_anchor: Mapped[datetime]
     start_at: Mapped[datetime]
@@ -78,7 +78,7 @@ class SubscriptionAddOn(Base):
     addon_code: Mapped[str] = mapped_column(String(100))
     interval: Mapped[str] = mapped_column(String(20))
     quantity: Mapped[int]
-    unit_amount: Mapped[int]
+    unit_amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -105,7 +105,7 @@ class SubscriptionCharge(Base):
     plan_code: Mapped[str | None] = mapped_column(String(100))
     addon_code: Mapped[str | None] = mapped_column(String(100))
     quantity: Mapped[int] = mapped_column(default=1)
-    amount: Mapped[int]
+    amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     period_start: Mapped[datetime]
     period_end: Mapped[datetime | None]
