@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tollway.auth.models import ApiKey
 from tollway.kernel.access import require_full_access
+from tollway.kernel.audit import audit
 from tollway.kernel.context import Context
 from tollway.kernel.errors import Unauthorized
 from tollway.kernel.ids import new_id
@@ -57,6 +58,15 @@ def _issue(ctx: Context, *, name: str, prefix: str, customer_id: str | None) -> 
         revoked_at=None,
     )
     ctx.session.add(record)
+    audit(
+        ctx,
+        "api_key.create",
+        subject_type="api_key",
+        subject_id=record.id,
+        before=None,
+        after={"name": name, "prefix": record.prefix, "customer_id": customer_id},
+        customer_id=customer_id,
+    )
     return IssuedKey(record, secret)
 
 

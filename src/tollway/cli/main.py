@@ -33,6 +33,8 @@ def _cli_errors() -> Iterator[None]:
         raise click.ClickException(exc.detail) from exc
     except OperationalError as exc:
         raise click.ClickException(f"database error: {exc.orig}") from exc
+    except (UnicodeDecodeError, OSError) as exc:
+        raise click.ClickException(f"cannot read the file: {exc}") from exc
 
 
 @contextmanager

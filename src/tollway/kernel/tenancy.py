@@ -14,6 +14,7 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tollway.kernel.access import require_full_access
+from tollway.kernel.audit import audit
 from tollway.kernel.clock import Clock
 from tollway.kernel.context import Context
 from tollway.kernel.db import Base
@@ -117,6 +118,14 @@ def write_settings(ctx: Context, sections: dict[str, BaseModel]) -> Product:
         previous = {k: product.settings.get(k) for k in sections}
         product.settings = merged
         product.updated_at = ctx.now()
+        audit(
+            ctx,
+            "product.settings.update",
+            subject_type="product",
+            subject_id=product.id,
+            before=previous,
+            after={k: merged[k] for k in sections},
+        )
         record_event(
             ctx,
             "product.updated",

@@ -20,6 +20,7 @@ from tollway.catalog.service.common import (
     require_catalog_write,
     unknown_metric_errors,
 )
+from tollway.kernel.audit import audit
 from tollway.kernel.context import Context
 from tollway.kernel.errors import AlreadyExists, FieldError, NotFound, ValidationFailed
 from tollway.kernel.ids import new_id
@@ -100,7 +101,9 @@ def create_plan(ctx: Context, data: PlanCreate) -> Plan:
         **{name: _column_value(name, getattr(data, name)) for name in _CREATE_COLUMNS},
     )
     repo.add(plan)
-    record_event(ctx, events.PLAN_CREATED, _snapshot(plan))
+    snapshot = _snapshot(plan)
+    audit(ctx, "plan.create", subject_type="plan", subject_id=plan.id, before=None, after=snapshot)
+    record_event(ctx, events.PLAN_CREATED, snapshot)
     return plan
 
 
@@ -153,6 +156,12 @@ def apply_plan_changes(ctx: Context, plan: Plan, changes: dict[str, Any]) -> lis
         if changes.get("is_default"):
             errors.append(FieldError("is_default", "an archived plan cannot be the default"))
         is_default = False
+    new_currency = changes.get("currency")
+    if new_currency not in (None, plan.currency) and "prices" not in changes and plan.prices:
+        # Amounts are minor units of the plan currency: 4900 USD must not become ¥4900.
+        errors.append(
+            FieldError("currency", "send the prices in the new currency in the same request")
+        )
     if "prices" in changes or "currency" in changes:
         prices = (
             changes["prices"]
@@ -180,6 +189,14 @@ def apply_plan_changes(ctx: Context, plan: Plan, changes: dict[str, Any]) -> lis
     if changed:
         plan.updated_at = now
         ctx.session.flush()
+        audit(
+            ctx,
+            "plan.update",
+            subject_type="plan",
+            subject_id=plan.id,
+            before=before,
+            after=_snapshot(plan),
+        )
         record_event(
             ctx,
             events.PLAN_UPDATED,
@@ -201,6 +218,7 @@ def archive_plan(ctx: Context, code: str) -> Plan:
     plan.updated_at = ctx.now()
     after = _snapshot(plan)
     changed = [k for k in ("active", "is_default") if after[k] != before[k]]
+    audit(ctx, "plan.archive", subject_type="plan", subject_id=plan.id, before=before, after=after)
     record_event(
         ctx,
         events.PLAN_ARCHIVED,
