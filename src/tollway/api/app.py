@@ -11,7 +11,7 @@ from sqlalchemy import text
 from tollway import __version__
 from tollway.api import problems
 from tollway.api.deps import AppStateDep
-from tollway.api.routers import audit, catalog, customers, events, product, test_clocks
+from tollway.api.routers import audit, catalog, customers, events, product, test_clocks, usage
 from tollway.api.routing import IdempotencyDep
 from tollway.api.state import AppState
 from tollway.jobs import Registry, default_registry
@@ -26,6 +26,7 @@ _V1_ROUTERS = [
     events.router,
     product.router,
     audit.router,
+    usage.router,
 ]
 
 
