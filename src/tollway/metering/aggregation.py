@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Context, Decimal, InvalidOperation, localcontext
+from functools import cached_property
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -46,7 +48,7 @@ class MetricDef:
     filters: dict[str, list[str]]
     group_by: list[str]
 
-    @property
+    @cached_property
     def dimensions(self) -> tuple[str, ...]:
         """Properties kept in the group key: ``group_by`` plus the filtered ones."""
         return tuple(sorted(set(self.group_by) | set(self.filters)))
@@ -132,16 +134,22 @@ class Cell:
         return cls(1, value, value, at, event_id, value)
 
     def absorb(self, other: Cell) -> None:
-        """Add ``other``'s events to this cell (``first_at``/``integral`` are recomputed)."""
-        with localcontext() as context:
-            context.prec = PRECISION
-            self.count += other.count
-            self.total += other.total
+        """Add ``other``'s events to this cell (``first_at``/``integral`` are recomputed).
+
+        Call it inside :func:`exact` so sums keep every digit.
+        """
+        self.count += other.count
+        self.total += other.total
         self.maximum = max(self.maximum, other.maximum)
         if (other.latest_at, other.latest_event_id) > (self.latest_at, self.latest_event_id):
             self.latest_at = other.latest_at
             self.latest_event_id = other.latest_event_id
             self.latest_value = other.latest_value
+
+
+def exact() -> AbstractContextManager[Context]:
+    """A decimal context with :data:`PRECISION` digits (sums stay exact)."""
+    return localcontext(prec=PRECISION)
 
 
 def seconds(delta: timedelta) -> Decimal:

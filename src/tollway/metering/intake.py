@@ -17,6 +17,7 @@ from typing import Any
 MAX_SIGNIFICANT_DIGITS = 18
 MAX_ID_LENGTH = 255
 MAX_PROPERTIES_BYTES = 8192
+MAX_PROPERTIES = 50
 _FIELDS = frozenset({"customer_id", "metric", "quantity", "timestamp", "event_id", "properties"})
 _ONE = Decimal(1)
 
@@ -98,6 +99,22 @@ def parse_timestamp(value: object) -> datetime | str:  # noqa: PLR0911 - one rea
     return parsed.astimezone(UTC)
 
 
+def _too_large(properties: dict[str, Any]) -> bool:
+    """More than 50 keys or 8 KiB of JSON (measured only when it could be)."""
+    if len(properties) > MAX_PROPERTIES:
+        return True
+    size = 0
+    for key, value in properties.items():
+        size += len(key) + 6
+        if isinstance(value, str):
+            size += len(value)
+        elif isinstance(value, (dict, list)):
+            size += len(json.dumps(value, default=str))
+        else:
+            size += 24
+    return size > MAX_PROPERTIES_BYTES
+
+
 def _identifier(value: object, name: str, errors: list[tuple[str, str]]) -> str:
     if not isinstance(value, str):
         errors.append((name, "must be a string"))
@@ -142,8 +159,13 @@ def parse_event(raw: object) -> EventIn | list[tuple[str, str]]:
     elif not isinstance(properties, dict):
         errors.append(("properties", "must be a JSON object"))
         properties = {}
-    elif len(json.dumps(properties, default=str)) > MAX_PROPERTIES_BYTES:
-        errors.append(("properties", f"must be at most {MAX_PROPERTIES_BYTES} bytes of JSON"))
+    elif _too_large(properties):
+        errors.append(
+            (
+                "properties",
+                f"must hold at most {MAX_PROPERTIES} keys and {MAX_PROPERTIES_BYTES} bytes of JSON",
+            )
+        )
     if errors:
         return errors
     return EventIn(customer_id, metric, quantity, timestamp, event_id, properties)

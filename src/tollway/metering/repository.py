@@ -21,7 +21,7 @@ from sqlalchemy import Select, and_, func, insert, select
 from tollway.kernel.context import Context
 from tollway.kernel.db import json_dumps
 from tollway.kernel.pagination import Page, PageRequest, paginate
-from tollway.metering.aggregation import HOUR, Cell, to_decimal
+from tollway.metering.aggregation import HOUR, Cell, exact, to_decimal
 from tollway.metering.models import (
     UsageEvent,
     UsageRejection,
@@ -32,6 +32,11 @@ from tollway.metering.models import (
 CellKey = tuple[str, str, datetime, str]
 """(customer_id, metric_code, hour, group_key)."""
 _CHUNK = 200
+_PG_STAGE = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS usage_stage (event_id varchar(255), ts timestamptz, "
+    "customer_id varchar(40), metric_code varchar(100), quantity varchar(64), properties text) "
+    "ON COMMIT DELETE ROWS"
+)
 _SELECT_KEYS = "SELECT event_id FROM usage_event_keys WHERE product_id = ? AND event_id IN "
 _SELECT_CELLS = (
     "SELECT customer_id, metric_code, hour, group_key, event_count, value_sum, "
@@ -61,11 +66,13 @@ class RawEvent:
     timestamp: datetime
     quantity: Decimal
     properties: dict[str, Any]
+    value: Decimal
+    """What the event adds to its metric (not stored: derived from the metric)."""
 
 
 def _sqlite_time(instant: datetime) -> str:
     """An instant as SQLAlchemy stores it on SQLite (naive UTC text)."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return instant.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -88,72 +95,77 @@ class UsageRepository:
 
     # -- writes -------------------------------------------------------------------------
 
-    def claim_event_ids(self, keys: Sequence[tuple[str, datetime]]) -> set[str]:
-        """Insert the dedup keys ``(event_id, timestamp)``; the ids that were new."""
-        if not keys:
+    def store_events(self, events: Sequence[RawEvent], ingested_at: datetime) -> set[str]:
+        """Claim each event's dedup key and write the raw rows of those that were new.
+
+        Returns the ids written. An id already claimed (earlier batch, or a concurrent
+        transaction that commits) is skipped: that is the write-time deduplication.
+        """
+        if not events:
             return set()
-        ordered = sorted(keys)
+        ordered = sorted(events, key=lambda e: e.event_id)
         if self.postgres:
-            result = self._driver(
-                "INSERT INTO usage_event_keys (product_id, event_id, timestamp) "
-                "SELECT %(product)s, k.event_id, k.ts "
-                "FROM unnest(%(ids)s::varchar[], %(times)s::timestamptz[]) AS k(event_id, ts) "
-                "ORDER BY k.event_id "
-                "ON CONFLICT DO NOTHING RETURNING event_id",
-                {
-                    "product": self.ctx.product_id,
-                    "ids": [k[0] for k in ordered],
-                    "times": [k[1] for k in ordered],
-                },
-            )
-            return {row[0] for row in result}
+            return self._store_pg(ordered, ingested_at)
+        return self._store_sqlite(ordered, ingested_at)
+
+    def _store_pg(self, ordered: Sequence[RawEvent], ingested_at: datetime) -> set[str]:
+        self._driver(_PG_STAGE)
+        raw: Any = self.ctx.session.connection().connection.dbapi_connection
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(
+                "COPY usage_stage (event_id, ts, customer_id, metric_code, quantity, properties) "
+                "FROM STDIN"
+            ) as copy,
+        ):
+            for e in ordered:
+                copy.write_row(
+                    (
+                        e.event_id,
+                        e.timestamp,
+                        e.customer_id,
+                        e.metric_code,
+                        str(e.quantity),
+                        json_dumps(e.properties),
+                    )
+                )
+        result = self._driver(
+            "WITH new AS (INSERT INTO usage_event_keys (product_id, event_id, timestamp) "
+            "SELECT %(product)s, event_id, ts FROM usage_stage ORDER BY event_id "
+            "ON CONFLICT DO NOTHING RETURNING event_id) "
+            "INSERT INTO usage_events (timestamp, product_id, event_id, customer_id, "
+            "metric_code, quantity, properties, ingested_at) "
+            "SELECT s.ts, %(product)s, s.event_id, s.customer_id, s.metric_code, s.quantity, "
+            "s.properties::jsonb, %(now)s FROM usage_stage s JOIN new USING (event_id) "
+            "RETURNING event_id",
+            {"product": self.ctx.product_id, "now": ingested_at},
+        )
+        new = {row[0] for row in result}
+        self._driver("TRUNCATE usage_stage")
+        return new
+
+    def _store_sqlite(self, ordered: Sequence[RawEvent], ingested_at: datetime) -> set[str]:
         existing: set[str] = set()
         product = self.ctx.product_id
-        for chunk in _chunks([k[0] for k in ordered], 500):
+        for chunk in _chunks([e.event_id for e in ordered], 500):
             marks = ",".join("?" * len(chunk))
-            sql = _SELECT_KEYS + f"({marks})"
-            rows = self._driver(sql, (product, *chunk))
+            rows = self._driver(_SELECT_KEYS + f"({marks})", (product, *chunk))
             existing.update(row[0] for row in rows)
-        new = [(product, k[0], _sqlite_time(k[1])) for k in ordered if k[0] not in existing]
-        if new:
-            self._driver(
-                "INSERT INTO usage_event_keys (product_id, event_id, timestamp) VALUES (?, ?, ?)",
-                new,
-            )
-        return {row[1] for row in new}
-
-    def insert_events(self, events: Sequence[RawEvent], ingested_at: datetime) -> None:
-        """Write raw events (their ids already claimed)."""
-        if not events:
-            return
-        if self.postgres:
-            self._driver(
-                "INSERT INTO usage_events (timestamp, product_id, event_id, customer_id, "
-                "metric_code, quantity, properties, ingested_at) "
-                "SELECT e.ts, %(product)s, e.event_id, e.customer_id, e.metric_code, e.quantity, "
-                "e.properties::jsonb, %(now)s "
-                "FROM unnest(%(ts)s::timestamptz[], %(ids)s::varchar[], %(customers)s::varchar[], "
-                "%(metrics)s::varchar[], %(quantities)s::varchar[], %(properties)s::text[]) "
-                "AS e(ts, event_id, customer_id, metric_code, quantity, properties)",
-                {
-                    "product": self.ctx.product_id,
-                    "now": ingested_at,
-                    "ts": [e.timestamp for e in events],
-                    "ids": [e.event_id for e in events],
-                    "customers": [e.customer_id for e in events],
-                    "metrics": [e.metric_code for e in events],
-                    "quantities": [str(e.quantity) for e in events],
-                    "properties": [json_dumps(e.properties) for e in events],
-                },
-            )
-            return
-        product, now = self.ctx.product_id, _sqlite_time(ingested_at)
+        fresh = [e for e in ordered if e.event_id not in existing]
+        if not fresh:
+            return set()
+        times = [_sqlite_time(e.timestamp) for e in fresh]
+        self._driver(
+            "INSERT INTO usage_event_keys (product_id, event_id, timestamp) VALUES (?, ?, ?)",
+            [(product, e.event_id, at) for e, at in zip(fresh, times, strict=True)],
+        )
+        now = _sqlite_time(ingested_at)
         self._driver(
             "INSERT INTO usage_events (timestamp, product_id, event_id, customer_id, "
             "metric_code, quantity, properties, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
-                    _sqlite_time(e.timestamp),
+                    at,
                     product,
                     e.event_id,
                     e.customer_id,
@@ -162,9 +174,10 @@ class UsageRepository:
                     json_dumps(e.properties),
                     now,
                 )
-                for e in events
+                for e, at in zip(fresh, times, strict=True)
             ],
         )
+        return {e.event_id for e in fresh}
 
     def add_to_rollups(self, cells: dict[CellKey, Cell]) -> None:
         """Add each cell's events to its stored rollup (created when missing)."""
@@ -224,7 +237,8 @@ class UsageRepository:
             if merged is None:
                 merged = cell
             else:
-                merged.absorb(cell)
+                with exact():
+                    merged.absorb(cell)
             rows.append(
                 (
                     product,

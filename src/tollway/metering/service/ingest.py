@@ -26,7 +26,7 @@ from tollway.metering.aggregation import (
     MetricDef,
     distinct_value,
     event_value,
-    floor_hour,
+    exact,
     group_key,
     hour_integral,
     matches,
@@ -146,12 +146,11 @@ def ingest(ctx: Context, events: Sequence[object], *, backfill: bool = False) ->
     rows = _accept(batch, parsed, customers, metrics)
     repo = UsageRepository(ctx)
     repo.add_rejections(batch.rejections)
-    new_ids = repo.claim_event_ids([(r.event_id, r.timestamp) for r in rows])
+    new_ids = repo.store_events(rows, ctx.now())
     fresh = [r for r in rows if r.event_id in new_ids]
     result.duplicates += len(rows) - len(fresh)
     result.duplicate_ids.update(r.event_id for r in rows if r.event_id not in new_ids)
     result.accepted = len(fresh)
-    repo.insert_events(fresh, ctx.now())
     _roll_up(repo, fresh, metrics)
     result.rejected.sort(key=lambda r: r.index)
     if backfill and fresh:
@@ -184,6 +183,7 @@ def _accept(
     future = timedelta(seconds=settings.max_future_seconds)
     seen: set[str] = set()
     rows: list[RawEvent] = []
+    clocks: dict[str | None, datetime] = {}
     for index, event in parsed:
         customer = customers.get(event.customer_id)
         if customer is None:
@@ -205,7 +205,9 @@ def _accept(
                 customer,
             )
             continue
-        now = ctx.now(customer.test_clock_id)
+        now = clocks.get(customer.test_clock_id)
+        if now is None:
+            now = clocks[customer.test_clock_id] = ctx.now(customer.test_clock_id)
         timestamp = event.timestamp or now
         if timestamp > now + future:
             batch.record(
@@ -249,10 +251,30 @@ def _accept(
         seen.add(event_id)
         rows.append(
             RawEvent(
-                event_id, customer.id, metric.code, timestamp, event.quantity, event.properties
+                event_id,
+                customer.id,
+                metric.code,
+                timestamp,
+                event.quantity,
+                event.properties,
+                value,
             )
         )
     return rows
+
+
+def _group(
+    memo: dict[tuple[Any, ...], str], dimensions: tuple[str, ...], properties: dict[str, Any]
+) -> str:
+    """:func:`group_key`, remembered per batch for plain string values."""
+    values = (dimensions, *(properties.get(d) for d in dimensions))
+    try:
+        return memo[values]
+    except (KeyError, TypeError):  # TypeError: an unhashable (JSON object) value
+        group = group_key(properties, dimensions)
+        if all(v is None or isinstance(v, str) for v in values[1:]):
+            memo[values] = group
+        return group
 
 
 def _roll_up(repo: UsageRepository, rows: list[RawEvent], metrics: dict[str, MetricDef]) -> None:
@@ -260,20 +282,21 @@ def _roll_up(repo: UsageRepository, rows: list[RawEvent], metrics: dict[str, Met
     cells: dict[CellKey, Cell] = {}
     distinct: list[tuple[str, str, datetime, str, str]] = []
     gauges: set[tuple[str, str, datetime]] = set()
+    groups: dict[tuple[Any, ...], str] = {}
     for row in rows:
         metric = metrics[row.metric_code]
-        if not matches(row.properties, metric.filters):
+        if metric.filters and not matches(row.properties, metric.filters):
             continue
-        value = event_value(metric, row.quantity, row.properties)
-        assert isinstance(value, Decimal)
-        hour = floor_hour(row.timestamp)
-        key = (row.customer_id, metric.code, hour, group_key(row.properties, metric.dimensions))
-        cell = Cell.of(row.timestamp, row.event_id, value)
+        hour = row.timestamp.replace(minute=0, second=0, microsecond=0)  # UTC already
+        group = _group(groups, metric.dimensions, row.properties) if metric.dimensions else ""
+        key = (row.customer_id, metric.code, hour, group)
+        cell = Cell.of(row.timestamp, row.event_id, row.value)
         stored = cells.get(key)
         if stored is None:
             cells[key] = cell
         else:
-            stored.absorb(cell)
+            with exact():
+                stored.absorb(cell)
         if metric.aggregation == "unique_count":
             distinct.append((*key, distinct_value(metric, row.quantity, row.properties)))
         elif metric.aggregation == "weighted_sum":
