@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -277,3 +278,30 @@ def test_unknown_dimension_and_oversized_batch_are_refused(client: TestClient) -
     )
     assert too_many.status_code == 422
     assert _count(client, UsageEvent) == 0
+
+
+def test_weighted_sum_is_in_value_hours_as_a_decimal_string(client: TestClient) -> None:
+    _setup(client, {"code": "disk", "aggregation": "weighted_sum", "unit": "GB"})
+    for stamp, gb in (("2026-01-15T00:00:00Z", "10"), ("2026-01-15T00:20:00Z", "0")):
+        client.post(
+            "/v1/usage",
+            json={"customer_id": "acme", "metric": "disk", "quantity": gb, "timestamp": stamp},
+        )
+    client.post(
+        "/v1/usage",
+        json={
+            "customer_id": "acme",
+            "metric": "disk",
+            "quantity": "1",
+            "timestamp": "2026-01-15T00:20:01Z",
+        },
+    )
+    usage = client.get(
+        "/v1/customers/acme/usage",
+        params={"metric": "disk", "start_date": "2026-01-15", "granularity": "day"},
+    ).json()
+    # 10 GB for 20 minutes, 0 for one second, then 1 GB for the rest of the day.
+    one_gb = Decimal(24 * 3600 - 20 * 60 - 1) / 3600
+    expected = (Decimal(10) / 3 + one_gb).quantize(Decimal("1e-18"))
+    assert usage["total"] == str(expected)
+    assert usage["data_points"] == [{"date": "2026-01-15", "value": str(expected)}]

@@ -43,25 +43,38 @@ def loads(body: bytes) -> Any:
     return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
 
 
-def parse_quantity(value: object) -> Decimal | str:  # noqa: PLR0911 - one reason per refusal
-    """A finite decimal of at most 18 significant digits, or why not."""
+def _as_decimal(value: object) -> Decimal | str:  # noqa: PLR0911 - one per type
     if isinstance(value, bool):
         return "must be a number, not a boolean"
+    if isinstance(value, Decimal):
+        return value
     if isinstance(value, int):
-        number = Decimal(value)
-    elif isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, str):
+        return Decimal(value)
+    if isinstance(value, str):
         try:
-            number = Decimal(value.strip())
+            return Decimal(value.strip())
         except InvalidOperation:
             return f"{value[:40]!r} is not a decimal number"
-    elif isinstance(value, float):
-        number = Decimal(repr(value))
-    else:
-        return "must be a decimal number or a decimal string"
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return "must be a decimal number or a decimal string"
+
+
+def parse_quantity(value: object) -> Decimal | str:  # noqa: PLR0911 - one reason per refusal
+    """A finite decimal of at most 18 significant digits, or why not."""
+    number = _as_decimal(value)
+    if isinstance(number, str):
+        return number
     if not number.is_finite():
         return "must be a finite number (NaN and infinity are refused)"
+    _, coefficient, exponent = number.as_tuple()
+    if (
+        len(coefficient) <= MAX_SIGNIFICANT_DIGITS
+        and isinstance(exponent, int)
+        and exponent >= -MAX_SIGNIFICANT_DIGITS
+        and number.adjusted() < MAX_SIGNIFICANT_DIGITS
+    ):
+        return number  # the common case, decided without normalizing
     if number.is_zero():
         return Decimal(0)
     digits = number.normalize()

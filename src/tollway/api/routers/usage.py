@@ -7,6 +7,7 @@ model per event: see docs/benchmarks.md); OpenAPI still documents their shape.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -168,8 +169,16 @@ def _filters(raw: list[str] | None) -> dict[str, list[str]]:
     return filters
 
 
-def _text(value: Any) -> str:
-    return format(value.normalize(), "f") if value else "0"
+_OUTPUT_PLACES = Decimal("1e-18")
+
+
+def _text(value: Decimal) -> str:
+    """A decimal string with at most 18 decimal places (half-even), no exponent.
+
+    Only ``weighted_sum`` values (value-seconds / 3600) ever have more places.
+    """
+    rounded = value.quantize(_OUTPUT_PLACES, rounding=ROUND_HALF_EVEN)
+    return format(rounded.normalize(), "f") if rounded else "0"
 
 
 @router.get("/customers/{external_id}/usage")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from tollway.catalog import BillableMetric, find_metrics
@@ -263,6 +264,9 @@ def _accept(
     return rows
 
 
+_order = attrgetter("timestamp", "event_id")
+
+
 def _group(
     memo: dict[tuple[Any, ...], str], dimensions: tuple[str, ...], properties: dict[str, Any]
 ) -> str:
@@ -279,7 +283,7 @@ def _group(
 
 def _roll_up(repo: UsageRepository, rows: list[RawEvent], metrics: dict[str, MetricDef]) -> None:
     """Fold new events into their hourly cells, distinct values and gauge integrals."""
-    cells: dict[CellKey, Cell] = {}
+    by_cell: dict[CellKey, list[RawEvent]] = {}
     distinct: list[tuple[str, str, datetime, str, str]] = []
     gauges: set[tuple[str, str, datetime]] = set()
     groups: dict[tuple[Any, ...], str] = {}
@@ -290,17 +294,28 @@ def _roll_up(repo: UsageRepository, rows: list[RawEvent], metrics: dict[str, Met
         hour = row.timestamp.replace(minute=0, second=0, microsecond=0)  # UTC already
         group = _group(groups, metric.dimensions, row.properties) if metric.dimensions else ""
         key = (row.customer_id, metric.code, hour, group)
-        cell = Cell.of(row.timestamp, row.event_id, row.value)
-        stored = cells.get(key)
-        if stored is None:
-            cells[key] = cell
+        members = by_cell.get(key)
+        if members is None:
+            by_cell[key] = [row]
         else:
-            with exact():
-                stored.absorb(cell)
+            members.append(row)
         if metric.aggregation == "unique_count":
             distinct.append((*key, distinct_value(metric, row.quantity, row.properties)))
         elif metric.aggregation == "weighted_sum":
             gauges.add((row.customer_id, metric.code, hour))
+    cells: dict[CellKey, Cell] = {}
+    with exact():
+        for key, members in by_cell.items():
+            values = [row.value for row in members]
+            last = max(members, key=_order)
+            cells[key] = Cell(
+                len(members),
+                sum(values, Decimal(0)),
+                max(values),
+                last.timestamp,
+                last.event_id,
+                last.value,
+            )
     repo.add_to_rollups(cells)
     repo.add_distinct(distinct)
     integrals: dict[CellKey, tuple[datetime, Decimal]] = {}
