@@ -9,7 +9,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from conftest import MovableClock
+from tollway.kernel.context import Context
+from tollway.kernel.db import unit_of_work
 from tollway.metering.models import UsageEvent, UsageRejection
 
 
@@ -206,7 +207,7 @@ def test_customer_keys_cannot_send_usage_but_read_their_own(client: TestClient) 
     assert other.status_code == 404
 
 
-def test_days_follow_the_customer_time_zone(client: TestClient, clock: MovableClock) -> None:
+def test_days_follow_the_customer_time_zone(client: TestClient, clock: Any) -> None:
     _setup(client, API_CALLS, timezone="America/New_York")
     # 2026-01-15 03:00 UTC is still the 14th in New York (UTC-5).
     for stamp in ("2026-01-15T03:00:00Z", "2026-01-15T06:00:00Z", "2026-01-15T11:00:00Z"):
@@ -230,9 +231,7 @@ def test_days_follow_the_customer_time_zone(client: TestClient, clock: MovableCl
     assert len(hourly["data_points"]) == 24
 
 
-def test_timestamps_default_to_the_customers_test_clock(
-    client: TestClient, clock: MovableClock
-) -> None:
+def test_timestamps_default_to_the_customers_test_clock(client: TestClient, clock: Any) -> None:
     client.post("/v1/metrics", json={"code": "api_calls", "name": "Calls", "aggregation": "count"})
     test_clock = client.post("/v1/test-clocks", json={"frozen_time": "2026-03-01T09:30:00Z"}).json()
     client.post("/v1/customers", json={"external_id": "acme", "test_clock": test_clock["id"]})
@@ -305,3 +304,18 @@ def test_weighted_sum_is_in_value_hours_as_a_decimal_string(client: TestClient) 
     expected = (Decimal(10) / 3 + one_gb).quantize(Decimal("1e-18"))
     assert usage["total"] == str(expected)
     assert usage["data_points"] == [{"date": "2026-01-15", "value": str(expected)}]
+
+
+def test_refusals_are_forgotten_after_30_days(client: TestClient, clock: Any) -> None:
+    _setup(client, API_CALLS)
+    client.post("/v1/usage", json={"customer_id": "ghost", "metric": "api_calls"})
+    clock.advance(timedelta(days=29))
+    client.post("/v1/usage", json={"customer_id": "phantom", "metric": "api_calls"})
+    clock.advance(timedelta(days=2))
+    state = client.app.state.tollway  # type: ignore[attr-defined]
+    handler = state.registry.handlers["metering.prune_rejections"]
+    with unit_of_work(state.session_factory) as session:
+        handler(Context(session=session, product_id="any", clock=clock), {})
+    listed = client.get("/v1/usage/rejections").json()["data"]
+    assert [r["customer_id"] for r in listed] == ["phantom"]
+    assert any(p.kind == "metering.prune_rejections" for p in state.registry.periodic)

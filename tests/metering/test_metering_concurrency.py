@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from conftest import MovableClock
 from tollway.catalog import MetricCreate, create_metric
 from tollway.customers import CustomerCreate, create_customer
 from tollway.kernel.context import Context
@@ -24,7 +23,7 @@ THREADS = 8
 def _run_threads(
     factory: sessionmaker[Session],
     ctx: Context,
-    clock: MovableClock,
+    clock: Any,
     batches: list[list[dict[str, Any]]],
 ) -> list[tuple[int, int]]:
     results: list[tuple[int, int]] = []
@@ -70,7 +69,7 @@ def _event(i: int, quantity: str, at: datetime) -> dict[str, Any]:
 
 
 def test_the_same_events_from_many_threads_count_once(
-    ctx: Context, session_factory: sessionmaker[Session], clock: MovableClock
+    ctx: Context, session_factory: sessionmaker[Session], clock: Any
 ) -> None:
     customer_id = _setup(ctx, "sum")
     at = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)
@@ -88,7 +87,7 @@ def test_the_same_events_from_many_threads_count_once(
 
 
 def test_distinct_events_from_many_threads_add_up_exactly_in_one_cell(
-    ctx: Context, session_factory: sessionmaker[Session], clock: MovableClock
+    ctx: Context, session_factory: sessionmaker[Session], clock: Any
 ) -> None:
     customer_id = _setup(ctx, "sum")
     at = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)
@@ -104,7 +103,7 @@ def test_distinct_events_from_many_threads_add_up_exactly_in_one_cell(
 
 
 def test_concurrent_gauge_updates_integrate_every_event(
-    ctx: Context, session_factory: sessionmaker[Session], clock: MovableClock
+    ctx: Context, session_factory: sessionmaker[Session], clock: Any
 ) -> None:
     customer_id = _setup(ctx, "weighted_sum")
     hour = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)

@@ -44,7 +44,12 @@ class Registry:
 def default_registry() -> Registry:
     """Every handler of every domain, and the periodic schedule."""
     from tollway.jobs import housekeeping
+    from tollway.metering import tasks as metering_tasks
 
     registry = Registry()
     registry.include(housekeeping.HANDLERS, housekeeping.PERIODIC)
+    registry.include(
+        metering_tasks.HANDLERS,
+        [Periodic(kind, every) for kind, every in metering_tasks.PERIODIC.items()],
+    )
     return registry

@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, func, insert, select
+from sqlalchemy import Select, and_, delete, func, insert, select
+from sqlalchemy.orm import Session
 
 from tollway.kernel.context import Context
 from tollway.kernel.db import json_dumps
@@ -462,3 +463,9 @@ def _cell(row: Any) -> Cell:
         first_at=row[8],
         integral=None if row[9] is None else to_decimal(row[9]),
     )
+
+
+def prune_rejections(session: Session, *, before: datetime) -> int:
+    """Housekeeping across products: delete refusals recorded before ``before``."""
+    result = session.execute(delete(UsageRejection).where(UsageRejection.created_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
