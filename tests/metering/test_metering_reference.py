@@ -16,7 +16,7 @@ from decimal import Decimal, localcontext
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tollway.catalog import MetricCreate, create_metric
@@ -99,10 +99,10 @@ def _value(  # noqa: PLR0911 - one branch per aggregation
 def _labels(
     start: datetime, end: datetime, granularity: str, zone: str
 ) -> list[tuple[str, datetime, datetime]]:
-    """Buckets by walking every hour and naming it in local time."""
+    """Buckets by walking every hour (clipped to the period) and naming it in local time."""
     tz = ZoneInfo(zone)
-    spans: dict[str, list[datetime]] = {}
-    at = start
+    spans: dict[str, list[tuple[datetime, datetime]]] = {}
+    at = start.replace(minute=0, second=0, microsecond=0)
     while at < end:
         local = at.astimezone(tz)
         day = local.date()
@@ -114,9 +114,9 @@ def _labels(
             label = (day - timedelta(days=day.weekday())).isoformat()
         else:
             label = day.replace(day=1).isoformat()
-        spans.setdefault(label, []).append(at)
+        spans.setdefault(label, []).append((max(at, start), min(at + HOUR, end)))
         at += HOUR
-    return [(label, hours[0], hours[-1] + HOUR) for label, hours in spans.items()]
+    return [(label, pieces[0][0], pieces[-1][1]) for label, pieces in spans.items()]
 
 
 _counter = itertools.count()
@@ -135,7 +135,9 @@ _counter = itertools.count()
     group_by_tier=st.booleans(),
     cuts=st.lists(st.integers(0, 40), max_size=2),
     start_hour=st.integers(-30, 70),
-    hours=st.integers(1, 120),
+    hours=st.integers(0, 120),
+    start_second=st.sampled_from([0, 0, 1, 1800, 3599]) | st.integers(0, 3599),
+    end_second=st.sampled_from([0, 0, 1, 1800, 3599]) | st.integers(0, 3599),
     granularity=st.sampled_from(("hour", "day", "week", "month")),
     zone=st.sampled_from(ZONES),
 )
@@ -150,6 +152,8 @@ def test_usage_matches_the_naive_reference(
     cuts: list[int],
     start_hour: int,
     hours: int,
+    start_second: int,
+    end_second: int,
     granularity: str,
     zone: str,
 ) -> None:
@@ -191,8 +195,10 @@ def test_usage_matches_the_naive_reference(
     kept = [e for e in first.values() if not metric_filter or e.region in metric_filter]
     selected = [e for e in kept if query_region is None or e.region == query_region]
 
-    start = BASE + timedelta(hours=start_hour)
-    end = start + timedelta(hours=hours)
+    # Periods start and end anywhere: on the hour (rollups only) or inside one.
+    start = BASE + timedelta(hours=start_hour, seconds=start_second)
+    end = BASE + timedelta(hours=start_hour + hours, seconds=end_second)
+    assume(end > start)
     result = usage(
         ctx,
         customer,

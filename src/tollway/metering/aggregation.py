@@ -128,6 +128,9 @@ class Cell:
     latest_value: Decimal
     first_at: datetime | None = None
     integral: Decimal | None = None
+    end: datetime | None = None
+    """Where a partial cell (a period edge read from raw events) stops; None for a
+    whole hour. ``integral`` of a partial cell runs to ``end``."""
 
     @classmethod
     def of(cls, at: datetime, event_id: str, value: Decimal) -> Cell:
@@ -210,30 +213,86 @@ def buckets(start: datetime, end: datetime, granularity: Granularity, zone: str)
     """The buckets covering ``[start, end)``: calendar units of the time zone ``zone``.
 
     Days, ISO weeks (from Monday) and months begin at local midnight; hours are UTC
-    hours labelled in local time. Every boundary is floored to the UTC hour, the
-    resolution of the rollups (exact for every zone with a whole-hour offset). The
-    first and last buckets are clipped to the period.
+    hours labelled in local time. Boundaries inside the period are floored to the
+    UTC hour, the resolution of the rollups (exact for every zone with a whole-hour
+    offset); the first and last buckets are clipped to the period, to the instant.
     """
     tz = ZoneInfo(zone)
-    start, end = floor_hour(start), floor_hour(end)
+    first, last = floor_hour(start), ceil_hour(end)
     result: list[Bucket] = []
     if granularity == "hour":
-        at = start
-        while at < end:
+        at = first
+        while at < last:
             result.append(Bucket(at, at + HOUR, at.astimezone(tz).isoformat()))
             at += HOUR
-        return result
-    day = _bucket_floor(start.astimezone(tz), granularity)
-    while True:
-        lower = floor_hour(_local_midnight(day, tz))
-        following = _next_start(day, granularity)
-        upper = floor_hour(_local_midnight(following, tz))
-        if lower >= end:
-            break
-        if upper > start:
-            result.append(Bucket(max(lower, start), min(upper, end), day.isoformat()))
-        day = following
+    else:
+        day = _bucket_floor(first.astimezone(tz), granularity)
+        while True:
+            lower = floor_hour(_local_midnight(day, tz))
+            following = _next_start(day, granularity)
+            upper = floor_hour(_local_midnight(following, tz))
+            if lower >= last:
+                break
+            if upper > first:
+                result.append(Bucket(max(lower, first), min(upper, last), day.isoformat()))
+            day = following
+    if result:
+        result[0] = Bucket(max(result[0].start, start), result[0].end, result[0].label)
+        result[-1] = Bucket(result[-1].start, min(result[-1].end, end), result[-1].label)
     return result
+
+
+def partial_cells(
+    metric: MetricDef,
+    events: Iterable[tuple[datetime, str, Decimal, dict[str, Any]]],
+    lower: datetime,
+    upper: datetime,
+) -> tuple[dict[str, Cell], dict[str, Decimal], list[tuple[datetime, str, str]]]:
+    """Cells of ``[lower, upper)`` (less than an hour) computed from raw events.
+
+    ``events`` are ``(timestamp, event_id, quantity, properties)`` from the start of
+    ``lower``'s hour to ``upper``. Returns the partial cell per group key (keyed at
+    ``lower``, ending at ``upper``), each group's gauge just before ``lower`` (from
+    the events between the hour's start and ``lower``), and the distinct values.
+    """
+    before: dict[str, tuple[datetime, str, Decimal]] = {}
+    inside: dict[str, list[tuple[datetime, str, Decimal]]] = {}
+    distinct: list[tuple[datetime, str, str]] = []
+    for at, event_id, quantity, properties in events:
+        if not matches(properties, metric.filters) or at >= upper:
+            continue
+        value = event_value(metric, quantity, properties)
+        if isinstance(value, str):
+            continue
+        key = group_key(properties, metric.dimensions)
+        if at < lower:
+            if key not in before or (at, event_id) > before[key][:2]:
+                before[key] = (at, event_id, value)
+            continue
+        inside.setdefault(key, []).append((at, event_id, value))
+        if metric.aggregation == "unique_count":
+            distinct.append((lower, key, distinct_value(metric, quantity, properties)))
+    cells: dict[str, Cell] = {}
+    with exact():
+        for key, points in inside.items():
+            points.sort(key=lambda p: (p[0], p[1]))
+            values = [p[2] for p in points]
+            last = points[-1]
+            integral = ZERO
+            for (at, _, value), nxt in zip(points, [*points[1:], None], strict=True):
+                integral += value * seconds((upper if nxt is None else nxt[0]) - at)
+            cells[key] = Cell(
+                len(points),
+                sum(values, ZERO),
+                max(values),
+                last[0],
+                last[1],
+                last[2],
+                first_at=points[0][0],
+                integral=integral,
+                end=upper,
+            )
+    return cells, {key: point[2] for key, point in before.items()}, distinct
 
 
 @dataclass
@@ -270,7 +329,7 @@ def _weighted(series: Series, spans: Sequence[tuple[datetime, datetime]]) -> lis
                 total += carry * seconds(hour - at) + carry * seconds(first_at - hour)
                 total += cell.integral or ZERO
                 carry = cell.latest_value
-                at = hour + HOUR
+                at = cell.end or hour + HOUR
                 index += 1
             total += carry * seconds(upper - at)
             results.append(total)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tollway.kernel.context import Context
 from tollway.kernel.db import json_dumps
 from tollway.kernel.pagination import Page, PageRequest, paginate
-from tollway.metering.aggregation import HOUR, Cell, exact, to_decimal
+from tollway.metering.aggregation import Cell, exact, to_decimal
 from tollway.metering.models import (
     UsageEvent,
     UsageRejection,
@@ -313,19 +313,22 @@ class UsageRepository:
             [(self.ctx.product_id, r[0], r[1], _sqlite_time(r[2]), r[3], r[4]) for r in ordered],
         )
 
-    def hour_events(
-        self, customer_id: str, metric_code: str, hour: datetime
+    def events_between(
+        self, customer_id: str, metric_code: str, lower: datetime, upper: datetime
     ) -> list[tuple[datetime, str, Decimal, dict[str, Any]]]:
-        """The raw events of one customer's metric in one hour (gauge recomputation)."""
+        """Raw events of one customer's metric in ``[lower, upper)``, at most an hour:
+        gauge recomputation and the partial hours at a period's edges."""
         stmt = select(
             UsageEvent.timestamp, UsageEvent.event_id, UsageEvent.quantity, UsageEvent.properties
         ).where(
             UsageEvent.product_id == self.ctx.product_id,
             UsageEvent.customer_id == customer_id,
             UsageEvent.metric_code == metric_code,
-            UsageEvent.timestamp >= hour,
-            UsageEvent.timestamp < hour + HOUR,
+            UsageEvent.timestamp >= lower,
+            UsageEvent.timestamp < upper,
         )
+        if self.ctx.customer_scope is not None:
+            stmt = stmt.where(UsageEvent.customer_id == self.ctx.customer_scope)
         return [(r[0], r[1], r[2], r[3]) for r in self.ctx.session.execute(stmt)]
 
     def set_integrals(self, values: dict[CellKey, tuple[datetime, Decimal]]) -> None:

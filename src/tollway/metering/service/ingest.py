@@ -23,6 +23,7 @@ from tollway.kernel.errors import FieldError
 from tollway.kernel.ids import new_id
 from tollway.kernel.tenancy import read_settings
 from tollway.metering.aggregation import (
+    HOUR,
     Cell,
     MetricDef,
     distinct_value,
@@ -322,7 +323,9 @@ def _roll_up(repo: UsageRepository, rows: list[RawEvent], metrics: dict[str, Met
     for customer_id, code, hour in sorted(gauges):
         metric = metrics[code]
         points: dict[str, list[tuple[datetime, str, Decimal]]] = {}
-        for at, event_id, quantity, properties in repo.hour_events(customer_id, code, hour):
+        for at, event_id, quantity, properties in repo.events_between(
+            customer_id, code, hour, hour + HOUR
+        ):
             if not matches(properties, metric.filters):
                 continue
             value = event_value(metric, quantity, properties)

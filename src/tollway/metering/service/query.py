@@ -14,13 +14,16 @@ from tollway.kernel.errors import FieldError, ValidationFailed
 from tollway.kernel.pagination import Page, PageRequest
 from tollway.metering.aggregation import (
     Bucket,
+    Cell,
     Granularity,
     MetricDef,
     Series,
     buckets,
+    ceil_hour,
     floor_hour,
     matches,
     parse_group_key,
+    partial_cells,
     reduce,
 )
 from tollway.metering.models import UsageRejection
@@ -84,7 +87,8 @@ def usage(
 ) -> Usage:
     """A customer's usage of ``metric`` over ``[start, end)``, from the hourly rollups.
 
-    Boundaries are floored to the UTC hour; buckets follow the customer's time zone.
+    Exact at the period's edges; buckets follow the customer's time zone (inner
+    boundaries at UTC-hour resolution).
     ``filters`` and ``group_by`` name dimensions of the metric (its ``group_by`` and
     ``filters`` properties). 422 when the period is empty or has too many points.
     """
@@ -92,9 +96,8 @@ def usage(
     definition = metric_def(billable)
     filters = filters or {}
     _check_dimensions(definition, filters, group_by)
-    start, end = floor_hour(start), floor_hour(end)
     if end <= start:
-        raise ValidationFailed.field("end", "must be at least one hour after start")
+        raise ValidationFailed.field("end", "must be after start")
     spans: list[Bucket] = []
     if granularity is not None:
         spans = buckets(start, end, granularity, customer.timezone)
@@ -102,24 +105,7 @@ def usage(
             raise ValidationFailed.field(
                 "granularity", f"gives {len(spans)} data points; at most {MAX_DATA_POINTS}"
             )
-    repo = UsageRepository(ctx)
-    series: dict[str, Series] = {}
-    for key, hour, cell in repo.cells(customer.id, billable.code, start, end):
-        values = parse_group_key(key)
-        if matches(values, filters):
-            series.setdefault(key, Series(values)).cells.append((hour, cell))
-    if definition.aggregation == "weighted_sum":
-        for key, value in repo.gauges_before(customer.id, billable.code, start).items():
-            values = parse_group_key(key)
-            if matches(values, filters):
-                series.setdefault(key, Series(values)).carry = value
-    distinct = []
-    if definition.aggregation == "unique_count":
-        distinct = [
-            row
-            for row in repo.distinct_values(customer.id, billable.code, start, end)
-            if row[1] in series
-        ]
+    series, distinct = _read(ctx, customer, definition, (start, end), filters)
     bucket_spans = [(b.start, b.end) for b in spans]
 
     def compute(selected: list[Series], keys: set[str]) -> tuple[Decimal, Points]:
@@ -144,11 +130,67 @@ def usage(
     return Usage(billable, start, end, granularity, total, points, groups)
 
 
+def _edges(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The parts of ``[start, end)`` that are not whole UTC hours."""
+    whole_start, whole_end = ceil_hour(start), floor_hour(end)
+    if whole_start > whole_end:  # the period lies inside one hour
+        return [(start, end)]
+    edges = []
+    if start < whole_start:
+        edges.append((start, whole_start))
+    if whole_end < end:
+        edges.append((whole_end, end))
+    return edges
+
+
+def _read(
+    ctx: Context,
+    customer: Customer,
+    metric: MetricDef,
+    period: tuple[datetime, datetime],
+    filters: dict[str, list[str]],
+) -> tuple[dict[str, Series], list[tuple[datetime, str, str]]]:
+    """The group series of ``[start, end)``: whole hours from the rollups, and the
+    partial hours at either edge (when the period does not start or end on the hour)
+    from that hour's raw events."""
+    repo = UsageRepository(ctx)
+    start, end = period
+    whole_start, whole_end = ceil_hour(start), floor_hour(end)
+    rows: list[tuple[str, datetime, Cell]] = []
+    distinct: list[tuple[datetime, str, str]] = []
+    if whole_start < whole_end:
+        rows = repo.cells(customer.id, metric.code, whole_start, whole_end)
+        if metric.aggregation == "unique_count":
+            distinct = repo.distinct_values(customer.id, metric.code, whole_start, whole_end)
+    carry: dict[str, Decimal] = {}
+    if metric.aggregation == "weighted_sum":
+        carry = repo.gauges_before(customer.id, metric.code, floor_hour(start))
+    for lower, upper in _edges(start, end):
+        events = repo.events_between(customer.id, metric.code, floor_hour(lower), upper)
+        cells, before, values = partial_cells(metric, events, lower, upper)
+        rows.extend((key, lower, cell) for key, cell in cells.items())
+        distinct.extend(values)
+        if lower == start and metric.aggregation == "weighted_sum":
+            carry.update(before)
+    rows.sort(key=lambda row: row[1])
+    series: dict[str, Series] = {}
+    for key, hour, cell in rows:
+        values_of = parse_group_key(key)
+        if matches(values_of, filters):
+            series.setdefault(key, Series(values_of)).cells.append((hour, cell))
+    for key, value in carry.items():
+        values_of = parse_group_key(key)
+        if matches(values_of, filters):
+            series.setdefault(key, Series(values_of)).carry = value
+    return series, [row for row in distinct if row[1] in series]
+
+
 def current_usage(
     ctx: Context, customer_id: str, metric: str, start: datetime, end: datetime
 ) -> Decimal:
     """The aggregated usage of ``metric`` by customer ``customer_id`` (internal id) over
-    ``[start, end)`` (the caller's period, floored to the hour), from the rollups."""
+    the caller's period ``[start, end)``, exact to the instant (rollups for whole hours,
+    raw events only for the partial hours at the edges)."""
     customer = get_customer_by_id(ctx, customer_id)
     return usage(ctx, customer, metric, start=start, end=end).total
 
