@@ -4,7 +4,8 @@ Every event of a metric lands in one *cell*: (customer, metric, UTC hour, group
 key). A cell keeps its event count, the sum and maximum of the values, the latest
 value (latest by ``(timestamp, event_id)``) and, for ``weighted_sum``, the instant of
 its first event and the integral of the gauge from that instant to the end of the
-hour. Queries combine cells; they never look at raw events.
+hour. Queries combine cells; a period's partial hours at its edges become partial
+cells computed from those hours' raw events (:func:`partial_cells`).
 
 ``weighted_sum`` treats the metric as a gauge, one per group key: an event sets the
 gauge to its value at its timestamp and the value is held until the next event of
