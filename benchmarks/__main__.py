@@ -11,7 +11,7 @@ import importlib
 
 from benchmarks.harness import BACKENDS, Benchmark, emit, run_benchmark
 
-MODULES = ("benchmarks.jobs", "benchmarks.testclocks")
+MODULES = ("benchmarks.jobs", "benchmarks.testclocks", "benchmarks.metering")
 """Benchmark modules, each with a ``BENCHMARKS`` list; later issues add theirs here."""
 
 

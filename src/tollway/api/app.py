@@ -19,6 +19,7 @@ from tollway.api.routers import (
     product,
     subscriptions,
     test_clocks,
+    usage,
 )
 from tollway.api.routing import IdempotencyDep
 from tollway.api.state import AppState
@@ -40,6 +41,7 @@ _V1_ROUTERS = [
     product.router,
     audit.router,
     subscriptions.router,
+    usage.router,
 ]
 
 

@@ -18,7 +18,12 @@ from tollway.catalog.schemas import (
 )
 from tollway.catalog.service.addons import create_addon, get_addon, list_addons
 from tollway.catalog.service.coupons import create_coupon, get_coupon, list_coupons
-from tollway.catalog.service.metrics import create_metric, get_metric, list_metrics
+from tollway.catalog.service.metrics import (
+    create_metric,
+    find_metrics,
+    get_metric,
+    list_metrics,
+)
 from tollway.catalog.service.plans import (
     archive_plan,
     create_plan,
@@ -55,6 +60,7 @@ __all__ = [
     "create_metric",
     "create_plan",
     "default_plan",
+    "find_metrics",
     "get_addon",
     "get_coupon",
     "get_metric",

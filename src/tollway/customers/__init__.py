@@ -4,6 +4,7 @@ from tollway.customers.models import Customer
 from tollway.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 from tollway.customers.service import (
     create_customer,
+    find_customers,
     get_customer,
     get_customer_by_id,
     list_customers,
@@ -16,6 +17,7 @@ __all__ = [
     "CustomerOut",
     "CustomerUpdate",
     "create_customer",
+    "find_customers",
     "get_customer",
     "get_customer_by_id",
     "list_customers",

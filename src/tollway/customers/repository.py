@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Select, select
 
 from tollway.customers.models import Customer
@@ -23,6 +25,15 @@ class CustomerRepository:
 
     def by_external_id(self, external_id: str) -> Customer | None:
         return self.ctx.session.scalar(self._readable().where(Customer.external_id == external_id))
+
+    def by_external_ids(self, external_ids: Iterable[str]) -> dict[str, Customer]:
+        wanted = sorted(set(external_ids))
+        found: dict[str, Customer] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            stmt = self._readable().where(Customer.external_id.in_(chunk))
+            found.update((c.external_id, c) for c in self.ctx.session.scalars(stmt))
+        return found
 
     def by_id(self, customer_id: str) -> Customer | None:
         return self.ctx.session.scalar(self._readable().where(Customer.id == customer_id))

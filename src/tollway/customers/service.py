@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from tollway.customers.models import Customer
@@ -80,6 +81,11 @@ def get_customer(ctx: Context, external_id: str) -> Customer:
     if customer is None:
         raise NotFound(f"customer {external_id!r} not found", param="external_id")
     return customer
+
+
+def find_customers(ctx: Context, external_ids: Iterable[str]) -> dict[str, Customer]:
+    """The customers among ``external_ids`` that exist and are in scope, by external id."""
+    return CustomerRepository(ctx).by_external_ids(external_ids)
 
 
 def get_customer_by_id(ctx: Context, customer_id: str) -> Customer:

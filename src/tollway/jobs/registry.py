@@ -44,9 +44,14 @@ class Registry:
 def default_registry() -> Registry:
     """Every handler of every domain, and the periodic schedule."""
     from tollway.jobs import housekeeping
+    from tollway.metering import tasks as metering_tasks
     from tollway.subscriptions import tasks as subscription_tasks
 
     registry = Registry()
     registry.include(housekeeping.HANDLERS, housekeeping.PERIODIC)
     registry.include(subscription_tasks.HANDLERS)
+    registry.include(
+        metering_tasks.HANDLERS,
+        [Periodic(kind, every) for kind, every in metering_tasks.PERIODIC.items()],
+    )
     return registry

@@ -5,12 +5,14 @@ from tollway.catalog import models as catalog_models
 from tollway.customers import models as customer_models
 from tollway.kernel import audit, clock, idempotency, jobs, outbox, tenancy
 from tollway.kernel.db import Base
+from tollway.metering import models as metering_models
 from tollway.subscriptions import models as subscription_models
 
 MODULES = (
     auth_models,
     catalog_models,
     customer_models,
+    metering_models,
     audit,
     clock,
     idempotency,

@@ -6,6 +6,8 @@ definition must keep meaning the same thing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from tollway.catalog import events
 from tollway.catalog.models import BillableMetric
 from tollway.catalog.repository import MetricRepository
@@ -49,6 +51,11 @@ def get_metric(ctx: Context, code: str) -> BillableMetric:
     if metric is None:
         raise NotFound(f"metric {code!r} not found", param="code")
     return metric
+
+
+def find_metrics(ctx: Context, codes: Iterable[str]) -> dict[str, BillableMetric]:
+    """The billable metrics among ``codes`` that exist, by code."""
+    return MetricRepository(ctx).by_codes(codes)
 
 
 def list_metrics(ctx: Context, page: PageRequest) -> Page[BillableMetric]:

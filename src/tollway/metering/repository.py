@@ -1,0 +1,474 @@
+"""All SQL of metering, on two paths: PostgreSQL and SQLite.
+
+PostgreSQL writes a batch in a few set-based statements: ``INSERT ... SELECT FROM
+unnest(...)`` with ``ON CONFLICT DO NOTHING RETURNING`` for the dedup keys, the raw
+events in one statement, and rollups upserted with their arithmetic done in SQL
+(``numeric``). Rows are sorted by key so concurrent batches lock in the same order.
+SQLite (one writer at a time: transactions begin IMMEDIATE) reads the touched
+rollups, merges in Python and writes them back with ``executemany``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from tollway.kernel.context import Context
+from tollway.kernel.db import json_dumps
+from tollway.kernel.pagination import Page, PageRequest, paginate
+from tollway.metering.aggregation import Cell, exact, to_decimal
+from tollway.metering.models import (
+    UsageEvent,
+    UsageRejection,
+    UsageRollup,
+    UsageRollupDistinct,
+)
+
+CellKey = tuple[str, str, datetime, str]
+"""(customer_id, metric_code, hour, group_key)."""
+_CHUNK = 200
+_PG_STAGE = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS usage_stage (event_id varchar(255), ts timestamptz, "
+    "customer_id varchar(40), metric_code varchar(100), quantity varchar(64), properties text) "
+    "ON COMMIT DELETE ROWS"
+)
+_SELECT_KEYS = "SELECT event_id FROM usage_event_keys WHERE product_id = ? AND event_id IN "
+_SELECT_CELLS = (
+    "SELECT customer_id, metric_code, hour, group_key, event_count, value_sum, "
+    "value_max, latest_at, latest_event_id, latest_value, first_at, integral "
+    "FROM usage_rollups WHERE product_id = ? AND "
+    "(customer_id, metric_code, hour, group_key) IN (VALUES "
+)
+_NEWER = (
+    '(excluded.latest_at, excluded.latest_event_id COLLATE "C") '
+    '> (r.latest_at, r.latest_event_id COLLATE "C")'
+)
+_SELECT_CELLS = (
+    "SELECT customer_id, metric_code, hour, group_key, event_count, value_sum, "
+    "value_max, latest_at, latest_event_id, latest_value, first_at, integral "
+    "FROM usage_rollups WHERE product_id = ? AND "
+    "(customer_id, metric_code, hour, group_key) IN (VALUES "
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    """A raw event row to write."""
+
+    event_id: str
+    customer_id: str
+    metric_code: str
+    timestamp: datetime
+    quantity: Decimal
+    properties: dict[str, Any]
+    value: Decimal
+    """What the event adds to its metric (not stored: derived from the metric)."""
+
+
+def _sqlite_time(instant: datetime) -> str:
+    """An instant as SQLAlchemy stores it on SQLite (naive UTC text)."""
+    return instant.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+_DISTINCT_ARRAYS = ("customers", "metrics", "hours", "groups", "values")
+
+
+class UsageRepository:
+    """Usage rows of ``ctx``'s product (and customer, for scoped readers)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.postgres = ctx.session.get_bind().dialect.name == "postgresql"
+
+    def _driver(self, sql: str, params: Any = None) -> Any:
+        return self.ctx.session.connection().exec_driver_sql(sql, params)
+
+    # -- writes -------------------------------------------------------------------------
+
+    def store_events(self, events: Sequence[RawEvent], ingested_at: datetime) -> set[str]:
+        """Claim each event's dedup key and write the raw rows of those that were new.
+
+        Returns the ids written. An id already claimed (earlier batch, or a concurrent
+        transaction that commits) is skipped: that is the write-time deduplication.
+        """
+        if not events:
+            return set()
+        ordered = sorted(events, key=lambda e: e.event_id)
+        if self.postgres:
+            return self._store_pg(ordered, ingested_at)
+        return self._store_sqlite(ordered, ingested_at)
+
+    def _store_pg(self, ordered: Sequence[RawEvent], ingested_at: datetime) -> set[str]:
+        self._driver(_PG_STAGE)
+        raw: Any = self.ctx.session.connection().connection.dbapi_connection
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(
+                "COPY usage_stage (event_id, ts, customer_id, metric_code, quantity, properties) "
+                "FROM STDIN"
+            ) as copy,
+        ):
+            for e in ordered:
+                copy.write_row(
+                    (
+                        e.event_id,
+                        e.timestamp,
+                        e.customer_id,
+                        e.metric_code,
+                        str(e.quantity),
+                        json_dumps(e.properties),
+                    )
+                )
+        result = self._driver(
+            "WITH new AS (INSERT INTO usage_event_keys (product_id, event_id, timestamp) "
+            "SELECT %(product)s, event_id, ts FROM usage_stage ORDER BY event_id "
+            "ON CONFLICT DO NOTHING RETURNING event_id) "
+            "INSERT INTO usage_events (timestamp, product_id, event_id, customer_id, "
+            "metric_code, quantity, properties, ingested_at) "
+            "SELECT s.ts, %(product)s, s.event_id, s.customer_id, s.metric_code, s.quantity, "
+            "s.properties::jsonb, %(now)s FROM usage_stage s JOIN new USING (event_id) "
+            "RETURNING event_id",
+            {"product": self.ctx.product_id, "now": ingested_at},
+        )
+        new = {row[0] for row in result}
+        self._driver("TRUNCATE usage_stage")
+        return new
+
+    def _store_sqlite(self, ordered: Sequence[RawEvent], ingested_at: datetime) -> set[str]:
+        existing: set[str] = set()
+        product = self.ctx.product_id
+        for chunk in _chunks([e.event_id for e in ordered], 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self._driver(_SELECT_KEYS + f"({marks})", (product, *chunk))
+            existing.update(row[0] for row in rows)
+        fresh = [e for e in ordered if e.event_id not in existing]
+        if not fresh:
+            return set()
+        times = [_sqlite_time(e.timestamp) for e in fresh]
+        self._driver(
+            "INSERT INTO usage_event_keys (product_id, event_id, timestamp) VALUES (?, ?, ?)",
+            [(product, e.event_id, at) for e, at in zip(fresh, times, strict=True)],
+        )
+        now = _sqlite_time(ingested_at)
+        self._driver(
+            "INSERT INTO usage_events (timestamp, product_id, event_id, customer_id, "
+            "metric_code, quantity, properties, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    at,
+                    product,
+                    e.event_id,
+                    e.customer_id,
+                    e.metric_code,
+                    str(e.quantity),
+                    json_dumps(e.properties),
+                    now,
+                )
+                for e, at in zip(fresh, times, strict=True)
+            ],
+        )
+        return {e.event_id for e in fresh}
+
+    def add_to_rollups(self, cells: dict[CellKey, Cell]) -> None:
+        """Add each cell's events to its stored rollup (created when missing)."""
+        if not cells:
+            return
+        ordered = sorted(cells.items(), key=lambda item: item[0])
+        if self.postgres:
+            self._upsert_pg(ordered)
+        else:
+            self._upsert_sqlite(ordered)
+
+    def _upsert_pg(self, ordered: list[tuple[CellKey, Cell]]) -> None:
+        def column(index: int) -> list[Any]:
+            return [key[index] for key, _ in ordered]
+
+        self._driver(  # the SQL is constant text; values are bound parameters
+            "INSERT INTO usage_rollups AS r (product_id, customer_id, metric_code, hour, "  # noqa: S608
+            "group_key, event_count, value_sum, value_max, latest_at, latest_event_id, "
+            "latest_value) "
+            "SELECT %(product)s, u.* FROM unnest(%(customers)s::varchar[], %(metrics)s::varchar[], "
+            "%(hours)s::timestamptz[], %(groups)s::varchar[], %(counts)s::bigint[], "
+            "%(sums)s::numeric[], %(maxes)s::numeric[], %(latest_at)s::timestamptz[], "
+            "%(latest_ids)s::varchar[], %(latest_values)s::numeric[]) "
+            "AS u(customer_id, metric_code, hour, group_key, event_count, value_sum, value_max, "
+            "latest_at, latest_event_id, latest_value) "
+            "ORDER BY 1, 2, 3, 4, 5 "
+            "ON CONFLICT (product_id, customer_id, metric_code, hour, group_key) DO UPDATE SET "
+            "event_count = r.event_count + excluded.event_count, "
+            "value_sum = r.value_sum + excluded.value_sum, "
+            "value_max = GREATEST(r.value_max, excluded.value_max), "
+            f"latest_value = CASE WHEN {_NEWER} "
+            "THEN excluded.latest_value ELSE r.latest_value END, "
+            f"latest_event_id = CASE WHEN {_NEWER} "
+            "THEN excluded.latest_event_id ELSE r.latest_event_id END, "
+            "latest_at = GREATEST(r.latest_at, excluded.latest_at)",
+            {
+                "product": self.ctx.product_id,
+                "customers": column(0),
+                "metrics": column(1),
+                "hours": column(2),
+                "groups": column(3),
+                "counts": [cell.count for _, cell in ordered],
+                "sums": [cell.total for _, cell in ordered],
+                "maxes": [cell.maximum for _, cell in ordered],
+                "latest_at": [cell.latest_at for _, cell in ordered],
+                "latest_ids": [cell.latest_event_id for _, cell in ordered],
+                "latest_values": [cell.latest_value for _, cell in ordered],
+            },
+        )
+
+    def _upsert_sqlite(self, ordered: list[tuple[CellKey, Cell]]) -> None:
+        product = self.ctx.product_id
+        stored = self._sqlite_cells([key for key, _ in ordered])
+        rows = []
+        for key, cell in ordered:
+            merged = stored.get(key)
+            if merged is None:
+                merged = cell
+            else:
+                with exact():
+                    merged.absorb(cell)
+            rows.append(
+                (
+                    product,
+                    key[0],
+                    key[1],
+                    _sqlite_time(key[2]),
+                    key[3],
+                    merged.count,
+                    str(merged.total),
+                    str(merged.maximum),
+                    _sqlite_time(merged.latest_at),
+                    merged.latest_event_id,
+                    str(merged.latest_value),
+                    None if merged.first_at is None else _sqlite_time(merged.first_at),
+                    None if merged.integral is None else str(merged.integral),
+                )
+            )
+        self._driver(
+            "INSERT OR REPLACE INTO usage_rollups (product_id, customer_id, metric_code, hour, "
+            "group_key, event_count, value_sum, value_max, latest_at, latest_event_id, "
+            "latest_value, first_at, integral) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def _sqlite_cells(self, keys: Sequence[CellKey]) -> dict[CellKey, Cell]:
+        found: dict[CellKey, Cell] = {}
+        for chunk in _chunks(keys, _CHUNK):
+            values = ",".join(["(?, ?, ?, ?)"] * len(chunk))
+            params: list[Any] = [self.ctx.product_id]
+            for key in chunk:
+                params.extend((key[0], key[1], _sqlite_time(key[2]), key[3]))
+            rows = self._driver(_SELECT_CELLS + values + ")", tuple(params))
+            for row in rows:
+                hour = datetime.fromisoformat(row[2]).replace(tzinfo=UTC)
+                found[(row[0], row[1], hour, row[3])] = Cell(
+                    count=row[4],
+                    total=Decimal(row[5]),
+                    maximum=Decimal(row[6]),
+                    latest_at=datetime.fromisoformat(row[7]).replace(tzinfo=UTC),
+                    latest_event_id=row[8],
+                    latest_value=Decimal(row[9]),
+                    first_at=None
+                    if row[10] is None
+                    else datetime.fromisoformat(row[10]).replace(tzinfo=UTC),
+                    integral=None if row[11] is None else Decimal(row[11]),
+                )
+        return found
+
+    def add_distinct(self, rows: Iterable[tuple[str, str, datetime, str, str]]) -> None:
+        """Record ``(customer_id, metric_code, hour, group_key, value)`` distinct values."""
+        ordered = sorted(set(rows))
+        if not ordered:
+            return
+        if self.postgres:
+            self._driver(
+                "INSERT INTO usage_rollup_distinct (product_id, customer_id, metric_code, hour, "
+                "group_key, value) SELECT %(product)s, d.* FROM unnest(%(customers)s::varchar[], "
+                "%(metrics)s::varchar[], %(hours)s::timestamptz[], %(groups)s::varchar[], "
+                "%(values)s::varchar[]) AS d ORDER BY 1, 2, 3, 4, 5, 6 ON CONFLICT DO NOTHING",
+                {
+                    "product": self.ctx.product_id,
+                    **{
+                        name: [row[i] for row in ordered] for i, name in enumerate(_DISTINCT_ARRAYS)
+                    },
+                },
+            )
+            return
+        self._driver(
+            "INSERT OR IGNORE INTO usage_rollup_distinct (product_id, customer_id, metric_code, "
+            "hour, group_key, value) VALUES (?, ?, ?, ?, ?, ?)",
+            [(self.ctx.product_id, r[0], r[1], _sqlite_time(r[2]), r[3], r[4]) for r in ordered],
+        )
+
+    def events_between(
+        self, customer_id: str, metric_code: str, lower: datetime, upper: datetime
+    ) -> list[tuple[datetime, str, Decimal, dict[str, Any]]]:
+        """Raw events of one customer's metric in ``[lower, upper)``, at most an hour:
+        gauge recomputation and the partial hours at a period's edges."""
+        stmt = select(
+            UsageEvent.timestamp, UsageEvent.event_id, UsageEvent.quantity, UsageEvent.properties
+        ).where(
+            UsageEvent.product_id == self.ctx.product_id,
+            UsageEvent.customer_id == customer_id,
+            UsageEvent.metric_code == metric_code,
+            UsageEvent.timestamp >= lower,
+            UsageEvent.timestamp < upper,
+        )
+        if self.ctx.customer_scope is not None:
+            stmt = stmt.where(UsageEvent.customer_id == self.ctx.customer_scope)
+        return [(r[0], r[1], r[2], r[3]) for r in self.ctx.session.execute(stmt)]
+
+    def set_integrals(self, values: dict[CellKey, tuple[datetime, Decimal]]) -> None:
+        """Store ``(first_at, integral)`` of gauge cells."""
+        for key, (first_at, integral) in sorted(values.items()):
+            if self.postgres:
+                self._driver(
+                    "UPDATE usage_rollups SET first_at = %s, integral = %s WHERE product_id = %s "
+                    "AND customer_id = %s AND metric_code = %s AND hour = %s AND group_key = %s",
+                    (first_at, integral, self.ctx.product_id, *key),
+                )
+            else:
+                self._driver(
+                    "UPDATE usage_rollups SET first_at = ?, integral = ? WHERE product_id = ? "
+                    "AND customer_id = ? AND metric_code = ? AND hour = ? AND group_key = ?",
+                    (
+                        _sqlite_time(first_at),
+                        str(integral),
+                        self.ctx.product_id,
+                        key[0],
+                        key[1],
+                        _sqlite_time(key[2]),
+                        key[3],
+                    ),
+                )
+
+    def add_rejections(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.ctx.session.execute(insert(UsageRejection), rows)
+
+    # -- reads --------------------------------------------------------------------------
+
+    def _rollups(self, customer_id: str, metric_code: str) -> Select[Any]:
+        stmt = select(*_CELL_COLUMNS).where(
+            UsageRollup.product_id == self.ctx.product_id,
+            UsageRollup.customer_id == customer_id,
+            UsageRollup.metric_code == metric_code,
+        )
+        if self.ctx.customer_scope is not None:
+            stmt = stmt.where(UsageRollup.customer_id == self.ctx.customer_scope)
+        return stmt
+
+    def cells(
+        self, customer_id: str, metric_code: str, start: datetime, end: datetime
+    ) -> list[tuple[str, datetime, Cell]]:
+        """``(group_key, hour, cell)`` of the hours in ``[start, end)``, in hour order."""
+        stmt = (
+            self._rollups(customer_id, metric_code)
+            .where(UsageRollup.hour >= start, UsageRollup.hour < end)
+            .order_by(UsageRollup.hour)
+        )
+        return [(r[0], r[1], _cell(r)) for r in self.ctx.session.execute(stmt)]
+
+    def gauges_before(
+        self, customer_id: str, metric_code: str, start: datetime
+    ) -> dict[str, Decimal]:
+        """Each group's latest value in the last hour before ``start`` that has events."""
+        last = (
+            select(UsageRollup.group_key, func.max(UsageRollup.hour).label("hour"))
+            .where(
+                UsageRollup.product_id == self.ctx.product_id,
+                UsageRollup.customer_id == customer_id,
+                UsageRollup.metric_code == metric_code,
+                UsageRollup.hour < start,
+            )
+            .group_by(UsageRollup.group_key)
+            .subquery()
+        )
+        stmt = self._rollups(customer_id, metric_code).join(
+            last,
+            and_(UsageRollup.group_key == last.c.group_key, UsageRollup.hour == last.c.hour),
+        )
+        return {r[0]: _cell(r).latest_value for r in self.ctx.session.execute(stmt)}
+
+    def distinct_values(
+        self, customer_id: str, metric_code: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, str, str]]:
+        """``(hour, group_key, value)`` of a unique_count metric in ``[start, end)``."""
+        stmt = select(
+            UsageRollupDistinct.hour, UsageRollupDistinct.group_key, UsageRollupDistinct.value
+        ).where(
+            UsageRollupDistinct.product_id == self.ctx.product_id,
+            UsageRollupDistinct.customer_id == customer_id,
+            UsageRollupDistinct.metric_code == metric_code,
+            UsageRollupDistinct.hour >= start,
+            UsageRollupDistinct.hour < end,
+        )
+        return [(r[0], r[1], r[2]) for r in self.ctx.session.execute(stmt)]
+
+    def totals(
+        self, customer_id: str | None, start: datetime, end: datetime
+    ) -> list[tuple[str, int, Decimal]]:
+        """``(metric_code, event_count, value_sum)`` per stored rollup in ``[start, end)``."""
+        columns = (UsageRollup.metric_code, UsageRollup.event_count, UsageRollup.value_sum)
+        stmt = select(*columns).where(
+            UsageRollup.product_id == self.ctx.product_id,
+            UsageRollup.hour >= start,
+            UsageRollup.hour < end,
+        )
+        if customer_id is not None:
+            stmt = stmt.where(UsageRollup.customer_id == customer_id)
+        if self.ctx.customer_scope is not None:
+            stmt = stmt.where(UsageRollup.customer_id == self.ctx.customer_scope)
+        return [(r[0], r[1], to_decimal(r[2])) for r in self.ctx.session.execute(stmt)]
+
+    def rejections(self, page: PageRequest) -> Page[UsageRejection]:
+        stmt = select(UsageRejection).where(UsageRejection.product_id == self.ctx.product_id)
+        if self.ctx.customer_scope is not None:
+            stmt = stmt.where(UsageRejection.customer_id == self.ctx.customer_scope)
+        return paginate(self.ctx.session, stmt, UsageRejection.id, page)
+
+
+_CELL_COLUMNS: tuple[Any, ...] = (
+    UsageRollup.group_key,
+    UsageRollup.hour,
+    UsageRollup.event_count,
+    UsageRollup.value_sum,
+    UsageRollup.value_max,
+    UsageRollup.latest_at,
+    UsageRollup.latest_event_id,
+    UsageRollup.latest_value,
+    UsageRollup.first_at,
+    UsageRollup.integral,
+)
+
+
+def _cell(row: Any) -> Cell:
+    return Cell(
+        count=row[2],
+        total=to_decimal(row[3]),
+        maximum=to_decimal(row[4]),
+        latest_at=row[5],
+        latest_event_id=row[6],
+        latest_value=to_decimal(row[7]),
+        first_at=row[8],
+        integral=None if row[9] is None else to_decimal(row[9]),
+    )
+
+
+def prune_rejections(session: Session, *, before: datetime) -> int:
+    """Housekeeping across products: delete refusals recorded before ``before``."""
+    result = session.execute(delete(UsageRejection).where(UsageRejection.created_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)

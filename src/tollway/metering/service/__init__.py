@@ -1,0 +1,1 @@
+"""Metering use cases: ingestion (``ingest``) and queries (``query``)."""

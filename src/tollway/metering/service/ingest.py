@@ -1,0 +1,338 @@
+"""Usage ingestion: validate, deduplicate, store raw events and roll them up.
+
+One call is one batch and runs in the caller's transaction: every accepted event,
+its rollups and every recorded refusal are written together or not at all. One
+bad event never sinks the batch: it is listed with its reasons and skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from operator import attrgetter
+from typing import Any
+
+from tollway.catalog import BillableMetric, find_metrics
+from tollway.customers import Customer, find_customers
+from tollway.kernel.access import require_full_access
+from tollway.kernel.audit import audit
+from tollway.kernel.context import Context
+from tollway.kernel.errors import FieldError
+from tollway.kernel.ids import new_id
+from tollway.kernel.tenancy import read_settings
+from tollway.metering.aggregation import (
+    HOUR,
+    Cell,
+    MetricDef,
+    distinct_value,
+    event_value,
+    exact,
+    group_key,
+    hour_integral,
+    matches,
+)
+from tollway.metering.intake import EventIn, parse_event
+from tollway.metering.repository import CellKey, RawEvent, UsageRepository
+from tollway.metering.schemas import MeteringSettings
+
+SETTINGS_SECTION = "metering"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Event number ``index`` of the batch was refused for ``errors``."""
+
+    index: int
+    errors: list[FieldError]
+
+
+@dataclass
+class IngestResult:
+    """What became of a batch; ``event_ids``/``timestamps`` follow the batch order."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    event_ids: list[str | None] = field(default_factory=list)
+    timestamps: list[datetime | None] = field(default_factory=list)
+    duplicate_ids: set[str] = field(default_factory=set)
+    recorded: int = 0
+    """Refusals of well-formed events, kept for ``GET /v1/usage/rejections``."""
+
+
+def metric_def(metric: BillableMetric) -> MetricDef:
+    """The aggregation view of a catalog metric."""
+    return MetricDef(
+        code=metric.code,
+        aggregation=metric.aggregation,
+        field=metric.field,
+        filters={k: list(v) for k, v in metric.filters.items()},
+        group_by=list(metric.group_by),
+    )
+
+
+@dataclass
+class _Batch:
+    ctx: Context
+    settings: MeteringSettings
+    backfill: bool
+    result: IngestResult
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+
+    def refuse(self, index: int, errors: list[FieldError]) -> None:
+        self.result.rejected.append(Rejected(index, errors))
+
+    def record(
+        self,
+        index: int,
+        event: EventIn,
+        reason: str,
+        error: FieldError,
+        customer: Customer | None,
+    ) -> None:
+        """Refuse a well-formed event and keep the refusal for ``GET /v1/usage/rejections``."""
+        self.refuse(index, [error])
+        self.result.recorded += 1
+        self.rejections.append(
+            {
+                "id": new_id("urj"),
+                "product_id": self.ctx.product_id,
+                "customer_id": customer.id if customer else None,
+                "external_customer_id": event.customer_id,
+                "metric_code": event.metric,
+                "event_id": event.event_id,
+                "reason": reason,
+                "errors": [{"field": error.field, "message": error.message}],
+                "event": {
+                    "customer_id": event.customer_id,
+                    "metric": event.metric,
+                    "quantity": str(event.quantity),
+                    "timestamp": event.timestamp.isoformat() if event.timestamp else None,
+                    "event_id": event.event_id,
+                    "properties": event.properties,
+                },
+                "created_at": self.ctx.now(customer.test_clock_id if customer else None),
+            }
+        )
+
+
+def ingest(ctx: Context, events: Sequence[object], *, backfill: bool = False) -> IngestResult:
+    """Store a batch of raw events (dicts as sent): accepted, duplicates and refusals.
+
+    ``backfill`` accepts timestamps older than the product's window (they are then
+    required). Duplicates (same ``event_id`` in the product, in this batch or any
+    earlier one) are counted once. Never commits.
+    """
+    require_full_access(ctx, "send usage events")
+    batch = _Batch(
+        ctx, read_settings(ctx, SETTINGS_SECTION, MeteringSettings), backfill, IngestResult()
+    )
+    result = batch.result
+    parsed: list[tuple[int, EventIn]] = []
+    for index, raw in enumerate(events):
+        event = parse_event(raw)
+        result.event_ids.append(None)
+        result.timestamps.append(None)
+        if isinstance(event, list):
+            batch.refuse(index, [FieldError(f, m) for f, m in event])
+        elif backfill and event.timestamp is None:
+            batch.refuse(index, [FieldError("timestamp", "is required when backfilling")])
+        else:
+            parsed.append((index, event))
+    customers = find_customers(ctx, {e.customer_id for _, e in parsed})
+    metrics = {
+        code: metric_def(m) for code, m in find_metrics(ctx, {e.metric for _, e in parsed}).items()
+    }
+    rows = _accept(batch, parsed, customers, metrics)
+    repo = UsageRepository(ctx)
+    repo.add_rejections(batch.rejections)
+    new_ids = repo.store_events(rows, ctx.now())
+    fresh = [r for r in rows if r.event_id in new_ids]
+    result.duplicates += len(rows) - len(fresh)
+    result.duplicate_ids.update(r.event_id for r in rows if r.event_id not in new_ids)
+    result.accepted = len(fresh)
+    _roll_up(repo, fresh, metrics)
+    result.rejected.sort(key=lambda r: r.index)
+    if backfill and fresh:
+        audit(
+            ctx,
+            "usage.backfill",
+            subject_type="usage_batch",
+            subject_id=new_id("ubf"),
+            before=None,
+            after={
+                "accepted": len(fresh),
+                "duplicates": result.duplicates,
+                "rejected": len(result.rejected),
+                "earliest": min(r.timestamp for r in fresh).isoformat(),
+                "latest": max(r.timestamp for r in fresh).isoformat(),
+            },
+        )
+    return result
+
+
+def _accept(
+    batch: _Batch,
+    parsed: list[tuple[int, EventIn]],
+    customers: dict[str, Customer],
+    metrics: dict[str, MetricDef],
+) -> list[RawEvent]:
+    """The events to write (first of each event_id in the batch); refuses the others."""
+    ctx, settings, result = batch.ctx, batch.settings, batch.result
+    past = timedelta(days=settings.max_past_days)
+    future = timedelta(seconds=settings.max_future_seconds)
+    seen: set[str] = set()
+    rows: list[RawEvent] = []
+    clocks: dict[str | None, datetime] = {}
+    for index, event in parsed:
+        customer = customers.get(event.customer_id)
+        if customer is None:
+            batch.record(
+                index,
+                event,
+                "unknown_customer",
+                FieldError("customer_id", f"no customer with external id {event.customer_id!r}"),
+                None,
+            )
+            continue
+        metric = metrics.get(event.metric)
+        if metric is None:
+            batch.record(
+                index,
+                event,
+                "unknown_metric",
+                FieldError("metric", f"no billable metric with code {event.metric!r}"),
+                customer,
+            )
+            continue
+        now = clocks.get(customer.test_clock_id)
+        if now is None:
+            now = clocks[customer.test_clock_id] = ctx.now(customer.test_clock_id)
+        timestamp = event.timestamp or now
+        if timestamp > now + future:
+            batch.record(
+                index,
+                event,
+                "in_the_future",
+                FieldError(
+                    "timestamp",
+                    f"is more than {settings.max_future_seconds} s after the customer's "
+                    f"current time {now.isoformat()}",
+                ),
+                customer,
+            )
+            continue
+        if timestamp < now - past and not batch.backfill:
+            batch.record(
+                index,
+                event,
+                "too_old",
+                FieldError(
+                    "timestamp",
+                    f"is more than {settings.max_past_days} days before the customer's current "
+                    f"time {now.isoformat()}; send it to POST /v1/usage/backfill",
+                ),
+                customer,
+            )
+            continue
+        value = event_value(metric, event.quantity, event.properties)
+        if isinstance(value, str):
+            batch.record(
+                index, event, "invalid_property", FieldError("properties", value), customer
+            )
+            continue
+        event_id = event.event_id or new_id("uev")
+        result.event_ids[index] = event_id
+        result.timestamps[index] = timestamp
+        if event_id in seen:
+            result.duplicates += 1
+            result.duplicate_ids.add(event_id)
+            continue
+        seen.add(event_id)
+        rows.append(
+            RawEvent(
+                event_id,
+                customer.id,
+                metric.code,
+                timestamp,
+                event.quantity,
+                event.properties,
+                value,
+            )
+        )
+    return rows
+
+
+_order = attrgetter("timestamp", "event_id")
+
+
+def _group(
+    memo: dict[tuple[Any, ...], str], dimensions: tuple[str, ...], properties: dict[str, Any]
+) -> str:
+    """:func:`group_key`, remembered per batch for plain string values."""
+    values = (dimensions, *(properties.get(d) for d in dimensions))
+    try:
+        return memo[values]
+    except (KeyError, TypeError):  # TypeError: an unhashable (JSON object) value
+        group = group_key(properties, dimensions)
+        if all(v is None or isinstance(v, str) for v in values[1:]):
+            memo[values] = group
+        return group
+
+
+def _roll_up(repo: UsageRepository, rows: list[RawEvent], metrics: dict[str, MetricDef]) -> None:
+    """Fold new events into their hourly cells, distinct values and gauge integrals."""
+    by_cell: dict[CellKey, list[RawEvent]] = {}
+    distinct: list[tuple[str, str, datetime, str, str]] = []
+    gauges: set[tuple[str, str, datetime]] = set()
+    groups: dict[tuple[Any, ...], str] = {}
+    for row in rows:
+        metric = metrics[row.metric_code]
+        if metric.filters and not matches(row.properties, metric.filters):
+            continue
+        hour = row.timestamp.replace(minute=0, second=0, microsecond=0)  # UTC already
+        group = _group(groups, metric.dimensions, row.properties) if metric.dimensions else ""
+        key = (row.customer_id, metric.code, hour, group)
+        members = by_cell.get(key)
+        if members is None:
+            by_cell[key] = [row]
+        else:
+            members.append(row)
+        if metric.aggregation == "unique_count":
+            distinct.append((*key, distinct_value(metric, row.quantity, row.properties)))
+        elif metric.aggregation == "weighted_sum":
+            gauges.add((row.customer_id, metric.code, hour))
+    cells: dict[CellKey, Cell] = {}
+    with exact():
+        for key, members in by_cell.items():
+            values = [row.value for row in members]
+            last = max(members, key=_order)
+            cells[key] = Cell(
+                len(members),
+                sum(values, Decimal(0)),
+                max(values),
+                last.timestamp,
+                last.event_id,
+                last.value,
+            )
+    repo.add_to_rollups(cells)
+    repo.add_distinct(distinct)
+    integrals: dict[CellKey, tuple[datetime, Decimal]] = {}
+    for customer_id, code, hour in sorted(gauges):
+        metric = metrics[code]
+        points: dict[str, list[tuple[datetime, str, Decimal]]] = {}
+        for at, event_id, quantity, properties in repo.events_between(
+            customer_id, code, hour, hour + HOUR
+        ):
+            if not matches(properties, metric.filters):
+                continue
+            value = event_value(metric, quantity, properties)
+            if isinstance(value, Decimal):
+                points.setdefault(group_key(properties, metric.dimensions), []).append(
+                    (at, event_id, value)
+                )
+        for group, series in points.items():
+            integrals[(customer_id, code, hour, group)] = hour_integral(hour, series)
+    repo.set_integrals(integrals)
