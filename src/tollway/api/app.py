@@ -11,7 +11,16 @@ from sqlalchemy import text
 from tollway import __version__
 from tollway.api import problems
 from tollway.api.deps import AppStateDep
-from tollway.api.routers import audit, catalog, customers, events, product, test_clocks
+from tollway.api.routers import (
+    audit,
+    catalog,
+    customers,
+    events,
+    notifications,
+    product,
+    test_clocks,
+    webhooks,
+)
 from tollway.api.routing import IdempotencyDep
 from tollway.api.state import AppState
 from tollway.jobs import Registry, default_registry
@@ -26,6 +35,8 @@ _V1_ROUTERS = [
     events.router,
     product.router,
     audit.router,
+    webhooks.router,
+    notifications.router,
 ]
 
 
@@ -62,7 +73,7 @@ def create_app(
         engine=engine,
         session_factory=factory,
         clock=clock,
-        registry=registry or default_registry(),
+        registry=registry or default_registry(settings),
         default_product_id=product.id,
     )
     problems.install(app)

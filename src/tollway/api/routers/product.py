@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from tollway import notifications
 from tollway.api.deps import Ctx
 from tollway.api.routing import resource_router
 from tollway.kernel.errors import FieldError, ValidationFailed
@@ -21,7 +22,10 @@ from tollway.kernel.tenancy import (
 
 router = resource_router("product")
 
-SETTINGS_SECTIONS: dict[str, type[BaseModel]] = {GENERAL: GeneralSettings}
+SETTINGS_SECTIONS: dict[str, type[BaseModel]] = {
+    GENERAL: GeneralSettings,
+    notifications.SETTINGS_SECTION: notifications.NotificationSettings,
+}
 """Each domain's settings model, by section name. Domains add theirs here."""
 
 
