@@ -1,0 +1,88 @@
+"""Outgoing URLs: only http(s), and no private or loopback targets unless allowed."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+
+import pytest
+
+from tollway.kernel.outbound import url_refusal
+
+
+def resolver(*addresses: str) -> Any:
+    def resolve(host: str, port: int, **_: Any) -> list[tuple[Any, ...]]:
+        family = socket.AF_INET6
+        return [(family, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+
+    return resolve
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://example.com/x", "must be an http or https URL"),
+        ("file:///etc/passwd", "must be an http or https URL"),
+        ("http:///nohost", "has no host"),
+        ("https://user:pw@example.com/", "must not carry credentials"),
+        ("http://example.com:99999/", "is not a valid URL: Port out of range 0-65535"),
+    ],
+)
+def test_shapes_refused(url: str, reason: str) -> None:
+    assert url_refusal(url, allow_private=True, resolve=resolver("93.184.215.14")) == reason
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",  # noqa: S104 (an address to refuse, not one to bind)
+        "::1",
+        "fd00::1",
+        "fe80::1",
+        "::ffff:127.0.0.1",
+        "224.0.0.1",
+    ],
+)
+def test_private_and_loopback_targets_refused(address: str) -> None:
+    reason = url_refusal(
+        "https://hooks.example.com/x", allow_private=False, resolve=resolver(address)
+    )
+    shown = ipaddress.ip_address(address)
+    assert reason == f"host 'hooks.example.com' resolves to {shown}, a private or loopback address"
+
+
+def test_one_private_address_among_public_ones_is_enough_to_refuse() -> None:
+    reason = url_refusal(
+        "https://hooks.example.com/x",
+        allow_private=False,
+        resolve=resolver("93.184.215.14", "10.0.0.7"),
+    )
+    assert reason == "host 'hooks.example.com' resolves to 10.0.0.7, a private or loopback address"
+
+
+def test_public_targets_pass() -> None:
+    public = resolver("93.184.215.14", "2606:2800:220:1::1")
+    assert url_refusal("https://hooks.example.com/x", allow_private=False, resolve=public) is None
+
+
+def test_unresolvable_host_is_refused() -> None:
+    def fail(*_: Any, **__: Any) -> list[tuple[Any, ...]]:
+        raise socket.gaierror("no such host")
+
+    assert url_refusal("https://nowhere.invalid/", allow_private=False, resolve=fail) == (
+        "host 'nowhere.invalid' does not resolve"
+    )
+
+
+def test_real_resolution_of_localhost_is_refused_and_allowed_when_private_is_allowed() -> None:
+    refused = url_refusal("http://localhost:8080/", allow_private=False)
+    assert refused is not None
+    assert "private or loopback" in refused
+    assert url_refusal("http://localhost:8080/", allow_private=True) is None
