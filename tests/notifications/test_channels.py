@@ -204,3 +204,16 @@ def test_customers_set_their_own_preferences_only(client: TestClient) -> None:
     assert own.json()["alert_thresholds"] == [75]
     other = client.put("/v1/customers/beta/alert-preferences", json={}, headers=alpha)
     assert other.status_code == 404
+
+
+def test_line_breaks_in_event_data_cannot_inject_email_headers(
+    client: TestClient, app: FastAPI, ctx: Context, smtp: SmtpServer
+) -> None:
+    client.post("/v1/customers", json={"external_id": "acme", "email": "a@globex.example.com"})
+    sneaky = {"metric": "calls\r\nBcc: victim@example.com", "threshold": 100}
+    emit(ctx, "acme", "quota.exceeded", sneaky)
+    settle(app)
+    [(_, recipients, mail)] = smtp.messages
+    assert recipients == ["a@globex.example.com"]
+    assert mail["Bcc"] is None
+    assert mail["Subject"] == "[Default product] calls Bcc: victim@example.com quota exceeded"

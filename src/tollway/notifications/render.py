@@ -136,8 +136,9 @@ def email(
         "recipient_name": recipient_name,
         "data": data,
     }
+    subject = " ".join(f"[{brand.company_name}] {title}".split())  # no header injection
     return Email(
-        subject=f"[{brand.company_name}] {title}",
+        subject=subject,
         text=_EMAILS.get_template("email.txt.j2").render(context),
         html=_EMAILS.get_template("email.html.j2").render(context),
     )

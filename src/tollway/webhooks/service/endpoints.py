@@ -151,10 +151,18 @@ def delete_endpoint(ctx: Context, endpoint_id: str) -> None:
 def rotate_secret(ctx: Context, endpoint_id: str, *, secret: str | None = None) -> WebhookEndpoint:
     """A new signing secret; the current one keeps signing too for 24 hours."""
     endpoint = get_endpoint(ctx, endpoint_id, lock=True)
+    before = {**_snapshot(endpoint), "secret_rotated_at": None}
     now = ctx.now()
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = now + ROTATION_OVERLAP
     endpoint.secret = secret or generate_secret()
     endpoint.updated_at = now
-    _audit(ctx, "webhook_endpoint.rotate_secret", endpoint, _snapshot(endpoint))
+    audit(
+        ctx,
+        "webhook_endpoint.rotate_secret",
+        subject_type="webhook_endpoint",
+        subject_id=endpoint.id,
+        before=before,
+        after={**_snapshot(endpoint), "secret_rotated_at": now.isoformat()},
+    )
     return endpoint
