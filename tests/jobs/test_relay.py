@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tollway import customers
 from tollway.jobs import Registry, advance_test_clock, create_test_clock, relay, relay_events
-from tollway.jobs.relay import RELAY_KIND, tasks
+from tollway.jobs.relay import CURSOR_LAG, RELAY_KIND, tasks
 from tollway.kernel.audit import AuditRecord, audit
 from tollway.kernel.clock import Clock
 from tollway.kernel.context import Context
 from tollway.kernel.db import unit_of_work
+from tollway.kernel.ids import new_id
 from tollway.kernel.outbox import Event, record_event
-from tollway.kernel.relay import DEAD, DONE, FAILED, Consumer, EventReceipt
+from tollway.kernel.relay import DEAD, DONE, FAILED, Consumer, EventReceipt, RelayCursor
 
 
 class Seen:
@@ -138,8 +139,9 @@ def test_a_relayer_that_dies_before_committing_loses_nothing(
 
 
 def test_two_concurrent_relayers_handle_each_event_exactly_once(
-    jobs: Jobs, registry: Registry, clock: Clock
+    jobs: Jobs, registry: Registry, clock: Any
 ) -> None:
+    clock.set(datetime.now(UTC) + timedelta(seconds=1))  # let the cursors move too
     seen = Seen()
 
     def slow(ctx: Context, event: Event) -> None:
@@ -154,7 +156,7 @@ def test_two_concurrent_relayers_handle_each_event_exactly_once(
     def run() -> None:
         try:
             barrier.wait()
-            relay_events(jobs.factory, registry, clock)
+            relay_events(jobs.factory, registry, clock, cursor_lag=timedelta(0))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -167,6 +169,7 @@ def test_two_concurrent_relayers_handle_each_event_exactly_once(
     assert sorted(seen.calls) == sorted(ids)
     assert len(receipts(jobs.factory, "c")) == 60
     assert audited(jobs.factory) == sorted(ids)
+    assert cursor(jobs.factory, "c") == ids[-1]
 
 
 def test_the_periodic_relay_job_relays_and_prunes_itself(
@@ -224,3 +227,71 @@ def test_consumer_names_are_unique(registry: Registry) -> None:
     registry.register_consumer(Consumer("dup", Seen()))
     with pytest.raises(ValueError, match="already registered"):
         registry.register_consumer(Consumer("dup", Seen()))
+
+
+def cursor(factory: sessionmaker[Session], consumer: str) -> str | None:
+    with unit_of_work(factory) as session:
+        row = session.get(RelayCursor, consumer)
+        return row.position if row is not None else None
+
+
+def relay_once(jobs: Jobs, registry: Registry, clock: Clock, lag: timedelta) -> int:
+    with unit_of_work(jobs.factory) as session:
+        return relay(session, registry, clock, cursor_lag=lag)
+
+
+def test_the_cursor_moves_over_handled_events_once_they_are_old_enough(
+    jobs: Jobs, registry: Registry, clock: Any
+) -> None:
+    clock.set(datetime.now(UTC) + timedelta(seconds=1))  # ids carry the real time
+    seen = Seen()
+    registry.register_consumer(Consumer("c", seen, types=frozenset({"thing.happened"})))
+    record(jobs, "skipped", event_type="other.kind")
+    a, b = record(jobs, "a", "b")
+    assert relay_once(jobs, registry, clock, CURSOR_LAG) == 2
+    assert cursor(jobs.factory, "c") is None  # all within the last 15 minutes
+    assert relay_once(jobs, registry, clock, timedelta(0)) == 0
+    assert cursor(jobs.factory, "c") == b
+    [c] = record(jobs, "c")
+    assert relay_once(jobs, registry, clock, timedelta(0)) == 1
+    assert seen.calls == [a, b, c]
+    assert cursor(jobs.factory, "c") == c
+
+
+def test_failed_events_behind_the_cursor_are_still_retried(
+    jobs: Jobs, registry: Registry, clock: Any
+) -> None:
+    clock.set(datetime.now(UTC) + timedelta(seconds=1))
+    seen = Seen(fail_on={"a"})
+    registry.register_consumer(Consumer("c", seen))
+    a, b = record(jobs, "a", "b")
+    relay_once(jobs, registry, clock, timedelta(0))
+    assert cursor(jobs.factory, "c") == b
+    clock.advance(timedelta(seconds=30))
+    assert relay_once(jobs, registry, clock, timedelta(0)) == 1
+    assert seen.calls == [a, b, a]
+    assert receipts(jobs.factory, "c")[a].status == DONE
+
+
+def test_an_event_committing_late_is_still_relayed_within_the_lag(
+    jobs: Jobs, registry: Registry, clock: Any, product_id: str
+) -> None:
+    clock.set(datetime.now(UTC) + timedelta(seconds=1))
+    seen = Seen()
+    registry.register_consumer(Consumer("c", seen))
+    late_id = new_id("evt")  # made first, committed last (a slow transaction)
+    [b] = record(jobs, "b")
+    relay_once(jobs, registry, clock, CURSOR_LAG)
+    with unit_of_work(jobs.factory) as session:
+        session.add(
+            Event(
+                id=late_id,
+                product_id=product_id,
+                type="thing.happened",
+                customer_id=None,
+                data={"tag": "late"},
+                created_at=clock.now(),
+            )
+        )
+    relay_once(jobs, registry, clock, CURSOR_LAG)
+    assert seen.calls == [b, late_id]

@@ -14,6 +14,11 @@ then calls the handler: both commit together, or neither does. Hence:
   the error and the event is offered again after a backoff, ``dead`` after the
   consumer's ``max_attempts``.
 
+So that a pass does not walk the whole event log, each consumer has a cursor: the
+relay looks for unseen events after it (and for failed receipts due again), and
+moves it over events that all have receipts, staying ``CURSOR_LAG`` behind the
+newest ids because ids come from several processes' clocks and commit out of order.
+
 Test clocks: events of customers on a test clock are not relayed by the periodic
 job. Advancing the clock relays them before each job it runs and once more at the
 end, with the clock standing at that moment (see ``tollway.jobs.testclocks``), so
@@ -25,10 +30,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,11 +43,11 @@ from tollway.jobs.runner import backoff, error_text
 from tollway.kernel.clock import Clock, FixedClock, TestClock
 from tollway.kernel.context import Context
 from tollway.kernel.db import unit_of_work
-from tollway.kernel.ids import new_id
+from tollway.kernel.ids import new_id, time_floor
 from tollway.kernel.jobs import DONE as JOB_DONE
 from tollway.kernel.jobs import Job
 from tollway.kernel.outbox import Event
-from tollway.kernel.relay import DEAD, DONE, FAILED, Consumer, EventReceipt
+from tollway.kernel.relay import DEAD, DONE, FAILED, Consumer, EventReceipt, RelayCursor
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,8 @@ RELAY_KIND = "events.relay"
 RELAY_EVERY = timedelta(seconds=5)
 RELAY_BATCH = 200
 RELAY_JOB_RETENTION = timedelta(hours=1)
+CURSOR_LAG = timedelta(minutes=15)
+"""How far behind the newest events a consumer's cursor stays (late commits)."""
 _MAX_ERROR_CHARS = 4000
 
 
@@ -60,44 +67,112 @@ def relay(
     *,
     test_clock_id: str | None = None,
     limit: int = RELAY_BATCH,
+    cursor_lag: timedelta = CURSOR_LAG,
 ) -> int:
     """One pass: each consumer gets up to ``limit`` pending events; returns how many
     (event, consumer) pairs were handled. The caller commits.
 
-    Without ``test_clock_id``: events not about a customer on a test clock. With it:
-    only events of that clock's customers.
+    Without ``test_clock_id``: events not about a customer on a test clock, read from
+    the consumer's cursor on. With it: only events of that clock's customers.
     """
     now = clock.now()
     handled = 0
     for consumer in registry.consumers:
-        for event_id in _pending(session, consumer, now, test_clock_id, limit):
+        after = _cursor_position(session, consumer) if test_clock_id is None else ""
+        for event_id in _pending(session, consumer, now, test_clock_id, limit, after=after):
             handled += _handle(session, consumer, event_id, clock)
+        if test_clock_id is None:
+            bound = time_floor("evt", now - cursor_lag)
+            _advance_cursor(session, consumer, after=after, bound=bound, now=now)
     return handled
 
 
-def _pending(
-    session: Session, consumer: Consumer, now: Any, test_clock_id: str | None, limit: int
-) -> list[str]:
-    receipt_due = or_(
-        EventReceipt.id.is_(None),
-        and_(EventReceipt.status == FAILED, EventReceipt.next_attempt_at <= now),
-    )
-    stmt = (
-        select(Event.id)
-        .outerjoin(
-            EventReceipt,
-            and_(EventReceipt.event_id == Event.id, EventReceipt.consumer == consumer.name),
-        )
-        .outerjoin(Customer, Customer.id == Event.customer_id)
-        .where(receipt_due)
-    )
+def _scoped(stmt: Select[Any], consumer: Consumer, test_clock_id: str | None) -> Select[Any]:
+    """Only events of the relay's scope (test clock or not) and the consumer's types."""
+    stmt = stmt.outerjoin(Customer, Customer.id == Event.customer_id)
     if test_clock_id is None:
         stmt = stmt.where(Customer.test_clock_id.is_(None))
     else:
         stmt = stmt.where(Customer.test_clock_id == test_clock_id)
     if consumer.types is not None:
         stmt = stmt.where(Event.type.in_(sorted(consumer.types)))
-    return list(session.scalars(stmt.order_by(Event.id).limit(limit)))
+    return stmt
+
+
+def _receipt_join(consumer: Consumer) -> ColumnElement[bool]:
+    return and_(EventReceipt.event_id == Event.id, EventReceipt.consumer == consumer.name)
+
+
+def _pending(
+    session: Session,
+    consumer: Consumer,
+    now: datetime,
+    test_clock_id: str | None,
+    limit: int,
+    *,
+    after: str,
+) -> list[str]:
+    """Events after the cursor without a receipt, and failed ones due for a retry."""
+    unseen = _scoped(
+        select(Event.id)
+        .outerjoin(EventReceipt, _receipt_join(consumer))
+        .where(Event.id > after, EventReceipt.id.is_(None)),
+        consumer,
+        test_clock_id,
+    )
+    retry = _scoped(
+        select(Event.id)
+        .join(EventReceipt, _receipt_join(consumer))
+        .where(EventReceipt.status == FAILED, EventReceipt.next_attempt_at <= now),
+        consumer,
+        test_clock_id,
+    )
+    found = set(session.scalars(unseen.order_by(Event.id).limit(limit)))
+    found.update(session.scalars(retry.order_by(Event.id).limit(limit)))
+    return sorted(found)[:limit]
+
+
+def _cursor_position(session: Session, consumer: Consumer) -> str:
+    row = session.get(RelayCursor, consumer.name)
+    return row.position if row is not None else ""
+
+
+def _advance_cursor(
+    session: Session, consumer: Consumer, *, after: str, bound: str, now: datetime
+) -> None:
+    """Move the cursor over events that all have receipts and are older than ``bound``.
+
+    Event ids carry the wall-clock time they were made, in several processes, and a
+    transaction may commit after events with later ids: the cursor stays
+    ``CURSOR_LAG`` behind, so an event committing late (up to that long) is still
+    found; until then receipts alone keep the effect exactly-once.
+    """
+    first_open = session.scalar(
+        _scoped(
+            select(func.min(Event.id))
+            .outerjoin(EventReceipt, _receipt_join(consumer))
+            .where(Event.id > after, EventReceipt.id.is_(None)),
+            consumer,
+            None,
+        )
+    )
+    upper = min(bound, first_open) if first_open is not None else bound
+    position = session.scalar(select(func.max(Event.id)).where(Event.id > after, Event.id < upper))
+    if position is None:
+        return
+    try:
+        with session.begin_nested():
+            row = session.get(
+                RelayCursor, consumer.name, with_for_update=True, populate_existing=True
+            )
+            if row is None:
+                session.add(RelayCursor(consumer=consumer.name, position=position, updated_at=now))
+            elif position > row.position:
+                row.position = position
+                row.updated_at = now
+            session.flush()
+    except IntegrityError:
+        log.info("relay cursor of %s: another relayer created it", consumer.name)
 
 
 def _locked_receipt(session: Session, consumer: Consumer, event_id: str) -> EventReceipt | None:
@@ -209,13 +284,19 @@ def _record_failure(
         log.info("event %s: another relayer handled it for %s", event_id, consumer.name)
 
 
-def relay_events(factory: sessionmaker[Session], registry: Registry, clock: Clock) -> int:
+def relay_events(
+    factory: sessionmaker[Session],
+    registry: Registry,
+    clock: Clock,
+    *,
+    cursor_lag: timedelta = CURSOR_LAG,
+) -> int:
     """Relay until nothing is pending (events not on a test clock); one transaction
     per pass. Returns how many (event, consumer) pairs were handled."""
     total = 0
     while True:
         with unit_of_work(factory) as session:
-            handled = relay(session, registry, clock)
+            handled = relay(session, registry, clock, cursor_lag=cursor_lag)
         total += handled
         if handled == 0:
             return total

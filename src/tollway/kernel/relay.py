@@ -60,3 +60,14 @@ class EventReceipt(Base):
     next_attempt_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class RelayCursor(Base):
+    """How far the periodic relay has offered events to ``consumer``: every event
+    with an id up to ``position`` has a receipt (or is not the consumer's type)."""
+
+    __tablename__ = "relay_cursors"
+
+    consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[datetime]

@@ -20,6 +20,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('relay_cursors',
+    sa.Column('consumer', sa.String(length=100), nullable=False),
+    sa.Column('position', sa.String(length=40), nullable=False),
+    sa.Column('updated_at', tollway.kernel.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('consumer', name=op.f('pk_relay_cursors'))
+    )
     op.create_table('webhook_endpoints',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('product_id', sa.String(length=40), nullable=False),
@@ -171,3 +177,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_webhook_endpoints_product_id_id'))
 
     op.drop_table('webhook_endpoints')
+    op.drop_table('relay_cursors')
