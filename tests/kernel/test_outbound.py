@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tollway.kernel.outbound import url_refusal
+from outbound_kit import Receiver
+from tollway.kernel.outbound import Refused, http_client, post, url_refusal
 
 
 def resolver(*addresses: str) -> Any:
@@ -86,3 +87,45 @@ def test_real_resolution_of_localhost_is_refused_and_allowed_when_private_is_all
     assert refused is not None
     assert "private or loopback" in refused
     assert url_refusal("http://localhost:8080/", allow_private=True) is None
+
+
+def ipv4_resolver(*addresses: str) -> Any:
+    def resolve(host: str, port: int, **_: Any) -> list[tuple[Any, ...]]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+
+    return resolve
+
+
+def test_a_request_goes_to_the_checked_address_with_the_original_host() -> None:
+    with Receiver() as receiver, http_client(5) as client:
+        port = receiver.server.server_address[1]
+        # hooks.example.com really resolves elsewhere: only pinning reaches the receiver
+        response = post(
+            client,
+            f"http://hooks.example.com:{port}/hook?x=1",
+            allow_private=True,
+            content=b"{}",
+            headers={"content-type": "application/json"},
+            resolve=ipv4_resolver("127.0.0.2", "127.0.0.1"),  # the first refuses
+        )
+    assert response.status_code == 200
+    [received] = receiver.requests
+    assert received.headers["host"] == f"hooks.example.com:{port}"
+    assert received.path == "/hook?x=1"
+
+
+def test_a_host_rebound_to_a_private_address_is_refused_before_connecting() -> None:
+    with Receiver() as receiver, http_client(5) as client:
+        port = receiver.server.server_address[1]
+        with pytest.raises(Refused, match=r"resolves to 127\.0\.0\.1, a private or loopback"):
+            post(
+                client,
+                f"http://hooks.example.com:{port}/hook",
+                allow_private=False,
+                content=b"{}",
+                headers={},
+                resolve=ipv4_resolver("127.0.0.1"),
+            )
+        with pytest.raises(Refused, match="must be an http or https URL"):
+            post(client, "gopher://x/", allow_private=True, content=b"", headers={})
+    assert receiver.requests == []

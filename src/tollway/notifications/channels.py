@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tollway.kernel.outbound import http_client, url_refusal
+from tollway.kernel.outbound import Refused, http_client, post
 from tollway.notifications.render import Email
 
 
@@ -63,11 +64,18 @@ def send_email(outbound: Outbound, *, sender: str, recipient: str, mail: Email) 
 
 def post_json(outbound: Outbound, url: str, body: dict[str, Any]) -> int:
     """POST ``body`` to ``url`` (checked against private targets); 2xx or ChannelError."""
-    refusal = url_refusal(url, allow_private=outbound.allow_private)
-    if refusal is not None:
-        raise ChannelError(f"not sent: the URL {refusal}")
-    with http_client(outbound.timeout_seconds) as client:
-        response = client.post(url, json=body)
+    content = json.dumps(body).encode()
+    try:
+        with http_client(outbound.timeout_seconds) as client:
+            response = post(
+                client,
+                url,
+                allow_private=outbound.allow_private,
+                content=content,
+                headers={"content-type": "application/json"},
+            )
+    except Refused as exc:
+        raise ChannelError(f"not sent: {exc}") from None
     if not 200 <= response.status_code < 300:
         raise ChannelError(f"{url} answered HTTP {response.status_code}")
     return response.status_code

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from tollway import customers
+from tollway.kernel import outbound
 from tollway.kernel.access import require_full_access
 from tollway.kernel.clock import Clock
 from tollway.kernel.context import Context
@@ -19,7 +20,7 @@ from tollway.kernel.db import json_dumps
 from tollway.kernel.errors import Conflict, NotFound
 from tollway.kernel.ids import new_id
 from tollway.kernel.jobs import enqueue
-from tollway.kernel.outbound import http_client, url_refusal
+from tollway.kernel.outbound import http_client
 from tollway.kernel.outbox import Event, record_event
 from tollway.kernel.pagination import Page, PageRequest
 from tollway.webhooks.events import ENDPOINT_DISABLED
@@ -213,9 +214,6 @@ def _send(
 ) -> tuple[int | None, str | None, str | None, int]:
     """POST the delivery: (status code, error, response excerpt, latency in ms)."""
     started = time.monotonic()
-    refusal = url_refusal(endpoint.url, allow_private=sender.allow_private)
-    if refusal is not None:
-        return None, f"not sent: the URL {refusal}", None, 0
     timestamp = int(wall.timestamp())
     headers = {
         "content-type": "application/json",
@@ -227,7 +225,15 @@ def _send(
     }
     try:
         with http_client(sender.timeout_seconds) as client:
-            response = client.post(endpoint.url, content=delivery.body.encode(), headers=headers)
+            response = outbound.post(
+                client,
+                endpoint.url,
+                allow_private=sender.allow_private,
+                content=delivery.body.encode(),
+                headers=headers,
+            )
+    except outbound.Refused as exc:
+        return None, f"not sent: {exc}", None, 0
     except httpx.HTTPError as exc:
         latency = int((time.monotonic() - started) * 1000)
         return None, f"{type(exc).__name__}: {exc}"[:_EXCERPT_CHARS], None, latency
