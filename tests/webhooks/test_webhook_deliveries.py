@@ -4,6 +4,7 @@ Webhooks signatures, rotation, 410, five failing days, manual retry, replay."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from outbound_kit import MovableClock, Receiver, settle
 from tollway import webhooks
 from tollway.api import create_app
+from tollway.jobs import relay_events, run_due
 from tollway.kernel.context import Context
 from tollway.kernel.db import unit_of_work
 from tollway.kernel.settings import Settings
@@ -301,3 +303,37 @@ def test_delivery_to_an_address_that_became_private_is_refused(
     assert delivery["status"] == "pending"
     assert delivery["response_code"] is None
     assert delivery["error"].startswith("not sent: the URL host '127.0.0.1' resolves to 127.0.0.1")
+
+
+def test_two_workers_send_each_message_once(client: TestClient, app: FastAPI) -> None:
+    state = app.state.tollway
+    with Receiver() as receiver:
+        endpoint = create_endpoint(client, receiver.url, ["customer.*"])
+        for number in range(20):
+            client.post("/v1/customers", json={"external_id": f"c{number}"})
+        relay_events(state.session_factory, state.registry, state.clock)
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def work(worker_id: str) -> None:
+            try:
+                barrier.wait()
+                while run_due(
+                    state.session_factory, state.registry, state.clock, worker_id=worker_id
+                ):
+                    pass
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        ids = [r.headers["webhook-id"] for r in receiver.requests]
+    assert len(ids) == 20
+    assert len(set(ids)) == 20
+    sent = deliveries(client, endpoint["id"])
+    assert {d["status"] for d in sent} == {"succeeded"}
+    assert {d["attempt"] for d in sent} == {1}
