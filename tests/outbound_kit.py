@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -41,7 +42,13 @@ class Receiver:
     """A threaded HTTP server on 127.0.0.1 that records every POST and answers with
     the next status of ``statuses`` (then ``default``)."""
 
-    def __init__(self, statuses: list[int] | None = None, default: int = 200) -> None:
+    def __init__(
+        self,
+        statuses: list[int] | None = None,
+        default: int = 200,
+        *,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.statuses = list(statuses or [])
         self.default = default
         self.requests: list[Received] = []
@@ -66,6 +73,8 @@ class Receiver:
                 return
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 from typing import Any
 
+import httpx
 import pytest
+import trustme
 
 from outbound_kit import Receiver
 from tollway.kernel.outbound import Refused, http_client, post, url_refusal
@@ -129,3 +132,35 @@ def test_a_host_rebound_to_a_private_address_is_refused_before_connecting() -> N
         with pytest.raises(Refused, match="must be an http or https URL"):
             post(client, "gopher://x/", allow_private=True, content=b"", headers={})
     assert receiver.requests == []
+
+
+def test_https_through_a_pinned_address_still_verifies_the_certificate() -> None:
+    authority = trustme.CA()
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    authority.issue_cert("hooks.example.com").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    authority.configure_trust(client_context)
+    with Receiver(tls=server_context) as receiver:
+        port = receiver.server.server_address[1]
+        resolve = ipv4_resolver("127.0.0.1")
+        with httpx.Client(verify=client_context, timeout=5) as client:
+            response = post(
+                client,
+                f"https://hooks.example.com:{port}/hook",
+                allow_private=True,
+                content=b"{}",
+                headers={},
+                resolve=resolve,
+            )
+            assert response.status_code == 200
+            with pytest.raises(httpx.ConnectError, match="certificate"):
+                # the certificate is not for this name: the server name is checked
+                post(
+                    client,
+                    f"https://other.example.com:{port}/hook",
+                    allow_private=True,
+                    content=b"{}",
+                    headers={},
+                    resolve=resolve,
+                )
+    assert [r.headers["host"] for r in receiver.requests] == [f"hooks.example.com:{port}"]
