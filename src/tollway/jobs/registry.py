@@ -9,11 +9,13 @@ from typing import Any
 
 from tollway.kernel.clock import Clock
 from tollway.kernel.context import Context
+from tollway.kernel.outside import OutsideWork
 from tollway.kernel.relay import Consumer
 from tollway.kernel.settings import Settings
 
-Handler = Callable[[Context, dict[str, Any]], None]
-"""A job handler: does its work in ``ctx.session`` and never commits."""
+Handler = Callable[[Context, dict[str, Any]], None] | OutsideWork
+"""A job handler: does its work in ``ctx.session`` and never commits; or, for jobs
+that wait on the network, an :class:`OutsideWork` in three steps."""
 
 
 @dataclass(frozen=True)

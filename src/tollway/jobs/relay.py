@@ -29,7 +29,6 @@ advance to the clock's current time just relays (and runs what is due).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -329,5 +328,5 @@ def tasks(registry: Registry) -> tuple[dict[str, Handler], list[Periodic]]:
             )
         )
 
-    handlers: dict[str, Callable[[Context, dict[str, Any]], None]] = {RELAY_KIND: relay_job}
+    handlers: dict[str, Handler] = {RELAY_KIND: relay_job}
     return handlers, [Periodic(RELAY_KIND, RELAY_EVERY)]

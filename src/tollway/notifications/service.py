@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +21,7 @@ from tollway.kernel.tenancy import product_by_id, read_settings
 from tollway.notifications import events as types
 from tollway.notifications.channels import ChannelError, Outbound, post_json, send_email
 from tollway.notifications.models import DEFAULT_THRESHOLDS, AlertPreferences, Notification
-from tollway.notifications.render import Brand, email, message
+from tollway.notifications.render import Brand, Email, email, message
 from tollway.notifications.repository import NotificationRepository
 from tollway.notifications.schemas import (
     AlertPreferencesIn,
@@ -230,15 +231,28 @@ def _owner_email(ctx: Context, settings: NotificationSettings) -> str | None:
     return settings.owner_email or _brand(ctx).support_email
 
 
-def send(ctx: Context, payload: dict[str, Any], *, outbound: Outbound) -> None:
-    """Job handler: deliver one notification over one channel; raises to be retried."""
+@dataclass(frozen=True)
+class Outgoing:
+    """One notification, ready to leave over one channel."""
+
+    notification_id: str
+    channel: str
+    recipient: str | None = None
+    sender: str | None = None
+    mail: Email | None = None
+    url: str | None = None
+    body: dict[str, Any] | None = None
+
+
+def prepare_send(ctx: Context, payload: dict[str, Any]) -> Outgoing | None:
+    """What to send for one notification and channel; ``None`` when already sent or
+    the channel is no longer configured."""
     notification = NotificationRepository(ctx).by_id(payload["notification_id"])
     if notification is None:
-        return
+        return None
     channel = payload["channel"]
-    state = notification.channels.get(channel, {})
-    if state.get("status") == "sent":
-        return
+    if notification.channels.get(channel, {}).get("status") == "sent":
+        return None
     customer = (
         customers.get_customer_by_id(ctx, notification.customer_id)
         if notification.customer_id
@@ -262,18 +276,39 @@ def send(ctx: Context, payload: dict[str, Any], *, outbound: Outbound) -> None:
             recipient_name=customer.name if customer else None,
             data=notification.data,
         )
-        sender = outbound.smtp_from or brand.support_email or "no-reply@localhost"
-        send_email(outbound, sender=sender, recipient=recipient, mail=mail)
-    elif channel == WEBHOOK and prefs is not None and prefs.webhook_url:
-        post_json(outbound, prefs.webhook_url, _webhook_body(notification, customer, brand))
-    elif channel == SLACK and prefs is not None and prefs.slack_webhook:
-        post_json(outbound, prefs.slack_webhook, _slack_body(notification, brand))
-    else:
-        state = {"status": "skipped", "reason": "the channel is no longer configured"}
-        notification.channels = {**notification.channels, channel: state}
+        return Outgoing(
+            notification.id, EMAIL, recipient=recipient, sender=brand.support_email, mail=mail
+        )
+    if channel == WEBHOOK and prefs is not None and prefs.webhook_url:
+        body = _webhook_body(notification, customer, brand)
+        return Outgoing(notification.id, WEBHOOK, url=prefs.webhook_url, body=body)
+    if channel == SLACK and prefs is not None and prefs.slack_webhook:
+        body = _slack_body(notification, brand)
+        return Outgoing(notification.id, SLACK, url=prefs.slack_webhook, body=body)
+    state = {"status": "skipped", "reason": "the channel is no longer configured"}
+    notification.channels = {**notification.channels, channel: state}
+    return None
+
+
+def perform_send(outgoing: Outgoing, *, outbound: Outbound) -> None:
+    """Send it (no database access); raises to be retried."""
+    if outgoing.mail is not None and outgoing.recipient is not None:
+        sender = outbound.smtp_from or outgoing.sender or "no-reply@localhost"
+        send_email(outbound, sender=sender, recipient=outgoing.recipient, mail=outgoing.mail)
+    elif outgoing.url is not None and outgoing.body is not None:
+        post_json(outbound, outgoing.url, outgoing.body)
+
+
+def complete_send(
+    ctx: Context, payload: dict[str, Any], outgoing: Outgoing, result: object
+) -> None:
+    """Mark the channel sent."""
+    notification = NotificationRepository(ctx).by_id(outgoing.notification_id)
+    if notification is None:
         return
     sent_at = ctx.now(notification.test_clock_id).isoformat()
-    notification.channels = {**notification.channels, channel: {"status": "sent", "at": sent_at}}
+    channels = {**notification.channels, outgoing.channel: {"status": "sent", "at": sent_at}}
+    notification.channels = channels
 
 
 def _webhook_body(

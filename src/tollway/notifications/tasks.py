@@ -8,15 +8,22 @@ from functools import partial
 from typing import Any
 
 from tollway.kernel.context import Context
+from tollway.kernel.outside import OutsideWork
 from tollway.kernel.relay import Consumer
 from tollway.kernel.settings import Settings
 from tollway.notifications.channels import Outbound
 from tollway.notifications.events import NOTIFICATION_TYPES
-from tollway.notifications.service import SEND_KIND, notify_event, send
+from tollway.notifications.service import (
+    SEND_KIND,
+    complete_send,
+    notify_event,
+    perform_send,
+    prepare_send,
+)
 
 CONSUMER = "notifications"
 
-JobHandler = Callable[[Context, dict[str, Any]], None]
+JobHandler = Callable[[Context, dict[str, Any]], None] | OutsideWork
 
 
 @dataclass(frozen=True)
@@ -34,7 +41,13 @@ def build(settings: Settings) -> Tasks:
         allow_private=settings.allow_private_targets,
     )
     return Tasks(
-        handlers={SEND_KIND: partial(send, outbound=outbound)},
+        handlers={
+            SEND_KIND: OutsideWork(
+                prepare=prepare_send,
+                perform=partial(perform_send, outbound=outbound),
+                complete=complete_send,
+            )
+        },
         consumers=[
             Consumer(
                 CONSUMER,

@@ -10,13 +10,21 @@ from typing import Any
 
 from tollway.kernel.clock import Clock
 from tollway.kernel.context import Context
+from tollway.kernel.outside import OutsideWork
 from tollway.kernel.relay import Consumer
 from tollway.kernel.settings import Settings
-from tollway.webhooks.service import DELIVER_KIND, Sender, attempt, fan_out
+from tollway.webhooks.service import (
+    DELIVER_KIND,
+    Sender,
+    complete_attempt,
+    fan_out,
+    prepare_attempt,
+    send_attempt,
+)
 
 CONSUMER = "webhooks"
 
-JobHandler = Callable[[Context, dict[str, Any]], None]
+JobHandler = Callable[[Context, dict[str, Any]], None] | OutsideWork
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,12 @@ def build(settings: Settings, *, wall_clock: Clock, jitter: Callable[[], float] 
         jitter=jitter,
     )
     return Tasks(
-        handlers={DELIVER_KIND: partial(attempt, sender=sender)},
+        handlers={
+            DELIVER_KIND: OutsideWork(
+                prepare=partial(prepare_attempt, sender=sender),
+                perform=partial(send_attempt, sender=sender),
+                complete=partial(complete_attempt, sender=sender),
+            )
+        },
         consumers=[Consumer(CONSUMER, fan_out)],
     )

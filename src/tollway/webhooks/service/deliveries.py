@@ -129,52 +129,120 @@ def _secrets(endpoint: WebhookEndpoint, wall: datetime) -> list[str]:
     return active
 
 
-def attempt(ctx: Context, payload: dict[str, Any], *, sender: Sender) -> None:
-    """Job handler: make attempt ``payload["attempt"]`` of a delivery, then record it
-    and schedule the next one (or finish). Stale jobs (a manual retry ran) do nothing."""
+@dataclass(frozen=True)
+class Prepared:
+    """One attempt, ready to send: what goes on the wire."""
+
+    delivery_id: str
+    number: int
+    url: str
+    body: str
+    headers: dict[str, str]
+    wall: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: int | None
+    error: str | None
+    excerpt: str | None
+    latency_ms: int
+
+
+def prepare_attempt(ctx: Context, payload: dict[str, Any], *, sender: Sender) -> Prepared | None:
+    """Attempt ``payload["attempt"]`` of a delivery, signed now; ``None`` when the job
+    is stale (a manual retry ran), the delivery is done or the endpoint disabled."""
     repo = WebhookRepository(ctx)
     delivery = repo.delivery(payload["delivery_id"], lock=True)
     if delivery is None or delivery.status != PENDING:
-        return
+        return None
     if delivery.attempts + 1 != payload["attempt"]:
-        return
+        return None
+    endpoint = repo.endpoint(delivery.endpoint_id)
+    if endpoint is None:
+        return None
+    if endpoint.status != ENABLED:
+        delivery.updated_at = ctx.now(delivery.test_clock_id)
+        delivery.last_error = "the endpoint is disabled"
+        _fail(delivery)
+        return None
+    wall = sender.wall_clock.now()
+    timestamp = int(wall.timestamp())
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": delivery.id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature_header(
+            _secrets(endpoint, wall), delivery.id, timestamp, delivery.body
+        ),
+    }
+    return Prepared(delivery.id, delivery.attempts + 1, endpoint.url, delivery.body, headers, wall)
+
+
+def send_attempt(prepared: Prepared, *, sender: Sender) -> Outcome:
+    """POST the prepared attempt (no database access): the endpoint's answer."""
+    started = time.monotonic()
+    try:
+        with http_client(sender.timeout_seconds) as client:
+            response = outbound.post(
+                client,
+                prepared.url,
+                allow_private=sender.allow_private,
+                content=prepared.body.encode(),
+                headers=prepared.headers,
+            )
+    except outbound.Refused as exc:
+        return Outcome(None, f"not sent: {exc}", None, 0)
+    except httpx.HTTPError as exc:
+        latency = int((time.monotonic() - started) * 1000)
+        return Outcome(None, f"{type(exc).__name__}: {exc}"[:_EXCERPT_CHARS], None, latency)
+    latency = int((time.monotonic() - started) * 1000)
+    return Outcome(response.status_code, None, response.text[:_EXCERPT_CHARS], latency)
+
+
+def complete_attempt(
+    ctx: Context,
+    payload: dict[str, Any],
+    prepared: Prepared,
+    outcome: Outcome,
+    *,
+    sender: Sender,
+) -> None:
+    """Record the attempt, then finish the delivery or schedule the next attempt."""
+    repo = WebhookRepository(ctx)
+    delivery = repo.delivery(prepared.delivery_id, lock=True)
+    if delivery is None or delivery.status != PENDING or delivery.attempts + 1 != prepared.number:
+        return  # another attempt (a manual retry) was recorded meanwhile
     endpoint = repo.endpoint(delivery.endpoint_id, lock=True)
     if endpoint is None:
         return
     now = ctx.now(delivery.test_clock_id)
-    delivery.updated_at = now
-    if endpoint.status != ENABLED:
-        delivery.last_error = "the endpoint is disabled"
-        _fail(delivery)
-        return
-    number = delivery.attempts + 1
-    wall = sender.wall_clock.now()
-    code, error, excerpt, latency = _send(endpoint, delivery, sender, wall)
     repo.add(
         WebhookAttempt(
             id=new_id("wha"),
             product_id=ctx.product_id,
             delivery_id=delivery.id,
-            number=number,
-            attempted_at=wall,
-            response_code=code,
-            latency_ms=latency,
-            error=error,
-            response_excerpt=excerpt,
+            number=prepared.number,
+            attempted_at=prepared.wall,
+            response_code=outcome.code,
+            latency_ms=outcome.latency_ms,
+            error=outcome.error,
+            response_excerpt=outcome.excerpt,
         )
     )
-    delivery.attempts = number
-    delivery.last_response_code = code
-    delivery.last_latency_ms = latency
-    if code is not None and 200 <= code < 300:
+    delivery.attempts = prepared.number
+    delivery.last_response_code = outcome.code
+    delivery.last_latency_ms = outcome.latency_ms
+    delivery.updated_at = now
+    if outcome.code is not None and 200 <= outcome.code < 300:
         delivery.status = SUCCEEDED
         delivery.last_error = None
         delivery.delivered_at = now
         delivery.next_attempt_at = None
         endpoint.failing_since = None
         return
-    delivery.last_error = error or f"the endpoint answered HTTP {code}"
-    _after_failure(ctx, endpoint, delivery, code=code, wall=wall, sender=sender)
+    delivery.last_error = outcome.error or f"the endpoint answered HTTP {outcome.code}"
+    _after_failure(ctx, endpoint, delivery, code=outcome.code, wall=prepared.wall, sender=sender)
 
 
 def _after_failure(
@@ -207,38 +275,6 @@ def _after_failure(
 def _fail(delivery: WebhookDelivery) -> None:
     delivery.status = FAILED
     delivery.next_attempt_at = None
-
-
-def _send(
-    endpoint: WebhookEndpoint, delivery: WebhookDelivery, sender: Sender, wall: datetime
-) -> tuple[int | None, str | None, str | None, int]:
-    """POST the delivery: (status code, error, response excerpt, latency in ms)."""
-    started = time.monotonic()
-    timestamp = int(wall.timestamp())
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": delivery.id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature_header(
-            _secrets(endpoint, wall), delivery.id, timestamp, delivery.body
-        ),
-    }
-    try:
-        with http_client(sender.timeout_seconds) as client:
-            response = outbound.post(
-                client,
-                endpoint.url,
-                allow_private=sender.allow_private,
-                content=delivery.body.encode(),
-                headers=headers,
-            )
-    except outbound.Refused as exc:
-        return None, f"not sent: {exc}", None, 0
-    except httpx.HTTPError as exc:
-        latency = int((time.monotonic() - started) * 1000)
-        return None, f"{type(exc).__name__}: {exc}"[:_EXCERPT_CHARS], None, latency
-    latency = int((time.monotonic() - started) * 1000)
-    return response.status_code, None, response.text[:_EXCERPT_CHARS], latency
 
 
 def _auto_disable(ctx: Context, endpoint: WebhookEndpoint, reason: str) -> None:
