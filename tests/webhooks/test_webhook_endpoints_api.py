@@ -159,3 +159,18 @@ def test_private_targets_can_be_allowed_explicitly(settings: Settings, clock: Mo
             "/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9000/hook"}
         )
         assert response.status_code == 201, response.text
+
+
+def test_an_update_to_a_private_target_is_refused_and_changes_nothing(
+    production: TestClient,
+) -> None:
+    secret = "whsec_" + base64.b64encode(b"s" * 32).decode()
+    created = production.post(
+        "/v1/webhook-endpoints",
+        json={"url": "https://93.184.215.14/hook", "secret": secret},
+    )
+    assert created.status_code == 201, created.text
+    path = f"/v1/webhook-endpoints/{created.json()['id']}"
+    refused = production.patch(path, json={"url": "http://192.168.0.10/admin"})
+    assert refused.status_code == 422
+    assert production.get(path).json()["url"] == "https://93.184.215.14/hook"
