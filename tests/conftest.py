@@ -134,8 +134,15 @@ def settings(database_url: str, engine: object) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, clock: MovableClock):  # type: ignore[no-untyped-def]
-    return create_app(settings, clock=clock, registry=default_registry())
+def wall_clock(clock: MovableClock) -> MovableClock:
+    """The real time stamped on webhook attempts; the system clock unless overridden."""
+    return clock
+
+
+@pytest.fixture
+def app(settings: Settings, clock: MovableClock, wall_clock: MovableClock):  # type: ignore[no-untyped-def]
+    registry = default_registry(settings, wall_clock=wall_clock)
+    return create_app(settings, clock=clock, registry=registry)
 
 
 @pytest.fixture

@@ -16,10 +16,12 @@ from tollway.api.routers import (
     catalog,
     customers,
     events,
+    notifications,
     product,
     subscriptions,
     test_clocks,
     usage,
+    webhooks,
 )
 from tollway.api.routing import IdempotencyDep
 from tollway.api.state import AppState
@@ -42,6 +44,8 @@ _V1_ROUTERS = [
     audit.router,
     subscriptions.router,
     usage.router,
+    webhooks.router,
+    notifications.router,
 ]
 
 
@@ -79,7 +83,7 @@ def create_app(
         session_factory=factory,
         read_session_factory=make_read_session_factory(engine),
         clock=clock,
-        registry=registry or default_registry(),
+        registry=registry or default_registry(settings),
         default_product_id=product.id,
     )
     problems.install(app)

@@ -150,7 +150,7 @@ def worker() -> None:
     engine = make_engine(settings.database_url)
     runner = Worker(
         make_session_factory(engine),
-        default_registry(),
+        default_registry(settings),
         SystemClock(),
         poll_seconds=settings.worker_poll_seconds,
         lease=timedelta(seconds=settings.job_lease_seconds),

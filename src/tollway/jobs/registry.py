@@ -7,10 +7,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from tollway.kernel.clock import Clock
 from tollway.kernel.context import Context
+from tollway.kernel.outside import OutsideWork
+from tollway.kernel.relay import Consumer
+from tollway.kernel.settings import Settings
 
-Handler = Callable[[Context, dict[str, Any]], None]
-"""A job handler: does its work in ``ctx.session`` and never commits."""
+Handler = Callable[[Context, dict[str, Any]], None] | OutsideWork
+"""A job handler: does its work in ``ctx.session`` and never commits; or, for jobs
+that wait on the network, an :class:`OutsideWork` in three steps."""
 
 
 @dataclass(frozen=True)
@@ -27,26 +32,51 @@ class Registry:
 
     handlers: dict[str, Handler] = field(default_factory=dict)
     periodic: list[Periodic] = field(default_factory=list)
+    consumers: list[Consumer] = field(default_factory=list)
+    """Readers of the outbox, in the order the relay serves them."""
 
     def register(self, kind: str, handler: Handler) -> None:
         if kind in self.handlers:
             raise ValueError(f"job kind {kind!r} is already registered")
         self.handlers[kind] = handler
 
+    def register_consumer(self, consumer: Consumer) -> None:
+        if any(c.name == consumer.name for c in self.consumers):
+            raise ValueError(f"event consumer {consumer.name!r} is already registered")
+        self.consumers.append(consumer)
+
     def include(
-        self, handlers: Mapping[str, Handler], periodic: list[Periodic] | None = None
+        self,
+        handlers: Mapping[str, Handler],
+        periodic: list[Periodic] | None = None,
+        consumers: list[Consumer] | None = None,
     ) -> None:
         for kind, handler in handlers.items():
             self.register(kind, handler)
         self.periodic.extend(periodic or [])
+        for consumer in consumers or []:
+            self.register_consumer(consumer)
 
 
-def default_registry() -> Registry:
-    """Every handler of every domain, and the periodic schedule."""
+def default_registry(
+    settings: Settings | None = None, *, wall_clock: Clock | None = None
+) -> Registry:
+    """Every handler of every domain, the periodic schedule and the event consumers.
+
+    ``settings`` configure outgoing channels (SMTP, private targets, timeouts);
+    ``wall_clock`` is the real time stamped on webhook attempts (tests inject one).
+    """
     from tollway.jobs import housekeeping
+    from tollway.jobs.relay import tasks as relay_tasks
+    from tollway.kernel.clock import SystemClock
+    from tollway.kernel.settings import get_settings
     from tollway.metering import tasks as metering_tasks
+    from tollway.notifications import tasks as notification_tasks
     from tollway.subscriptions import tasks as subscription_tasks
+    from tollway.webhooks import tasks as webhook_tasks
 
+    settings = settings or get_settings()
+    wall_clock = wall_clock or SystemClock()
     registry = Registry()
     registry.include(housekeeping.HANDLERS, housekeeping.PERIODIC)
     registry.include(subscription_tasks.HANDLERS)
@@ -54,4 +84,9 @@ def default_registry() -> Registry:
         metering_tasks.HANDLERS,
         [Periodic(kind, every) for kind, every in metering_tasks.PERIODIC.items()],
     )
+    registry.include(*relay_tasks(registry))
+    webhooks = webhook_tasks.build(settings, wall_clock=wall_clock)
+    registry.include(webhooks.handlers, consumers=webhooks.consumers)
+    notifications = notification_tasks.build(settings)
+    registry.include(notifications.handlers, consumers=notifications.consumers)
     return registry

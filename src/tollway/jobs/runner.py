@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import logging
 import traceback
+from contextlib import closing
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tollway.jobs.registry import Registry
+from tollway.jobs.registry import Handler, Registry
 from tollway.kernel.clock import Clock
 from tollway.kernel.context import Context
 from tollway.kernel.db import unit_of_work
 from tollway.kernel.jobs import DONE, FAILED, PENDING, RUNNING, Job
+from tollway.kernel.outside import OutsideWork
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,28 @@ class UnknownKind(LookupError):
     """No handler is registered for the job's kind (maybe only newer workers know it)."""
 
 
+def _context(session: Session, job: Job, clock: Clock) -> Context:
+    return Context(
+        session=session, product_id=job.product_id or "", clock=clock, actor=f"job:{job.kind}"
+    )
+
+
+def _handler(registry: Registry, job: Job) -> Handler:
+    handler = registry.handlers.get(job.kind)
+    if handler is None:
+        raise UnknownKind(f"no handler registered for job kind {job.kind!r}")
+    return handler
+
+
+def _finish(session: Session, job: Job, now: datetime, number: int) -> None:
+    job.attempts = number
+    job.status = DONE
+    job.finished_at = now
+    job.lease_until = None
+    job.last_error = None
+    session.flush()  # constraint errors surface here, as the handler's
+
+
 def perform(
     session: Session, registry: Registry, clock: Clock, job: Job, now: datetime, *, number: int
 ) -> None:
@@ -113,21 +137,16 @@ def perform(
 
     ``number`` is the attempt being made. Raises whatever the handler raised; the
     caller then rolls the whole transaction back (undoing the handler's writes) and
-    records the failure in a new one with :func:`record_failure`.
+    records the failure in a new one with :func:`record_failure`. An
+    :class:`OutsideWork` handler runs all its steps in this one transaction.
     """
-    handler = registry.handlers.get(job.kind)
-    if handler is None:
-        raise UnknownKind(f"no handler registered for job kind {job.kind!r}")
-    ctx = Context(
-        session=session, product_id=job.product_id or "", clock=clock, actor=f"job:{job.kind}"
-    )
-    handler(ctx, dict(job.payload))
-    job.attempts = number
-    job.status = DONE
-    job.finished_at = now
-    job.lease_until = None
-    job.last_error = None
-    session.flush()  # constraint errors surface here, as the handler's
+    handler = _handler(registry, job)
+    ctx = _context(session, job, clock)
+    if isinstance(handler, OutsideWork):
+        handler.run_at_once(ctx, dict(job.payload))
+    else:
+        handler(ctx, dict(job.payload))
+    _finish(session, job, now, number)
 
 
 def record_failure(job: Job, error: str, now: datetime) -> None:
@@ -174,30 +193,60 @@ def run_claimed(
     """Run a job this worker claimed: ``True`` done, ``False`` failed (to be retried or
     failed for good), ``None`` if the lease was lost meanwhile and nothing was done.
 
-    The job's effects and its completion commit in one transaction. When anything in
-    it raises (the handler, a constraint at flush, the commit), it is rolled back and
-    the failed attempt is recorded in a second transaction, if the lease still holds.
+    The job's effects and its completion commit in one transaction (for
+    :class:`OutsideWork`, its ``complete`` step's). When anything in it raises (the
+    handler, a constraint at flush, the commit), it is rolled back and the failed
+    attempt is recorded in a second transaction, if the lease still holds.
     """
-    session = factory()
     try:
-        job = _owned(session, job_id, attempt, worker_id)
-        if job is None:
-            log.info("job %s: lease %d of %s was lost; skipped", job_id, attempt, worker_id)
-            return None
-        perform(session, registry, clock, job, clock.now(), number=attempt)
-        session.commit()
-        return True
+        outcome = _attempt(
+            factory, registry, clock, job_id=job_id, attempt=attempt, worker_id=worker_id
+        )
     except Exception:
-        session.rollback()
         error = error_text()
-    finally:
-        session.close()
+    else:
+        if outcome is None:
+            log.info("job %s: lease %d of %s was lost; skipped", job_id, attempt, worker_id)
+        return outcome
     with unit_of_work(factory) as session:
         job = _owned(session, job_id, attempt, worker_id)
         if job is None:
             return None
         record_failure(job, error, clock.now())
     return False
+
+
+def _attempt(
+    factory: sessionmaker[Session],
+    registry: Registry,
+    clock: Clock,
+    *,
+    job_id: str,
+    attempt: int,
+    worker_id: str,
+) -> bool | None:
+    with closing(factory()) as session:
+        job = _owned(session, job_id, attempt, worker_id)
+        if job is None:
+            return None
+        handler = _handler(registry, job)
+        if not isinstance(handler, OutsideWork):
+            perform(session, registry, clock, job, clock.now(), number=attempt)
+            session.commit()
+            return True
+        payload = dict(job.payload)
+        prepared = handler.prepare(_context(session, job, clock), payload)
+        session.commit()  # no transaction stays open while we wait on the outside
+    result = handler.perform(prepared) if prepared is not None else None
+    with closing(factory()) as session:
+        job = _owned(session, job_id, attempt, worker_id)
+        if job is None:
+            return None
+        if prepared is not None:
+            handler.complete(_context(session, job, clock), payload, prepared, result)
+        _finish(session, job, clock.now(), attempt)
+        session.commit()
+    return True
 
 
 def run_due(

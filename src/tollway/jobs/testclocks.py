@@ -6,6 +6,10 @@ schedule further jobs along the way (a renewal scheduling the next one) run too.
 Each job is its own transaction, exactly as on a worker, and each step locks the
 clock row before it looks for the next job: two advances of one clock take turns
 instead of skipping each other's jobs and jumping the clock past them.
+
+Before each job, and once more when no job is left, the events of the clock's
+customers are relayed to the event consumers (webhooks, notifications) at the
+clock's current time; deliveries they schedule then run in the same advance.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tollway.jobs.registry import Registry
+from tollway.jobs.relay import relay_test_clock
 from tollway.jobs.runner import error_text, perform, record_failure
 from tollway.kernel.access import require_full_access
 from tollway.kernel.clock import Clock, FixedClock, TestClock, ensure_utc
@@ -80,6 +85,7 @@ def advance_test_clock(
                 param="frozen_time",
             )
     for _ in range(max_jobs):
+        relay_test_clock(factory, registry, clock_id)
         if not _run_next(factory, registry, clock_id, target):
             break
     else:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
 
@@ -41,3 +43,10 @@ def new_id(prefix: str) -> str:
     clock on purpose: ids order writes, they do not carry domain time.
     """
     return f"{prefix}_{_encode(_stamps.next(), 10)}{_encode(int.from_bytes(os.urandom(7)), 10)}"
+
+
+def time_floor(prefix: str, at: datetime) -> str:
+    """The smallest id ``prefix`` could have been given at or after ``at``: every id
+    made earlier sorts below it, every id made later sorts above it."""
+    micros = (at - _EPOCH) // timedelta(microseconds=1)
+    return f"{prefix}_{_encode(micros, 10)}"

@@ -21,6 +21,20 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     job_lease_seconds: int = Field(default=300, gt=0)
     max_request_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    smtp_url: str | None = None
+    """``smtp://user:password@host:port`` (``smtps://`` for TLS, ``?starttls=true``);
+    unset, email notifications are not sent."""
+    smtp_from: str | None = None
+    """The From address of notification emails (default: the product's support email)."""
+    webhook_allow_private_targets: bool = False
+    """Let webhooks and alert channels reach loopback and private addresses (always
+    allowed in test mode). Off in production: webhooks must not probe the network."""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    @property
+    def allow_private_targets(self) -> bool:
+        """Whether outgoing HTTP may reach loopback and private addresses."""
+        return self.test_mode or self.webhook_allow_private_targets
 
 
 @lru_cache(maxsize=1)

@@ -3,10 +3,12 @@
 from tollway.auth import models as auth_models
 from tollway.catalog import models as catalog_models
 from tollway.customers import models as customer_models
-from tollway.kernel import audit, clock, idempotency, jobs, outbox, tenancy
+from tollway.kernel import audit, clock, idempotency, jobs, outbox, relay, tenancy
 from tollway.kernel.db import Base
 from tollway.metering import models as metering_models
+from tollway.notifications import models as notification_models
 from tollway.subscriptions import models as subscription_models
+from tollway.webhooks import models as webhook_models
 
 MODULES = (
     auth_models,
@@ -18,7 +20,10 @@ MODULES = (
     idempotency,
     jobs,
     outbox,
+    relay,
     tenancy,
     subscription_models,
+    notification_models,
+    webhook_models,
 )
 metadata = Base.metadata

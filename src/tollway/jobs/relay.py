@@ -1,0 +1,332 @@
+"""The event relay: hands committed outbox events to each consumer, once.
+
+For each consumer, the relay takes events that have no receipt from it yet (or
+whose last failure is due for a retry), oldest first. Each (event, consumer) runs
+in a savepoint that first writes the receipt (unique per event and consumer) and
+then calls the handler: both commit together, or neither does. Hence:
+
+- a crash mid-relay loses nothing: an event without a receipt is offered again;
+- nothing committed is repeated: the receipt is there, and the next pass skips it;
+- two relayers never both handle one event: on PostgreSQL the second insert of a
+  receipt waits for the first transaction and then fails on the unique key (the
+  event is skipped); SQLite runs one writer at a time;
+- a handler that raises has its writes rolled back; a ``failed`` receipt records
+  the error and the event is offered again after a backoff, ``dead`` after the
+  consumer's ``max_attempts``.
+
+So that a pass does not walk the whole event log, each consumer has a cursor: the
+relay looks for unseen events after it (and for failed receipts due again), and
+moves it over events that all have receipts, staying ``CURSOR_LAG`` behind the
+newest ids because ids come from several processes' clocks and commit out of order.
+
+Test clocks: events of customers on a test clock are not relayed by the periodic
+job. Advancing the clock relays them before each job it runs and once more at the
+end, with the clock standing at that moment (see ``tollway.jobs.testclocks``), so
+scenario tests see notifications and webhook deliveries deterministically. An
+advance to the clock's current time just relays (and runs what is due).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tollway.customers import Customer
+from tollway.jobs.registry import Handler, Periodic, Registry
+from tollway.jobs.runner import backoff, error_text
+from tollway.kernel.clock import Clock, FixedClock, TestClock
+from tollway.kernel.context import Context
+from tollway.kernel.db import unit_of_work
+from tollway.kernel.ids import new_id, time_floor
+from tollway.kernel.jobs import DONE as JOB_DONE
+from tollway.kernel.jobs import Job
+from tollway.kernel.outbox import Event
+from tollway.kernel.relay import DEAD, DONE, FAILED, Consumer, EventReceipt, RelayCursor
+
+log = logging.getLogger(__name__)
+
+RELAY_KIND = "events.relay"
+RELAY_EVERY = timedelta(seconds=5)
+RELAY_BATCH = 200
+RELAY_JOB_RETENTION = timedelta(hours=1)
+CURSOR_LAG = timedelta(minutes=15)
+"""How far behind the newest events a consumer's cursor stays (late commits)."""
+_MAX_ERROR_CHARS = 4000
+
+
+def relay(
+    session: Session,
+    registry: Registry,
+    clock: Clock,
+    *,
+    test_clock_id: str | None = None,
+    limit: int = RELAY_BATCH,
+    cursor_lag: timedelta = CURSOR_LAG,
+) -> int:
+    """One pass: each consumer gets up to ``limit`` pending events; returns how many
+    (event, consumer) pairs were handled. The caller commits.
+
+    Without ``test_clock_id``: events not about a customer on a test clock, read from
+    the consumer's cursor on. With it: only events of that clock's customers.
+    """
+    now = clock.now()
+    handled = 0
+    for consumer in registry.consumers:
+        after = _cursor_position(session, consumer) if test_clock_id is None else ""
+        for event_id in _pending(session, consumer, now, test_clock_id, limit, after=after):
+            handled += _handle(session, consumer, event_id, clock)
+        if test_clock_id is None:
+            bound = time_floor("evt", now - cursor_lag)
+            _advance_cursor(session, consumer, after=after, bound=bound, now=now)
+    return handled
+
+
+def _scoped(stmt: Select[Any], consumer: Consumer, test_clock_id: str | None) -> Select[Any]:
+    """Only events of the relay's scope (test clock or not) and the consumer's types."""
+    stmt = stmt.outerjoin(Customer, Customer.id == Event.customer_id)
+    if test_clock_id is None:
+        stmt = stmt.where(Customer.test_clock_id.is_(None))
+    else:
+        stmt = stmt.where(Customer.test_clock_id == test_clock_id)
+    if consumer.types is not None:
+        stmt = stmt.where(Event.type.in_(sorted(consumer.types)))
+    return stmt
+
+
+def _receipt_join(consumer: Consumer) -> ColumnElement[bool]:
+    return and_(EventReceipt.event_id == Event.id, EventReceipt.consumer == consumer.name)
+
+
+def _pending(
+    session: Session,
+    consumer: Consumer,
+    now: datetime,
+    test_clock_id: str | None,
+    limit: int,
+    *,
+    after: str,
+) -> list[str]:
+    """Events after the cursor without a receipt, and failed ones due for a retry."""
+    unseen = _scoped(
+        select(Event.id)
+        .outerjoin(EventReceipt, _receipt_join(consumer))
+        .where(Event.id > after, EventReceipt.id.is_(None)),
+        consumer,
+        test_clock_id,
+    )
+    retry = _scoped(
+        select(Event.id)
+        .join(EventReceipt, _receipt_join(consumer))
+        .where(EventReceipt.status == FAILED, EventReceipt.next_attempt_at <= now),
+        consumer,
+        test_clock_id,
+    )
+    found = set(session.scalars(unseen.order_by(Event.id).limit(limit)))
+    found.update(session.scalars(retry.order_by(Event.id).limit(limit)))
+    return sorted(found)[:limit]
+
+
+def _cursor_position(session: Session, consumer: Consumer) -> str:
+    row = session.get(RelayCursor, consumer.name)
+    return row.position if row is not None else ""
+
+
+def _advance_cursor(
+    session: Session, consumer: Consumer, *, after: str, bound: str, now: datetime
+) -> None:
+    """Move the cursor over events that all have receipts and are older than ``bound``.
+
+    Event ids carry the wall-clock time they were made, in several processes, and a
+    transaction may commit after events with later ids: the cursor stays
+    ``CURSOR_LAG`` behind, so an event committing late (up to that long) is still
+    found; until then receipts alone keep the effect exactly-once.
+    """
+    first_open = session.scalar(
+        _scoped(
+            select(func.min(Event.id))
+            .outerjoin(EventReceipt, _receipt_join(consumer))
+            .where(Event.id > after, EventReceipt.id.is_(None)),
+            consumer,
+            None,
+        )
+    )
+    upper = min(bound, first_open) if first_open is not None else bound
+    position = session.scalar(select(func.max(Event.id)).where(Event.id > after, Event.id < upper))
+    if position is None:
+        return
+    try:
+        with session.begin_nested():
+            row = session.get(
+                RelayCursor, consumer.name, with_for_update=True, populate_existing=True
+            )
+            if row is None:
+                session.add(RelayCursor(consumer=consumer.name, position=position, updated_at=now))
+            elif position > row.position:
+                row.position = position
+                row.updated_at = now
+            session.flush()
+    except IntegrityError:
+        log.info("relay cursor of %s: another relayer created it", consumer.name)
+
+
+def _locked_receipt(session: Session, consumer: Consumer, event_id: str) -> EventReceipt | None:
+    return session.scalar(
+        select(EventReceipt)
+        .where(EventReceipt.event_id == event_id, EventReceipt.consumer == consumer.name)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def _claim(session: Session, consumer: Consumer, event: Event, clock: Clock) -> bool:
+    """Write (or take over a due failed) receipt as done; ``False`` if another relayer
+    handled the event meanwhile. Raises IntegrityError when one is handling it now."""
+    now = clock.now()
+    existing = _locked_receipt(session, consumer, event.id)
+    if existing is not None:
+        if existing.status != FAILED or (
+            existing.next_attempt_at is not None and existing.next_attempt_at > now
+        ):
+            return False
+        existing.status = DONE
+        existing.attempts += 1
+        existing.last_error = None
+        existing.next_attempt_at = None
+        existing.updated_at = now
+        session.flush()
+        return True
+    session.add(
+        EventReceipt(
+            id=new_id("rcpt"),
+            product_id=event.product_id,
+            event_id=event.id,
+            consumer=consumer.name,
+            status=DONE,
+            attempts=1,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    session.flush()
+    return True
+
+
+def _handle(session: Session, consumer: Consumer, event_id: str, clock: Clock) -> int:
+    """Hand one event to one consumer in a savepoint; 1 if handled, else 0."""
+    savepoint = session.begin_nested()
+    try:
+        event = session.get_one(Event, event_id)
+        if not _claim(session, consumer, event, clock):
+            savepoint.rollback()
+            return 0
+    except IntegrityError:
+        savepoint.rollback()  # another relayer handled it and committed
+        return 0
+    try:
+        ctx = Context(
+            session=session,
+            product_id=event.product_id,
+            clock=clock,
+            actor=f"relay:{consumer.name}",
+        )
+        consumer.handler(ctx, event)
+        session.flush()
+        savepoint.commit()
+        return 1
+    except Exception:
+        savepoint.rollback()
+        error = error_text()
+    _record_failure(session, consumer, event_id, clock, error)
+    return 0
+
+
+def _record_failure(
+    session: Session, consumer: Consumer, event_id: str, clock: Clock, error: str
+) -> None:
+    now = clock.now()
+    error = error.replace("\x00", "\\x00")[-_MAX_ERROR_CHARS:]
+    try:
+        with session.begin_nested():
+            receipt = _locked_receipt(session, consumer, event_id)
+            if receipt is None:
+                event = session.get_one(Event, event_id)
+                receipt = EventReceipt(
+                    id=new_id("rcpt"),
+                    product_id=event.product_id,
+                    event_id=event_id,
+                    consumer=consumer.name,
+                    status=FAILED,
+                    attempts=0,
+                    created_at=now,
+                )
+                session.add(receipt)
+            receipt.attempts += 1
+            receipt.last_error = error
+            receipt.updated_at = now
+            if receipt.attempts >= consumer.max_attempts:
+                receipt.status = DEAD
+                receipt.next_attempt_at = None
+                log.error("consumer %s gave up on event %s:\n%s", consumer.name, event_id, error)
+            else:
+                receipt.status = FAILED
+                receipt.next_attempt_at = now + backoff(receipt.attempts)
+                log.warning(
+                    "consumer %s failed on event %s; retried later", consumer.name, event_id
+                )
+            session.flush()
+    except IntegrityError:
+        log.info("event %s: another relayer handled it for %s", event_id, consumer.name)
+
+
+def relay_events(
+    factory: sessionmaker[Session],
+    registry: Registry,
+    clock: Clock,
+    *,
+    cursor_lag: timedelta = CURSOR_LAG,
+) -> int:
+    """Relay until nothing is pending (events not on a test clock); one transaction
+    per pass. Returns how many (event, consumer) pairs were handled."""
+    total = 0
+    while True:
+        with unit_of_work(factory) as session:
+            handled = relay(session, registry, clock, cursor_lag=cursor_lag)
+        total += handled
+        if handled == 0:
+            return total
+
+
+def relay_test_clock(factory: sessionmaker[Session], registry: Registry, clock_id: str) -> int:
+    """Relay the events of a test clock's customers at the clock's time (locked, so
+    concurrent advances take turns). Returns how many pairs were handled."""
+    total = 0
+    while True:
+        with unit_of_work(factory) as session:
+            test_clock = session.get_one(TestClock, clock_id, with_for_update=True)
+            frozen = FixedClock(test_clock.frozen_time)
+            handled = relay(session, registry, frozen, test_clock_id=clock_id)
+        total += handled
+        if handled == 0:
+            return total
+
+
+def tasks(registry: Registry) -> tuple[dict[str, Handler], list[Periodic]]:
+    """The periodic relay job, bound to ``registry``'s consumers."""
+
+    def relay_job(ctx: Context, payload: dict[str, Any]) -> None:
+        relay(ctx.session, registry, ctx.clock)
+        ctx.session.execute(
+            delete(Job).where(
+                Job.kind == RELAY_KIND,
+                Job.status == JOB_DONE,
+                Job.finished_at < ctx.now() - RELAY_JOB_RETENTION,
+            )
+        )
+
+    handlers: dict[str, Handler] = {RELAY_KIND: relay_job}
+    return handlers, [Periodic(RELAY_KIND, RELAY_EVERY)]

@@ -1,0 +1,73 @@
+"""Event consumers and their receipts: how committed outbox events reach domains.
+
+A consumer (webhooks, notifications, later dunning and invoicing) registers a
+name and a handler. The relay (``tollway.jobs.relay``) hands it every committed
+event it wants, once: handling an event and writing its receipt, unique per
+(event, consumer), happen in one transaction, so a crash loses nothing (no
+receipt, the event is offered again) and repeats nothing (a receipt exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tollway.kernel.context import Context
+from tollway.kernel.db import Base
+from tollway.kernel.outbox import Event
+
+EventHandler = Callable[[Context, Event], None]
+"""Reacts to one event in ``ctx.session``'s transaction; never commits.
+
+``ctx.clock`` is the relay's clock; for a customer's time use
+``ctx.now(customer.test_clock_id)``. Raising rolls back everything the handler
+did for this event; the relay offers the event again later, with backoff.
+"""
+
+DONE, FAILED, DEAD = "done", "failed", "dead"
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A named reader of the outbox; ``types`` limits it to those event types."""
+
+    name: str
+    handler: EventHandler
+    types: frozenset[str] | None = None
+    max_attempts: int = 10
+
+
+class EventReceipt(Base):
+    """That ``consumer`` handled (or keeps failing on) ``event_id``."""
+
+    __tablename__ = "event_receipts"
+    __table_args__ = (
+        UniqueConstraint("event_id", "consumer"),
+        Index(None, "consumer", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    consumer: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=1)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RelayCursor(Base):
+    """How far the periodic relay has offered events to ``consumer``: every event
+    with an id up to ``position`` has a receipt (or is not the consumer's type)."""
+
+    __tablename__ = "relay_cursors"
+
+    consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[datetime]

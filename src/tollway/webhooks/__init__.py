@@ -1,0 +1,62 @@
+"""Outgoing webhooks: endpoints, Standard Webhooks signing, deliveries with retries."""
+
+from tollway.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from tollway.webhooks.schemas import (
+    DeliveryDetail,
+    DeliveryOut,
+    EndpointCreate,
+    EndpointOut,
+    EndpointUpdate,
+    Replay,
+    SecretRotate,
+)
+from tollway.webhooks.service import (
+    DELIVER_KIND,
+    FAILING_LIMIT,
+    ROTATION_OVERLAP,
+    create_endpoint,
+    delete_endpoint,
+    disable_endpoint,
+    enable_endpoint,
+    get_delivery,
+    get_endpoint,
+    list_deliveries,
+    list_endpoints,
+    replay_event,
+    retry_delivery,
+    rotate_secret,
+    update_endpoint,
+)
+from tollway.webhooks.signing import RETRY_SCHEDULE, generate_secret, matches, sign
+
+__all__ = [
+    "DELIVER_KIND",
+    "FAILING_LIMIT",
+    "RETRY_SCHEDULE",
+    "ROTATION_OVERLAP",
+    "DeliveryDetail",
+    "DeliveryOut",
+    "EndpointCreate",
+    "EndpointOut",
+    "EndpointUpdate",
+    "Replay",
+    "SecretRotate",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "create_endpoint",
+    "delete_endpoint",
+    "disable_endpoint",
+    "enable_endpoint",
+    "generate_secret",
+    "get_delivery",
+    "get_endpoint",
+    "list_deliveries",
+    "list_endpoints",
+    "matches",
+    "replay_event",
+    "retry_delivery",
+    "rotate_secret",
+    "sign",
+    "update_endpoint",
+]
