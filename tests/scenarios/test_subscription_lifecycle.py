@@ -239,7 +239,7 @@ def test_cancel_with_retention_offers_and_accept_the_discount(story: Story) -> N
     assert kept["status"] == "active"
     assert kept["cancel_at_period_end"] is False
     assert kept["discount"]["percent_off"] == "25"
-    assert kept["discount"]["periods_remaining"] == 3
+    assert kept["discount"]["months_remaining"] == 3
     assert kept["cancel_reason"] == "too_expensive"
     # The other offer can no longer be taken.
     second = story.client.post(f"{path}/offers/{offers[1]['id']}/accept")
@@ -251,7 +251,7 @@ def test_cancel_with_retention_offers_and_accept_the_discount(story: Story) -> N
     discounts = [c["discount"] for c in plan_charges]
     assert discounts[0] is None
     assert discounts[4] is None
-    assert [(d["source"], d["percent_off"], d["periods_remaining"]) for d in discounts[1:4]] == [
+    assert [(d["source"], d["percent_off"], d["months_remaining"]) for d in discounts[1:4]] == [
         ("retention_offer", "25", 3),
         ("retention_offer", "25", 2),
         ("retention_offer", "25", 1),

@@ -13,11 +13,10 @@ from tollway.kernel.errors import Conflict, FieldError, NotFound, ValidationFail
 from tollway.kernel.ids import new_id
 from tollway.subscriptions import events
 from tollway.subscriptions.models import Subscription
-from tollway.subscriptions.periods import Period
+from tollway.subscriptions.periods import Period, add_days
 from tollway.subscriptions.repository import SubscriptionRepository
 from tollway.subscriptions.schemas import SubscriptionCreate
 from tollway.subscriptions.service.common import (
-    discount_periods,
     emit,
     new_schedule,
     open_period,
@@ -71,10 +70,9 @@ def create_subscription(ctx: Context, data: SubscriptionCreate) -> Subscription:
             "percent_off": str(coupon.percent_off) if coupon.percent_off is not None else None,
             "amount_off": coupon.amount_off,
             "currency": coupon.currency,
-            "periods_remaining": (
-                1
-                if coupon.duration == "once"
-                else discount_periods(coupon.duration_months, data.billing_cycle)
+            "periods_remaining": 1 if coupon.duration == "once" else None,
+            "months_remaining": (
+                coupon.duration_months if coupon.duration == "repeating" else None
             ),
         }
     return start_subscription(ctx, sub, customer)
@@ -94,7 +92,7 @@ def new_subscription(
     fallback_of: str | None = None,
 ) -> Subscription:
     """A subscription row, not yet started (see :func:`start_subscription`)."""
-    trial_end = start + timedelta(days=trial_days) if trial_days else None
+    trial_end = add_days(start, trial_days, customer.timezone) if trial_days else None
     sub = Subscription(
         id=new_id("sub"),
         product_id=ctx.product_id,
