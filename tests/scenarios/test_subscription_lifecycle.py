@@ -356,3 +356,19 @@ def test_a_change_scheduled_during_a_trial_applies_when_it_converts(story: Story
         None,
     )
     assert story.charges(sub["id"]) == [("plan", 3000, "2026-03-15", "2026-04-15")]
+
+
+def test_a_start_in_new_yorks_repeated_hour_bills_a_full_first_period(story: Story) -> None:
+    story.plan("pro", 6000)
+    story.starts_at(utc(2026, 11, 1, 6, 30))  # 01:30 EST, the second 01:30 of the night
+    story.customer("ny", timezone="America/New_York")
+    sub = story.subscribe("ny", "pro")
+    assert (sub["current_period_start"], sub["current_period_end"]) == (
+        "2026-11-01T06:30:00Z",
+        "2026-12-01T06:30:00Z",
+    )
+    story.advance(utc(2026, 12, 1, 6, 30))
+    assert story.charges(sub["id"]) == [
+        ("plan", 6000, "2026-11-01", "2026-12-01"),
+        ("plan", 6000, "2026-12-01", "2027-01-01"),
+    ]

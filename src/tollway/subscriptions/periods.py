@@ -77,17 +77,10 @@ def add_months(at: datetime, months: int, timezone: str) -> datetime:
     year, month = divmod(index, 12)
     month += 1
     day = min(local.day, calendar.monthrange(year, month)[1])
-    moved = datetime(
-        year,
-        month,
-        day,
-        local.hour,
-        local.minute,
-        local.second,
-        local.microsecond,
-        tzinfo=zone,
-        fold=local.fold,
-    )
+    moved = local.replace(year=year, month=month, day=day)  # keeps the zone and ``fold``
+    wall = moved.replace(tzinfo=None)
+    if moved.fold and moved.astimezone(UTC).astimezone(zone).replace(tzinfo=None, fold=0) != wall:
+        moved = moved.replace(fold=0)  # in a gap: land just after it, as fold 0 does
     return moved.astimezone(UTC)
 
 
