@@ -24,6 +24,7 @@ from tollway.subscriptions.service.common import (
     schedule_trial_jobs,
     snapshot,
 )
+from tollway.subscriptions.service.credits import closed_period
 from tollway.subscriptions.settings import subscription_settings
 from tollway.subscriptions.states import ACTIVE, CANCELED, LIVE, TRIALING
 
@@ -191,11 +192,20 @@ def _replace_fallback(ctx: Context, customer: Customer, now: datetime) -> None:
 def end_replaced(ctx: Context, sub: Subscription, now: datetime) -> None:
     """Cancel a default-plan subscription that a paid one replaces."""
     before = snapshot(ctx, sub)
+    end = sub.current_period_end
+    closed = closed_period(sub, now if end is None else min(now, end))
     sub.status = CANCELED
     sub.canceled_at = now
     sub.ended_at = now
     sub.cancel_reason = "replaced"
-    emit(ctx, sub, events.SUBSCRIPTION_CANCELED, action="subscription.cancel", before=before)
+    emit(
+        ctx,
+        sub,
+        events.SUBSCRIPTION_CANCELED,
+        action="subscription.cancel",
+        before=before,
+        extra={"closed_period": closed},
+    )
 
 
 def _plan(ctx: Context, code: str, field: str = "plan_id") -> Plan:
