@@ -106,6 +106,14 @@ class Story:
             for c in data
         ]
 
+    def discounts(self, sub_id: str) -> list[tuple[str, int, str | None]]:
+        """``(kind, amount, percent_off of the charge's discount)`` oldest first."""
+        data = self.ok("GET", f"/v1/subscriptions/{sub_id}/charges")["data"]
+        return [
+            (c["kind"], c["amount"], c["discount"]["percent_off"] if c["discount"] else None)
+            for c in data
+        ]
+
     def events(self, prefix: str = "subscription.") -> list[dict[str, Any]]:
         """Events whose type starts with ``prefix``, oldest first."""
         found: list[dict[str, Any]] = []

@@ -239,7 +239,7 @@ def test_cancel_with_retention_offers_and_accept_the_discount(story: Story) -> N
     assert kept["status"] == "active"
     assert kept["cancel_at_period_end"] is False
     assert kept["discount"]["percent_off"] == "25"
-    assert kept["discount"]["periods_remaining"] == 3
+    assert kept["discount"]["months_remaining"] == 3
     assert kept["cancel_reason"] == "too_expensive"
     # The other offer can no longer be taken.
     second = story.client.post(f"{path}/offers/{offers[1]['id']}/accept")
@@ -251,7 +251,7 @@ def test_cancel_with_retention_offers_and_accept_the_discount(story: Story) -> N
     discounts = [c["discount"] for c in plan_charges]
     assert discounts[0] is None
     assert discounts[4] is None
-    assert [(d["source"], d["percent_off"], d["periods_remaining"]) for d in discounts[1:4]] == [
+    assert [(d["source"], d["percent_off"], d["months_remaining"]) for d in discounts[1:4]] == [
         ("retention_offer", "25", 3),
         ("retention_offer", "25", 2),
         ("retention_offer", "25", 1),
@@ -356,3 +356,19 @@ def test_a_change_scheduled_during_a_trial_applies_when_it_converts(story: Story
         None,
     )
     assert story.charges(sub["id"]) == [("plan", 3000, "2026-03-15", "2026-04-15")]
+
+
+def test_a_start_in_new_yorks_repeated_hour_bills_a_full_first_period(story: Story) -> None:
+    story.plan("pro", 6000)
+    story.starts_at(utc(2026, 11, 1, 6, 30))  # 01:30 EST, the second 01:30 of the night
+    story.customer("ny", timezone="America/New_York")
+    sub = story.subscribe("ny", "pro")
+    assert (sub["current_period_start"], sub["current_period_end"]) == (
+        "2026-11-01T06:30:00Z",
+        "2026-12-01T06:30:00Z",
+    )
+    story.advance(utc(2026, 12, 1, 6, 30))
+    assert story.charges(sub["id"]) == [
+        ("plan", 6000, "2026-11-01", "2026-12-01"),
+        ("plan", 6000, "2026-12-01", "2027-01-01"),
+    ]

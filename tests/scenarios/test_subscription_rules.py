@@ -81,9 +81,15 @@ def test_a_paid_subscription_replaces_the_free_fallback(story: Story) -> None:
     story.starts_at(utc(2026, 3, 1))
     story.customer("acme")
     free = story.subscribe("acme", "free")
+    story.advance(utc(2026, 3, 5))
     story.subscribe("acme", "pro")
     assert story.sub(free["id"])["status"] == "canceled"
     assert story.sub(free["id"])["cancel_reason"] == "replaced"
+    canceled = story.events("subscription.canceled")[-1]["data"]
+    assert canceled["closed_period"] == {
+        "period_start": "2026-03-01T00:00:00+00:00",
+        "period_end": "2026-03-05T00:00:00+00:00",
+    }
 
 
 def test_create_validates_plan_cycle_customer_and_coupons(story: Story) -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from tollway.subscriptions.periods import (
     Period,
     Schedule,
+    add_days,
     add_months,
     anniversary,
     calendar_billing,
@@ -151,3 +152,41 @@ def test_add_months_keeps_the_day_or_clamps(at: datetime, months: int, zone: str
 
 def test_schedule_is_a_value() -> None:
     assert Schedule(utc(2026, 1, 1), "UTC", 1) == anniversary(utc(2026, 1, 1), "UTC", "monthly")
+
+
+NEW_YORK = "America/New_York"
+
+
+def test_an_anchor_in_the_repeated_dst_hour_is_its_own_first_boundary() -> None:
+    # 2026-11-01 06:30Z is 01:30 EST, after the clocks went back (fold=1).
+    anchor = utc(2026, 11, 1, 6, 30)
+    schedule = anniversary(anchor, NEW_YORK, "monthly")
+    assert schedule.boundary(0) == anchor
+    assert schedule.period_at(anchor) == Period(anchor, utc(2026, 12, 1, 6, 30))
+    assert add_months(anchor, 0, NEW_YORK) == anchor
+    # The first 01:30 of the night (EDT, fold=0) also stays itself.
+    first = utc(2026, 11, 1, 5, 30)
+    assert anniversary(first, NEW_YORK, "monthly").boundary(0) == first
+    assert first_period(schedule, anchor) == Period(anchor, utc(2026, 12, 1, 6, 30))
+
+
+def test_add_months_keeps_the_month_and_the_local_time_of_day() -> None:
+    cases = [
+        (utc(2026, 1, 31, 14), 1, "UTC", utc(2026, 2, 28, 14)),
+        (utc(2026, 1, 31, 14), 2, "UTC", utc(2026, 3, 31, 14)),
+        (utc(2026, 3, 1, 5), 1, NEW_YORK, utc(2026, 4, 1, 4)),  # 00:00 EST -> 00:00 EDT
+        (utc(2026, 10, 15, 13, 45), 1, NEW_YORK, utc(2026, 11, 15, 14, 45)),  # 09:45 local
+        (utc(2026, 12, 15, 10), 14, "UTC", utc(2028, 2, 15, 10)),
+        (utc(2026, 3, 31, 12), -1, "UTC", utc(2026, 2, 28, 12)),
+    ]
+    for at, months, zone, expected in cases:
+        moved = add_months(at, months, zone)
+        assert moved == expected, (at, months, zone)
+        local, local_at = moved.astimezone(ZoneInfo(zone)), at.astimezone(ZoneInfo(zone))
+        assert (local.hour, local.minute) == (local_at.hour, local_at.minute)
+
+
+def test_add_days_counts_wall_clock_days() -> None:
+    # 09:00 in Berlin on Mar 20 (CET) + 14 days is 09:00 on Apr 3 (CEST).
+    assert add_days(utc(2026, 3, 20, 8), 14, "Europe/Berlin") == utc(2026, 4, 3, 7)
+    assert add_days(utc(2026, 3, 20, 8), 14, "UTC") == utc(2026, 4, 3, 8)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,8 @@ class Schedule:
             if n != 0:
                 raise ValueError("a lifetime schedule has a single boundary")
             return self.anchor
+        if n == 0:
+            return self.anchor  # even in a repeated (DST) hour: the anchor itself
         return add_months(self.anchor, n * self.months, self.timezone)
 
     def period_at(self, at: datetime) -> Period:
@@ -65,23 +67,20 @@ class Schedule:
 
 def add_months(at: datetime, months: int, timezone: str) -> datetime:
     """``at`` moved ``months`` calendar months in ``timezone``, keeping the local day
-    (clamped to the month's last day) and local time of day; returns UTC."""
+    (clamped to the month's last day) and local time of day; returns UTC.
+
+    ``fold`` is kept: a time in a repeated (DST) hour stays on the same side of the
+    change, so zero months gives back ``at`` itself."""
     zone = ZoneInfo(timezone)
     local = at.astimezone(zone)
     index = local.year * 12 + (local.month - 1) + months
     year, month = divmod(index, 12)
     month += 1
     day = min(local.day, calendar.monthrange(year, month)[1])
-    moved = datetime(
-        year,
-        month,
-        day,
-        local.hour,
-        local.minute,
-        local.second,
-        local.microsecond,
-        tzinfo=zone,
-    )
+    moved = local.replace(year=year, month=month, day=day)  # keeps the zone and ``fold``
+    wall = moved.replace(tzinfo=None)
+    if moved.fold and moved.astimezone(UTC).astimezone(zone).replace(tzinfo=None, fold=0) != wall:
+        moved = moved.replace(fold=0)  # in a gap: land just after it, as fold 0 does
     return moved.astimezone(UTC)
 
 
@@ -106,6 +105,13 @@ def calendar_billing(start: datetime, timezone: str, cycle: str, billing_day: in
     month = local.month - (local.month - 1) % months
     anchor = datetime(local.year, month, billing_day, tzinfo=zone).astimezone(UTC)
     return Schedule(anchor=anchor, timezone=timezone, months=months)
+
+
+def add_days(at: datetime, days: int, timezone: str) -> datetime:
+    """``at`` moved ``days`` wall-clock days in ``timezone`` (same local time of day
+    across DST changes); returns UTC."""
+    local = at.astimezone(ZoneInfo(timezone))
+    return (local + timedelta(days=days)).astimezone(UTC)
 
 
 def first_period(schedule: Schedule, start: datetime) -> Period:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 
 from tollway.customers import Customer
 from tollway.kernel.context import Context
@@ -86,6 +86,39 @@ class SubscriptionRepository:
         if customer_id is not None:
             stmt = stmt.where(SubscriptionCharge.customer_id == customer_id)
         return list(self.ctx.session.scalars(stmt.order_by(SubscriptionCharge.id)))
+
+    def uninvoiced_for_update(self, customer_id: str) -> list[SubscriptionCharge]:
+        """The customer's unclaimed charges, oldest first, locked; rows locked by
+        another transaction are skipped (PostgreSQL)."""
+        stmt = (
+            select(SubscriptionCharge)
+            .where(
+                SubscriptionCharge.product_id == self.ctx.product_id,
+                SubscriptionCharge.customer_id == customer_id,
+                SubscriptionCharge.invoice_id.is_(None),
+            )
+            .order_by(SubscriptionCharge.id)
+            .with_for_update(skip_locked=True)
+        )
+        if self.ctx.customer_scope is not None:
+            stmt = stmt.where(SubscriptionCharge.customer_id == self.ctx.customer_scope)
+        return list(self.ctx.session.scalars(stmt))
+
+    def claim_charges(self, charge_ids: list[str], invoice_id: str) -> int:
+        """Set ``invoice_id`` on those of ``charge_ids`` no invoice holds yet; how many."""
+        if not charge_ids:
+            return 0
+        result = self.ctx.session.execute(
+            update(SubscriptionCharge)
+            .where(
+                SubscriptionCharge.product_id == self.ctx.product_id,
+                SubscriptionCharge.id.in_(charge_ids),
+                SubscriptionCharge.invoice_id.is_(None),
+            )
+            .values(invoice_id=invoice_id)
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(getattr(result, "rowcount", 0))
 
     def offer(self, subscription_id: str, offer_id: str) -> RetentionOffer | None:
         return self.ctx.session.scalar(

@@ -8,7 +8,7 @@ from tollway.kernel.access import require_full_access
 from tollway.kernel.context import Context
 from tollway.kernel.errors import NotFound, ValidationFailed
 from tollway.kernel.ids import new_id
-from tollway.subscriptions import events, proration
+from tollway.subscriptions import events
 from tollway.subscriptions.models import Subscription, SubscriptionAddOn, SubscriptionCharge
 from tollway.subscriptions.repository import SubscriptionRepository
 from tollway.subscriptions.schemas import AddOnAttach
@@ -20,6 +20,7 @@ from tollway.subscriptions.service.common import (
     now_for,
     snapshot,
 )
+from tollway.subscriptions.service.credits import unused
 from tollway.subscriptions.states import ACTIVE, PAST_DUE, TRIALING, require_status
 
 _CHANGEABLE = frozenset({TRIALING, ACTIVE, PAST_DUE})
@@ -152,11 +153,9 @@ def _prorated_delta(
     if delta == 0 or sub.status == TRIALING or sub.current_period_end is None:
         return None
     now = now_for(ctx, sub)
-    start, end = sub.current_period_start, sub.current_period_end
-    if not start <= now < end:
-        return None
+    end = sub.current_period_end
     full = addon_period_amount(addon.unit_amount, abs(delta), addon.interval, sub.billing_cycle)
-    amount = proration.prorate(full, start, end, now)
+    amount, at = unused(ctx, sub, full, now)
     if amount == 0:
         return None
     sign = 1 if delta > 0 else -1
@@ -167,7 +166,7 @@ def _prorated_delta(
         kind="addon_proration",
         description=f"{verb} {abs(delta)} x {addon.addon_code} for the rest of the period",
         amount=sign * amount,
-        start=now,
+        start=at,
         end=end,
         addon_code=addon.addon_code,
         quantity=abs(delta),

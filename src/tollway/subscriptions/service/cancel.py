@@ -10,14 +10,13 @@ from tollway.kernel.access import require_full_access
 from tollway.kernel.context import Context
 from tollway.kernel.errors import Conflict, InvalidTransition, NotFound
 from tollway.kernel.ids import new_id
-from tollway.subscriptions import events, proration
+from tollway.subscriptions import events
 from tollway.subscriptions.models import RetentionOffer, Subscription, SubscriptionCharge
 from tollway.subscriptions.periods import Period
 from tollway.subscriptions.repository import SubscriptionRepository
 from tollway.subscriptions.schemas import SubscriptionCancel
 from tollway.subscriptions.service.common import (
     add_charge,
-    discount_periods,
     emit,
     load,
     new_schedule,
@@ -26,6 +25,12 @@ from tollway.subscriptions.service.common import (
     snapshot,
 )
 from tollway.subscriptions.service.create import end_replaced, fall_back_to_default
+from tollway.subscriptions.service.credits import (
+    addon_credits,
+    closed_period,
+    period_discount,
+    unused,
+)
 from tollway.subscriptions.service.pause import pause_subscription
 from tollway.subscriptions.settings import subscription_settings
 from tollway.subscriptions.states import (
@@ -59,7 +64,7 @@ def cancel_subscription(
     sub = load(ctx, subscription_id)
     require_status(sub.status, CANCELABLE, action="cancel")
     settings = subscription_settings(ctx)
-    if data.offer_retention and settings.retention_offers:
+    if data.offer_retention and any(_allowed(sub, o.type) for o in settings.retention_offers):
         return CancelResult(sub, _make_offers(ctx, sub, data))
     sub.cancel_reason = data.reason
     sub.cancel_feedback = data.feedback
@@ -90,9 +95,9 @@ def cancel_now(ctx: Context, sub: Subscription, *, credit: bool) -> list[Subscri
     charges: list[SubscriptionCharge] = []
     end = sub.current_period_end
     paid = before["status"] in (ACTIVE, PAST_DUE)
-    if credit and paid and end is not None and sub.current_period_start < now < end:
-        amount = proration.prorate(sub.amount, sub.current_period_start, end, now)
-        if amount:
+    if credit and paid:
+        amount, at = unused(ctx, sub, sub.amount, now)
+        if amount and end is not None:
             charges.append(
                 add_charge(
                     ctx,
@@ -100,15 +105,19 @@ def cancel_now(ctx: Context, sub: Subscription, *, credit: bool) -> list[Subscri
                     kind="cancel_credit",
                     description=f"Unused time on {sub.plan_code} ({sub.billing_cycle})",
                     amount=-amount,
-                    start=now,
+                    start=at,
                     end=end,
+                    discount=period_discount(ctx, sub),
                 )
             )
+        charges += addon_credits(ctx, sub, now, kind="cancel_credit", reason="canceled")
+    closed = closed_period(sub, now if end is None else min(now, end))
+    ended = max(now, sub.current_period_start)  # a period not yet started ends at its start
     sub.canceled_at = sub.canceled_at or now
-    sub.ended_at = now
+    sub.ended_at = ended
     sub.cancel_at_period_end = False
     sub.pending_change = None
-    sub.current_period_end = now if end is None or now < end else end
+    sub.current_period_end = ended if end is None or ended < end else end
     emit(
         ctx,
         sub,
@@ -116,6 +125,7 @@ def cancel_now(ctx: Context, sub: Subscription, *, credit: bool) -> list[Subscri
         action="subscription.cancel",
         before=before,
         charges=charges,
+        extra={"closed_period": closed},
     )
     fall_back_to_default(ctx, sub)
     return charges
@@ -129,6 +139,8 @@ def _make_offers(ctx: Context, sub: Subscription, data: SubscriptionCancel) -> l
         stale.status = "superseded"
     offers = []
     for spec in settings.retention_offers:
+        if not _allowed(sub, spec.type):
+            continue
         offer = RetentionOffer(
             id=new_id("offer"),
             product_id=ctx.product_id,
@@ -146,6 +158,17 @@ def _make_offers(ctx: Context, sub: Subscription, data: SubscriptionCancel) -> l
         repo.add(offer)
         offers.append(offer)
     return offers
+
+
+def _allowed(sub: Subscription, offer_type: str) -> bool:
+    """Whether an offer of ``offer_type`` could be accepted in the subscription's state:
+    a pause only from ``active``/``past_due`` and not for lifetime; a discount only
+    where there are fees left to discount."""
+    if sub.billing_cycle == "lifetime" or sub.amount == 0:
+        return False
+    if offer_type == "pause":
+        return sub.status in (ACTIVE, PAST_DUE)
+    return sub.status in (TRIALING, ACTIVE, PAST_DUE)
 
 
 def accept_offer(ctx: Context, subscription_id: str, offer_id: str) -> Subscription:
@@ -169,19 +192,23 @@ def accept_offer(ctx: Context, subscription_id: str, offer_id: str) -> Subscript
         other.status = "declined"
     offer.status = "accepted"
     offer.accepted_at = now
+    before = snapshot(ctx, sub)
     sub.cancel_reason = offer.reason
     sub.cancel_feedback = offer.feedback
+    sub.cancel_at_period_end = False  # the customer stays: a pending cancel is withdrawn
+    sub.canceled_at = None
     if offer.type == "pause":
         pause_subscription(ctx, sub.id, pause_months=offer.pause_months or 1, offer_id=offer.id)
         return sub
-    before = snapshot(ctx, sub)
     sub.discount = {
         "source": "retention_offer",
         "code": offer.id,
         "percent_off": str(offer.discount_percent),
         "amount_off": None,
         "currency": None,
-        "periods_remaining": discount_periods(offer.duration_months, sub.billing_cycle),
+        "periods_remaining": None,
+        "months_remaining": offer.duration_months,
+        "then": sub.discount,  # the customer's own discount resumes afterwards
     }
     emit(
         ctx,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from tollway.catalog import Plan
 from tollway.kernel.access import require_full_access
@@ -16,7 +17,6 @@ from tollway.subscriptions.schemas import SubscriptionChange
 from tollway.subscriptions.service.common import (
     add_charge,
     annualized,
-    customer_of,
     emit,
     load,
     new_schedule,
@@ -26,6 +26,14 @@ from tollway.subscriptions.service.common import (
     snapshot,
 )
 from tollway.subscriptions.service.create import plan_for_change
+from tollway.subscriptions.service.credits import (
+    addon_credits,
+    applies_to_plan,
+    closed_period,
+    paid_span,
+    period_discount,
+    unused,
+)
 from tollway.subscriptions.states import ACTIVE, PAST_DUE, TRIALING, require_status
 
 
@@ -50,16 +58,19 @@ def change_plan(ctx: Context, subscription_id: str, data: SubscriptionChange) ->
     require_status(sub.status, frozenset({TRIALING, ACTIVE, PAST_DUE}), action="change")
     plan = plan_for_change(ctx, data.new_plan_id)
     cycle = data.billing_cycle or sub.billing_cycle
-    currency = customer_of(ctx, sub).currency
-    amount = plan_price(plan, cycle, currency, data.price_override, field="new_plan_id")
+    amount = plan_price(plan, cycle, sub.currency, data.price_override, field="new_plan_id")
     if plan.id == sub.plan_id and cycle == sub.billing_cycle and amount == sub.amount:
         raise ValidationFailed.field("new_plan_id", "the subscription is already on this plan")
     interval_change = cycle != sub.billing_cycle
     immediate = data.immediate
     if immediate is None:
         upgrade = annualized(amount, cycle) >= annualized(sub.amount, sub.billing_cycle)
-        immediate = upgrade or interval_change or sub.status == TRIALING
+        lifetime = sub.current_period_end is None
+        immediate = upgrade or interval_change or sub.status == TRIALING or lifetime
     before = snapshot(ctx, sub)
+    closed = None
+    if interval_change and sub.status != TRIALING:
+        closed = {"closed_period": closed_period(sub, now_for(ctx, sub))}
     if not immediate:
         if sub.current_period_end is None:
             raise InvalidTransition("a lifetime subscription has no period end to wait for")
@@ -94,6 +105,7 @@ def change_plan(ctx: Context, subscription_id: str, data: SubscriptionChange) ->
         action="subscription.change",
         before=before,
         charges=lines,
+        extra=closed,
     )
     return ChangeResult(sub, lines)
 
@@ -109,48 +121,81 @@ def apply_change_now(
     prorate: bool,
 ) -> list[SubscriptionCharge]:
     """Swap the plan now; returns the charges made (proration and, for an interval
-    change, the new period's fee)."""
+    change, the new period's fee). Proration divides by the span the period was
+    priced on and carries the discount its fee was billed with; a lifetime to
+    lifetime change charges the price difference (a cheaper one credits nothing)."""
     now = now_for(ctx, sub)
     old_label = f"{sub.plan_code} ({sub.billing_cycle})"
-    old_amount, old_start, old_end = sub.amount, sub.current_period_start, sub.current_period_end
+    old_amount, old_end = sub.amount, sub.current_period_end
     interval_change = cycle != sub.billing_cycle
+    trialing = sub.status == TRIALING
+    paid_discount = None if trialing else period_discount(ctx, sub)
+    new_discount = paid_discount if applies_to_plan(ctx, paid_discount, plan.code) else None
+    lines: list[SubscriptionCharge] = []
+    if prorate and not trialing and old_end is not None:
+        span = paid_span(ctx, sub)
+        assert span.end is not None
+        at = max(now, sub.current_period_start)
+        if at < old_end:
+            if interval_change:
+                credit, _ = unused(ctx, sub, old_amount, now)
+                changes = [
+                    proration.ProrationLine(f"Unused time on {old_label}", -credit, at, old_end)
+                ]
+            else:
+                changes = proration.change_lines(
+                    old_amount=old_amount,
+                    new_amount=amount,
+                    start=span.start,
+                    end=span.end,
+                    at=at,
+                    old_label=old_label,
+                    new_label=f"{plan.code} ({cycle})",
+                )
+            for line in changes:
+                if line.amount:
+                    discount = paid_discount if line.amount < 0 else new_discount
+                    lines.append(_line(ctx, sub, line, discount))
+        if interval_change:
+            lines += addon_credits(ctx, sub, now, kind="addon_proration", reason="cycle change")
+    elif prorate and not trialing and not interval_change and amount > old_amount:
+        # lifetime to a dearer lifetime: the difference, once
+        label = f"Upgrade from {old_label} to {plan.code} ({cycle})"
+        line = proration.ProrationLine(label, amount - old_amount, now, now)
+        lines.append(_line(ctx, sub, line, new_discount, open_ended=True))
     sub.plan_id, sub.plan_code, sub.billing_cycle = plan.id, plan.code, cycle
     sub.amount, sub.price_override = amount, price_override
     sub.pending_change = None
-    new_label = f"{plan.code} ({cycle})"
-    if sub.status == TRIALING:
-        return []
-    lines: list[SubscriptionCharge] = []
-    billable = prorate and old_end is not None and old_start < now < old_end
-    if not interval_change:
-        if billable and old_end is not None:
-            for line in proration.change_lines(
-                old_amount=old_amount,
-                new_amount=amount,
-                start=old_start,
-                end=old_end,
-                at=now,
-                old_label=old_label,
-                new_label=new_label,
-            ):
-                lines.append(_line(ctx, sub, line))
+    drop_excluded_coupon(ctx, sub)
+    if trialing or not interval_change:
         return lines
-    if billable and old_end is not None:
-        credit = proration.prorate(old_amount, old_start, old_end, now)
-        if credit:
-            lines.append(
-                _line(
-                    ctx,
-                    sub,
-                    proration.ProrationLine(f"Unused time on {old_label}", -credit, now, old_end),
-                )
-            )
     plan_schedule = new_schedule(ctx, sub, now)
     lines += open_period(ctx, sub, Period(now, plan_schedule.next_boundary(now)), plan_schedule)
     return lines
 
 
-def _line(ctx: Context, sub: Subscription, line: proration.ProrationLine) -> SubscriptionCharge:
+def drop_excluded_coupon(ctx: Context, sub: Subscription) -> None:
+    """A coupon restricted to other plans stops applying after a plan change (also
+    when it waits under a retention offer's discount)."""
+    discount = sub.discount
+    if discount is None:
+        return
+    if not applies_to_plan(ctx, discount, sub.plan_code):
+        sub.discount = None
+    elif discount.get("then") is not None and not applies_to_plan(
+        ctx, discount["then"], sub.plan_code
+    ):
+        sub.discount = {**discount, "then": None}
+
+
+def _line(
+    ctx: Context,
+    sub: Subscription,
+    line: proration.ProrationLine,
+    discount: dict[str, Any] | None,
+    *,
+    open_ended: bool = False,
+) -> SubscriptionCharge:
     return add_charge(
         ctx,
         sub,
@@ -158,7 +203,8 @@ def _line(ctx: Context, sub: Subscription, line: proration.ProrationLine) -> Sub
         description=line.description,
         amount=line.amount,
         start=line.period_start,
-        end=line.period_end,
+        end=None if open_ended else line.period_end,
+        discount=discount,
     )
 
 
@@ -176,6 +222,7 @@ def apply_pending_change(ctx: Context, sub: Subscription, at: datetime) -> bool:
     sub.plan_id, sub.plan_code = plan.id, plan.code
     sub.billing_cycle, sub.amount = pending["billing_cycle"], pending["amount"]
     sub.price_override = pending.get("price_override")
+    drop_excluded_coupon(ctx, sub)
     if cycle_changed:
         new_schedule(ctx, sub, at)
     return True

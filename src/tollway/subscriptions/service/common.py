@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -144,22 +143,35 @@ def add_charge(
 
 
 def take_discount(sub: Subscription) -> dict[str, Any] | None:
-    """The discount for the period being billed; counts down limited discounts."""
+    """The discount for the period being opened (a snapshot), counting it down.
+
+    ``periods_remaining`` counts periods (a ``once`` coupon); ``months_remaining``
+    counts months: a period longer than what is left gets the discount pro rata
+    (25% for 3 months on an annual period is 6.25% of the year). When it runs out,
+    the discount it stood in for (``then``, e.g. a coupon under a retention offer)
+    resumes."""
     if sub.discount is None:
         return None
     current = dict(sub.discount)
-    remaining = current.get("periods_remaining")
-    if remaining is not None:
-        left = remaining - 1
-        sub.discount = None if left <= 0 else {**current, "periods_remaining": left}
+    after = current.pop("then", None)
+    periods_left = current.get("periods_remaining")
+    months_left = current.get("months_remaining")
+    if periods_left is not None:
+        left = periods_left - 1
+        sub.discount = after if left <= 0 else {**sub.discount, "periods_remaining": left}
+    elif months_left is not None:
+        months = CYCLE_MONTHS[sub.billing_cycle]
+        covered = min(months_left, months) if months else months_left
+        if months and covered < months:
+            share = Decimal(covered) / months
+            if current.get("percent_off") is not None:
+                current["percent_off"] = str(Decimal(current["percent_off"]) * share)
+            if current.get("amount_off") is not None:
+                current["amount_off"] = round_minor(Decimal(current["amount_off"]) * share)
+        current["months_covered"] = covered
+        left = months_left - covered
+        sub.discount = after if left <= 0 else {**sub.discount, "months_remaining": left}
     return current
-
-
-def discount_periods(months: int | None, cycle: str) -> int | None:
-    """How many periods of ``cycle`` a discount of ``months`` covers (``None``: forever)."""
-    if months is None:
-        return None
-    return max(1, math.ceil(months / (CYCLE_MONTHS[cycle] or 12)))
 
 
 def addon_period_amount(unit_amount: int, quantity: int, interval: str, cycle: str) -> int:
@@ -281,7 +293,7 @@ def billing(sub: Subscription, charges: list[SubscriptionCharge]) -> dict[str, A
         "currency": sub.currency,
         "period_start": sub.current_period_start.isoformat(),
         "period_end": sub.current_period_end.isoformat() if sub.current_period_end else None,
-        "discount": sub.discount,
+        "discount": next((c.discount for c in charges if c.discount is not None), None),
         "charges": [ChargeOut.of(c).model_dump(mode="json") for c in charges],
     }
 

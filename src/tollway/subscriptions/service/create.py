@@ -13,11 +13,10 @@ from tollway.kernel.errors import Conflict, FieldError, NotFound, ValidationFail
 from tollway.kernel.ids import new_id
 from tollway.subscriptions import events
 from tollway.subscriptions.models import Subscription
-from tollway.subscriptions.periods import Period
+from tollway.subscriptions.periods import Period, add_days
 from tollway.subscriptions.repository import SubscriptionRepository
 from tollway.subscriptions.schemas import SubscriptionCreate
 from tollway.subscriptions.service.common import (
-    discount_periods,
     emit,
     new_schedule,
     open_period,
@@ -25,6 +24,7 @@ from tollway.subscriptions.service.common import (
     schedule_trial_jobs,
     snapshot,
 )
+from tollway.subscriptions.service.credits import closed_period
 from tollway.subscriptions.settings import subscription_settings
 from tollway.subscriptions.states import ACTIVE, CANCELED, LIVE, TRIALING
 
@@ -71,10 +71,9 @@ def create_subscription(ctx: Context, data: SubscriptionCreate) -> Subscription:
             "percent_off": str(coupon.percent_off) if coupon.percent_off is not None else None,
             "amount_off": coupon.amount_off,
             "currency": coupon.currency,
-            "periods_remaining": (
-                1
-                if coupon.duration == "once"
-                else discount_periods(coupon.duration_months, data.billing_cycle)
+            "periods_remaining": 1 if coupon.duration == "once" else None,
+            "months_remaining": (
+                coupon.duration_months if coupon.duration == "repeating" else None
             ),
         }
     return start_subscription(ctx, sub, customer)
@@ -94,7 +93,7 @@ def new_subscription(
     fallback_of: str | None = None,
 ) -> Subscription:
     """A subscription row, not yet started (see :func:`start_subscription`)."""
-    trial_end = start + timedelta(days=trial_days) if trial_days else None
+    trial_end = add_days(start, trial_days, customer.timezone) if trial_days else None
     sub = Subscription(
         id=new_id("sub"),
         product_id=ctx.product_id,
@@ -193,11 +192,20 @@ def _replace_fallback(ctx: Context, customer: Customer, now: datetime) -> None:
 def end_replaced(ctx: Context, sub: Subscription, now: datetime) -> None:
     """Cancel a default-plan subscription that a paid one replaces."""
     before = snapshot(ctx, sub)
+    end = sub.current_period_end
+    closed = closed_period(sub, now if end is None else min(now, end))
     sub.status = CANCELED
     sub.canceled_at = now
     sub.ended_at = now
     sub.cancel_reason = "replaced"
-    emit(ctx, sub, events.SUBSCRIPTION_CANCELED, action="subscription.cancel", before=before)
+    emit(
+        ctx,
+        sub,
+        events.SUBSCRIPTION_CANCELED,
+        action="subscription.cancel",
+        before=before,
+        extra={"closed_period": closed},
+    )
 
 
 def _plan(ctx: Context, code: str, field: str = "plan_id") -> Plan:

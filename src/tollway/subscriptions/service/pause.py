@@ -6,7 +6,7 @@ from tollway.kernel.access import require_full_access
 from tollway.kernel.context import Context
 from tollway.kernel.errors import InvalidTransition
 from tollway.kernel.jobs import enqueue
-from tollway.subscriptions import events, periods, proration
+from tollway.subscriptions import events, periods
 from tollway.subscriptions.models import Subscription, SubscriptionCharge
 from tollway.subscriptions.periods import Period
 from tollway.subscriptions.service.common import (
@@ -20,6 +20,12 @@ from tollway.subscriptions.service.common import (
     open_period,
     snapshot,
 )
+from tollway.subscriptions.service.credits import (
+    addon_credits,
+    closed_period,
+    period_discount,
+    unused,
+)
 from tollway.subscriptions.states import ACTIVE, apply
 
 
@@ -32,26 +38,30 @@ def pause_subscription(
     sub = load(ctx, subscription_id)
     if sub.status == ACTIVE and sub.cancel_at_period_end:
         raise InvalidTransition("the subscription is set to cancel; reactivate it first")
+    if sub.billing_cycle == "lifetime":
+        raise InvalidTransition("a lifetime subscription has nothing to pause")
     before = snapshot(ctx, sub)
     sub.status = apply("pause", sub.status)
     now = now_for(ctx, sub)
     charges: list[SubscriptionCharge] = []
     end = sub.current_period_end
-    if end is not None and sub.current_period_start < now < end:
-        credit = proration.prorate(sub.amount, sub.current_period_start, end, now)
-        if credit:
-            charges.append(
-                add_charge(
-                    ctx,
-                    sub,
-                    kind="pause_credit",
-                    description=f"Unused time on {sub.plan_code} ({sub.billing_cycle}), paused",
-                    amount=-credit,
-                    start=now,
-                    end=end,
-                )
+    credit, at = unused(ctx, sub, sub.amount, now)
+    if credit and end is not None:
+        charges.append(
+            add_charge(
+                ctx,
+                sub,
+                kind="pause_credit",
+                description=f"Unused time on {sub.plan_code} ({sub.billing_cycle}), paused",
+                amount=-credit,
+                start=at,
+                end=end,
+                discount=period_discount(ctx, sub),
             )
-    sub.current_period_end = now if end is not None else None
+        )
+    charges += addon_credits(ctx, sub, now, kind="pause_credit", reason="paused")
+    closed = closed_period(sub, now if end is None else min(now, end))
+    sub.current_period_end = max(now, sub.current_period_start)
     sub.pending_change = None
     sub.paused_at = now
     sub.resumes_at = periods.add_months(now, pause_months, customer_of(ctx, sub).timezone)
@@ -63,7 +73,11 @@ def pause_subscription(
         test_clock_id=sub.test_clock_id,
         dedup_key=f"sub-resume:{sub.id}:{sub.resumes_at.isoformat()}",
     )
-    extra = {"pause_months": pause_months, **({"offer_id": offer_id} if offer_id else {})}
+    extra = {
+        "pause_months": pause_months,
+        "closed_period": closed,
+        **({"offer_id": offer_id} if offer_id else {}),
+    }
     emit(
         ctx,
         sub,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tollway.customers import get_customer, get_customer_by_id
 from tollway.kernel.access import require_full_access
 from tollway.kernel.context import Context
+from tollway.kernel.errors import Conflict
 from tollway.kernel.pagination import Page, PageRequest
 from tollway.subscriptions.models import Subscription, SubscriptionCharge
 from tollway.subscriptions.repository import SubscriptionRepository
@@ -35,19 +36,30 @@ def current_subscription(ctx: Context, customer_id: str) -> Subscription | None:
 
 
 def subscription_charges(
-    ctx: Context, *, customer_id: str, uninvoiced_only: bool = True
+    ctx: Context, *, customer_id: str, uninvoiced_only: bool = True, lock: bool = False
 ) -> list[SubscriptionCharge]:
     """The customer's (internal id) billable charges, oldest first; by default only
-    those no invoice has claimed yet."""
-    charges = SubscriptionRepository(ctx).charges(customer_id=customer_id)
+    those no invoice has claimed yet. ``lock`` (uninvoiced only) takes them under row
+    locks for the caller's transaction, skipping rows another transaction holds
+    (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one writer at a time)."""
+    repo = SubscriptionRepository(ctx)
+    if lock:
+        return repo.uninvoiced_for_update(customer_id)
+    charges = repo.charges(customer_id=customer_id)
     return [c for c in charges if not uninvoiced_only or c.invoice_id is None]
 
 
 def mark_charges_invoiced(ctx: Context, charges: list[SubscriptionCharge], invoice_id: str) -> None:
-    """Record that ``invoice_id`` billed ``charges`` (invoicing calls this)."""
+    """Record that ``invoice_id`` billed ``charges`` (invoicing calls this); 409 and
+    nothing claimed when any of them is already on an invoice."""
     require_full_access(ctx, "invoice charges")
-    for charge in charges:
-        charge.invoice_id = invoice_id
+    ids = sorted({c.id for c in charges})
+    claimed = SubscriptionRepository(ctx).claim_charges(ids, invoice_id)
+    if claimed != len(ids):
+        raise Conflict(
+            f"{len(ids) - claimed} of {len(ids)} charges are already on another invoice",
+            param="charges",
+        )
 
 
 def paused_quota_policy(ctx: Context) -> str:

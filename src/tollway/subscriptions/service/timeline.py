@@ -3,18 +3,19 @@ and trial extensions."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from tollway.kernel.access import require_full_access
 from tollway.kernel.context import Context
 from tollway.kernel.outbox import record_event
 from tollway.subscriptions import events
 from tollway.subscriptions.models import Subscription
-from tollway.subscriptions.periods import Period
+from tollway.subscriptions.periods import Period, add_days
 from tollway.subscriptions.repository import SubscriptionRepository
 from tollway.subscriptions.service.cancel import cancel_now
 from tollway.subscriptions.service.change import apply_pending_change
 from tollway.subscriptions.service.common import (
+    customer_of,
     emit,
     load,
     new_schedule,
@@ -24,6 +25,7 @@ from tollway.subscriptions.service.common import (
     snapshot,
 )
 from tollway.subscriptions.service.create import fall_back_to_default
+from tollway.subscriptions.service.credits import closed_period
 from tollway.subscriptions.service.pause import resume
 from tollway.subscriptions.settings import payments_enabled
 from tollway.subscriptions.states import (
@@ -50,10 +52,7 @@ def renew(ctx: Context, subscription_id: str, period_end: datetime) -> None:
         cancel_now(ctx, sub, credit=False)
         return
     before = snapshot(ctx, sub)
-    previous = {
-        "period_start": sub.current_period_start.isoformat(),
-        "period_end": period_end.isoformat(),
-    }
+    previous = closed_period(sub, period_end)
     apply_pending_change(ctx, sub, period_end)
     plan_schedule = schedule(ctx, sub)
     end = plan_schedule.next_boundary(period_end)
@@ -106,10 +105,14 @@ def end_trial(ctx: Context, subscription_id: str, trial_end: datetime) -> None:
             events.SUBSCRIPTION_EXPIRED,
             action="subscription.expire",
             before=before,
-            extra={"expired_reason": "trial_ended_without_payment_method"},
+            extra={
+                "expired_reason": "trial_ended_without_payment_method",
+                "closed_period": closed_period(sub, trial_end),
+            },
         )
         fall_back_to_default(ctx, sub)
         return
+    closed = closed_period(sub, trial_end)
     sub.status = apply("activate", sub.status)
     apply_pending_change(ctx, sub, trial_end)
     plan_schedule = new_schedule(ctx, sub, trial_end)
@@ -123,6 +126,7 @@ def end_trial(ctx: Context, subscription_id: str, trial_end: datetime) -> None:
         action="subscription.trial_end",
         before=before,
         charges=charges,
+        extra={"closed_period": closed},
     )
 
 
@@ -141,7 +145,7 @@ def extend_trial(ctx: Context, subscription_id: str, *, days: int) -> Subscripti
     require_status(sub.status, frozenset({TRIALING}), action="extend the trial of")
     assert sub.trial_end is not None
     before = snapshot(ctx, sub)
-    sub.trial_end = sub.trial_end + timedelta(days=days)
+    sub.trial_end = add_days(sub.trial_end, days, customer_of(ctx, sub).timezone)
     sub.current_period_end = sub.trial_end
     sub.billing_anchor = sub.trial_end
     schedule_trial_jobs(ctx, sub)
