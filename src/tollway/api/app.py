@@ -17,6 +17,7 @@ from tollway.api.routers import (
     customers,
     events,
     product,
+    quotas,
     subscriptions,
     test_clocks,
     usage,
@@ -42,6 +43,7 @@ _V1_ROUTERS = [
     audit.router,
     subscriptions.router,
     usage.router,
+    quotas.router,
 ]
 
 

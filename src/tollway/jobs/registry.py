@@ -45,6 +45,7 @@ def default_registry() -> Registry:
     """Every handler of every domain, and the periodic schedule."""
     from tollway.jobs import housekeeping
     from tollway.metering import tasks as metering_tasks
+    from tollway.quotas import tasks as quota_tasks
     from tollway.subscriptions import tasks as subscription_tasks
 
     registry = Registry()
@@ -54,4 +55,5 @@ def default_registry() -> Registry:
         metering_tasks.HANDLERS,
         [Periodic(kind, every) for kind, every in metering_tasks.PERIODIC.items()],
     )
+    registry.include(quota_tasks.HANDLERS)
     return registry

@@ -6,6 +6,7 @@ from tollway.customers import models as customer_models
 from tollway.kernel import audit, clock, idempotency, jobs, outbox, tenancy
 from tollway.kernel.db import Base
 from tollway.metering import models as metering_models
+from tollway.quotas import models as quota_models
 from tollway.subscriptions import models as subscription_models
 
 MODULES = (
@@ -13,6 +14,7 @@ MODULES = (
     catalog_models,
     customer_models,
     metering_models,
+    quota_models,
     audit,
     clock,
     idempotency,
