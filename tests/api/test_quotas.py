@@ -213,10 +213,17 @@ def test_unlimited_and_unquoted_metrics_always_allow(client: TestClient) -> None
 
 
 def test_usage_through_v1_usage_counts_against_the_quota(client: TestClient) -> None:
-    _setup(client, [{"metric": "api_calls", "limit": 3, "period": "monthly"}])
-    batch = {"events": [{"customer_id": "acme", "metric": "api_calls"} for _ in range(3)]}
-    assert client.post("/v1/usage/batch", json=batch).json()["accepted"] == 3
-    assert _consume(client).status_code == 429
+    _setup(client, [{"metric": "api_calls", "limit": 4, "period": "monthly"}])
+    assert _consume(client).json()["used"] == "1"  # the counter now holds 1
+    batch = {"events": [{"customer_id": "acme", "metric": "api_calls"} for _ in range(2)]}
+    assert client.post("/v1/usage/batch", json=batch).json()["accepted"] == 2
+    single = {"customer_id": "acme", "metric": "api_calls", "event_id": "one"}
+    assert client.post("/v1/usage", json=single).status_code == 202
+    check = client.post("/v1/customers/acme/quotas/api_calls/check", json={}).json()
+    assert (check["used"], check["remaining"]) == ("4", "0")
+    refused = _consume(client)
+    assert refused.status_code == 429
+    assert refused.json()["used"] == "4"
 
 
 def test_customer_keys_use_their_own_quotas_but_cannot_override(

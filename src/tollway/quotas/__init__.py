@@ -12,17 +12,18 @@ from tollway.quotas.schemas import (
     QuotasOut,
     QuotasSettings,
     QuotaStatusOut,
+    ReinstateIn,
 )
 from tollway.quotas.service.admin import (
     CustomerQuotas,
     GracePeriod,
-    after_ingest,
     customer_quotas,
-    evaluate_customer,
+    evaluate_stale,
     grace_period,
     reinstate,
     remove_override,
     set_override,
+    usage_arriving,
 )
 from tollway.quotas.service.core import SECTION, quota_settings
 from tollway.quotas.service.enforce import Decision, check, consume
@@ -43,14 +44,15 @@ __all__ = [
     "QuotaStatusOut",
     "QuotasOut",
     "QuotasSettings",
-    "after_ingest",
+    "ReinstateIn",
     "check",
     "consume",
     "customer_quotas",
-    "evaluate_customer",
+    "evaluate_stale",
     "grace_period",
     "quota_settings",
     "reinstate",
     "remove_override",
     "set_override",
+    "usage_arriving",
 ]

@@ -1,15 +1,17 @@
-"""Quota tables: per-customer overrides, the per-(customer, metric) lock and grace row,
-fired threshold alerts and suspensions.
+"""Quota tables: per-customer overrides, the per-(customer, metric) counter, lock and
+grace row, fired threshold alerts and suspensions.
 
 ``quota_states`` is the row every consume of a (customer, metric) locks
-(``SELECT ... FOR UPDATE``) so concurrent consumes are serialized; it also holds the
-quota's grace period. ``quota_alerts`` has one row per (customer, metric, period
-start, threshold): inserting it is what makes a threshold fire once per period.
+(``SELECT ... FOR UPDATE``) so concurrent consumes are serialized; it holds the
+maintained usage counter of the current period and the quota's grace period.
+``quota_alerts`` has one row per (customer, metric, period start, threshold):
+inserting it is what makes a threshold fire once per period.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
@@ -46,6 +48,12 @@ class QuotaState(Base):
     )
     metric_code: Mapped[str] = mapped_column(String(100), primary_key=True)
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
+    period_key: Mapped[str | None] = mapped_column(String(80))
+    """``start/end`` of the period ``used`` counts (a new period recounts)."""
+    used: Mapped[Decimal | None]
+    """The maintained counter: usage in ``period_key``, exact while not ``stale``."""
+    stale: Mapped[bool] = mapped_column(default=False)
+    """Set when usage arrived outside consume (``POST /v1/usage``): recount from rollups."""
     grace_period_start: Mapped[datetime | None]
     """Start of the quota period the grace belongs to (a new period ends it)."""
     grace_plan: Mapped[str | None] = mapped_column(String(100))

@@ -90,6 +90,35 @@ class QuotaRepository:
         )
         return self.ctx.session.scalars(stmt).one()
 
+    def mark_stale(self, pairs: list[tuple[str, str]]) -> None:
+        """Flag the counters of ``(customer_id, metric)`` pairs for a recount (rows
+        created when missing), in key order so concurrent writers lock alike."""
+        if not pairs:
+            return
+        stmt = self._insert(QuotaState).values(
+            [
+                {
+                    "customer_id": customer_id,
+                    "metric_code": metric,
+                    "product_id": self.ctx.product_id,
+                    "stale": True,
+                }
+                for customer_id, metric in sorted(set(pairs))
+            ]
+        )
+        self.ctx.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[QuotaState.customer_id, QuotaState.metric_code],
+                set_={"stale": True},
+            )
+        )
+
+    def stale_states(self) -> list[QuotaState]:
+        stmt = self._scoped(select(QuotaState), QuotaState).where(QuotaState.stale.is_(True))
+        return list(
+            self.ctx.session.scalars(stmt.order_by(QuotaState.customer_id, QuotaState.metric_code))
+        )
+
     # alerts
 
     def fire_alert(

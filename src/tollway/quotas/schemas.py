@@ -63,6 +63,12 @@ class QuotaConsumeIn(BaseModel):
     """Idempotency key: the same ``event_id`` is recorded and counted once."""
 
 
+class ReinstateIn(BaseModel):
+    model_config = INPUT_CONFIG
+
+    reason: Annotated[str | None, Field(max_length=500)] = None
+
+
 class CheckOut(BaseModel):
     allowed: bool
     used: Decimal

@@ -1,4 +1,4 @@
-"""Quota jobs: a grace period's end, and evaluating thresholds after ingestion."""
+"""Quota jobs: a grace period's end, and recounting counters after ingestion."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from tollway.kernel.context import Context
-from tollway.quotas.service.admin import evaluate_customer, grace_expired
+from tollway.quotas.service.admin import evaluate_stale, grace_expired
 from tollway.quotas.service.core import EVALUATE_JOB, GRACE_JOB
 
 
@@ -21,7 +21,7 @@ def _grace_expired(ctx: Context, payload: dict[str, Any]) -> None:
 
 
 def _evaluate(ctx: Context, payload: dict[str, Any]) -> None:
-    evaluate_customer(ctx, payload["customer_id"])
+    evaluate_stale(ctx, payload.get("test_clock_id"))
 
 
 HANDLERS: dict[str, Callable[[Context, dict[str, Any]], None]] = {

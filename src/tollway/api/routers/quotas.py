@@ -117,6 +117,9 @@ def get_grace_period(ctx: Ctx, external_id: ExternalIdPath) -> quotas.GracePerio
 
 
 @router.post("/customers/{external_id}/reinstate")
-def reinstate(ctx: Ctx, external_id: ExternalIdPath) -> dict[str, bool]:
+def reinstate(
+    ctx: Ctx, external_id: ExternalIdPath, body: quotas.ReinstateIn | None = None
+) -> dict[str, bool]:
     """Lift an auto-suspension: the customer's consumes are judged by quotas again."""
-    return {"reinstated": quotas.reinstate(ctx, external_id), "suspended": False}
+    reason = body.reason if body else None
+    return {"reinstated": quotas.reinstate(ctx, external_id, reason=reason), "suspended": False}

@@ -139,17 +139,9 @@ def _backfill(ctx: Context, events: list[Any]) -> metering.IngestResult:
 
 
 def _ingest(ctx: Context, events: list[Any], *, backfill: bool = False) -> metering.IngestResult:
-    """Ingest, then schedule a quota evaluation (thresholds, grace) of each customer
-    whose new usage was accepted."""
-    result = metering.ingest(ctx, events, backfill=backfill)
-    if result.accepted:
-        fresh = {
-            str(events[i]["customer_id"])
-            for i, event_id in enumerate(result.event_ids)
-            if event_id is not None and event_id not in result.duplicate_ids
-        }
-        quotas.after_ingest(ctx, fresh)
-    return result
+    """Flag the quota counters the events touch for a recount, then ingest."""
+    quotas.usage_arriving(ctx, events)
+    return metering.ingest(ctx, events, backfill=backfill)
 
 
 @router.get("/usage/rejections")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from tollway.catalog import get_metric
+from tollway.catalog import find_metrics, get_metric
 from tollway.customers import Customer, find_customers, get_customer, get_customer_by_id
 from tollway.kernel.access import require_full_access
 from tollway.kernel.audit import audit
@@ -200,7 +201,7 @@ def grace_period(ctx: Context, external_id: str) -> GracePeriod:
     )
 
 
-def reinstate(ctx: Context, external_id: str) -> bool:
+def reinstate(ctx: Context, external_id: str, *, reason: str | None = None) -> bool:
     """Lift the customer's suspension (secret keys only); ``False`` if it had none."""
     require_full_access(ctx, "reinstate customers")
     customer = get_customer(ctx, external_id)
@@ -212,14 +213,14 @@ def reinstate(ctx: Context, external_id: str) -> bool:
             subject_type="customer",
             subject_id=customer.id,
             before={"suspended": True},
-            after={"suspended": False},
+            after={"suspended": False, "reason": reason},
             customer_id=customer.id,
             test_clock_id=customer.test_clock_id,
         )
         record_event(
             ctx,
             events.CUSTOMER_REINSTATED,
-            {"customer_id": customer.external_id},
+            {"customer_id": customer.external_id, "reason": reason},
             customer_id=customer.id,
             test_clock_id=customer.test_clock_id,
         )
@@ -238,7 +239,7 @@ def grace_expired(ctx: Context, customer_id: str, metric: str, period_start: dat
     quota = src.quota(metric)
     if quota is None or quota.enforcement != "soft":
         return
-    ev = evaluate(ctx, customer, src, quota, state=state, now=now)
+    ev = evaluate(ctx, customer, src, quota, state=state, now=now, store=True)
     if ev.start != period_start or ev.grace_ends is None or now < ev.grace_ends:
         return
     exceeded = quota.limit >= 0 and ev.used > quota.limit
@@ -268,36 +269,55 @@ def grace_expired(ctx: Context, customer_id: str, metric: str, period_start: dat
             )
 
 
-def evaluate_customer(ctx: Context, customer_id: str) -> None:
-    """Fire thresholds and start grace periods from usage that arrived outside consume
-    (``POST /v1/usage``): each limited quota of the customer, under its lock."""
-    customer = get_customer_by_id(ctx, customer_id)
-    now = ctx.now(customer.test_clock_id)
-    repo = QuotaRepository(ctx)
-    src = sources(ctx, customer)
-    if src.blocked:
+def usage_arriving(ctx: Context, events: Sequence[object]) -> None:
+    """Before usage is ingested outside consume (``POST /v1/usage``): flag the quota
+    counters of the (customer, metric) pairs it names for a recount, and schedule an
+    evaluation (thresholds, grace) at the end of the minute on each customer's clock.
+
+    Called before :func:`tollway.metering.ingest` in the same transaction, so the
+    counter rows are locked before the rollups, in the order consume locks them.
+    """
+    named = {
+        (e["customer_id"], e["metric"])
+        for e in events
+        if isinstance(e, dict)
+        and isinstance(e.get("customer_id"), str)
+        and isinstance(e.get("metric"), str)
+    }
+    if not named:
         return
-    for metric in sorted(src.quotas):
-        quota = src.quotas[metric]
-        if quota.limit < 0:
-            continue
-        state = repo.lock_state(customer.id, metric)
-        ev = evaluate(ctx, customer, src, quota, state=state, now=now)
-        fire_thresholds(ctx, customer, ev, now)
-        start_grace_if_due(ctx, customer, src, ev, state=state, now=now)
-
-
-def after_ingest(ctx: Context, external_ids: set[str]) -> None:
-    """Schedule a quota evaluation of each customer whose usage was just ingested: one
-    job per customer and minute, due at the end of that minute on the customer's clock."""
-    for customer in find_customers(ctx, external_ids).values():
-        now = ctx.now(customer.test_clock_id)
-        due = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    customers = find_customers(ctx, {c for c, _ in named})
+    metrics = find_metrics(ctx, {m for _, m in named})
+    pairs = [(customers[c], m) for c, m in named if c in customers and m in metrics]
+    QuotaRepository(ctx).mark_stale([(customer.id, m) for customer, m in pairs])
+    for clock in sorted({c.test_clock_id or "" for c, _ in pairs}):
+        test_clock_id = clock or None
+        due = ctx.now(test_clock_id).replace(second=0, microsecond=0) + timedelta(minutes=1)
         enqueue(
             ctx,
             EVALUATE_JOB,
-            {"customer_id": customer.id},
+            {"test_clock_id": test_clock_id},
             due_at=due,
-            test_clock_id=customer.test_clock_id,
-            dedup_key=f"{EVALUATE_JOB}:{customer.id}:{due.isoformat()}",
+            test_clock_id=test_clock_id,
+            dedup_key=f"{EVALUATE_JOB}:{clock or 'system'}:{due.isoformat()}",
         )
+
+
+def evaluate_stale(ctx: Context, test_clock_id: str | None) -> None:
+    """Recount the stale counters of customers on ``test_clock_id`` (``None``: the
+    system clock) under their locks, firing thresholds and starting grace periods."""
+    repo = QuotaRepository(ctx)
+    for stale in repo.stale_states():
+        customer = get_customer_by_id(ctx, stale.customer_id)
+        if customer.test_clock_id != test_clock_id:
+            continue
+        now = ctx.now(customer.test_clock_id)
+        state = repo.lock_state(customer.id, stale.metric_code)
+        src = sources(ctx, customer, stale.metric_code)
+        quota = src.quota(stale.metric_code)
+        if quota is None or quota.limit < 0 or src.blocked:
+            state.stale, state.period_key = False, None
+            continue
+        ev = evaluate(ctx, customer, src, quota, state=state, now=now, store=True)
+        fire_thresholds(ctx, customer, ev, now)
+        start_grace_if_due(ctx, customer, src, ev, state=state, now=now)

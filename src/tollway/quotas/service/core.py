@@ -56,6 +56,29 @@ class Evaluation:
         return None if self.unlimited else max(Decimal(self.quota.limit) - self.used, Decimal(0))
 
 
+def used_in(
+    ctx: Context,
+    customer: Customer,
+    metric: str,
+    period: tuple[datetime, datetime | None],
+    *,
+    state: QuotaState | None,
+    now: datetime,
+    store: bool,
+) -> Decimal:
+    """Usage of ``metric`` in ``period``: the maintained counter when it is current
+    (same period, not stale), else recounted from metering's rollups (and, with
+    ``store``, written back to the locked ``state``)."""
+    start, end = period
+    key = f"{start.isoformat()}/{end.isoformat() if end else '-'}"
+    if state is not None and not state.stale and state.period_key == key and state.used is not None:
+        return state.used
+    used = metering.usage(ctx, customer, metric, start=start, end=usage_end(end, now)).total
+    if store and state is not None:
+        state.period_key, state.used, state.stale = key, used, False
+    return used
+
+
 def grace_of(
     state: QuotaState | None, start: datetime, plan_code: str | None
 ) -> tuple[datetime | None, datetime | None]:
@@ -78,10 +101,12 @@ def evaluate(
     *,
     state: QuotaState | None,
     now: datetime,
+    store: bool = False,
 ) -> Evaluation:
-    """The quota's current period, usage (from metering's rollups) and enforcement."""
+    """The quota's current period, usage and enforcement (``store``: refresh the
+    locked ``state``'s counter when it had to recount)."""
     start, end = quota_period(quota.period, now, customer.timezone, src.billing_period)
-    used = metering.usage(ctx, customer, quota.metric, start=start, end=usage_end(end, now)).total
+    used = used_in(ctx, customer, quota.metric, (start, end), state=state, now=now, store=store)
     grace_started, grace_ends = (
         grace_of(state, start, src.plan_code) if quota.enforcement == "soft" else (None, None)
     )

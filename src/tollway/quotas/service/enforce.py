@@ -142,12 +142,13 @@ def consume(
         ev = evaluate(ctx, customer, src, quota, state=None, now=now)
         return _decision(ev, True, duplicate=not recorded)
     state = repo.lock_state(customer.id, metric)
-    before = evaluate(ctx, customer, src, quota, state=state, now=now)
+    before = evaluate(ctx, customer, src, quota, state=state, now=now, store=True)
     if not _record(ctx, customer, metric, quantity, event_id):
         return _decision(before, True, duplicate=True)
     if not before.allows(increment):
         raise _refuse(before, customer, now)  # the caller rolls the recorded event back
     after = dataclasses.replace(before, used=before.used + increment)
+    state.used = after.used
     fire_thresholds(ctx, customer, after, now)
     start_grace_if_due(ctx, customer, src, after, state=state, now=now)
     return _decision(after, True)
