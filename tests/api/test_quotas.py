@@ -258,7 +258,8 @@ def test_customer_keys_use_their_own_quotas_but_cannot_override(
     assert override.status_code == 403
     delete = anonymous.delete("/v1/customers/acme/quotas/api_calls", headers=headers)
     assert delete.status_code == 403
-    assert anonymous.post("/v1/customers/acme/reinstate", headers=headers).status_code == 403
+    reinstate = anonymous.post("/v1/customers/acme/reinstate", json={}, headers=headers)
+    assert reinstate.status_code == 403
 
 
 def test_bad_inputs_are_422(client: TestClient) -> None:

@@ -117,9 +117,10 @@ def get_grace_period(ctx: Ctx, external_id: ExternalIdPath) -> quotas.GracePerio
 
 
 @router.post("/customers/{external_id}/reinstate")
-def reinstate(
-    ctx: Ctx, external_id: ExternalIdPath, body: quotas.ReinstateIn | None = None
-) -> dict[str, bool]:
-    """Lift an auto-suspension: the customer's consumes are judged by quotas again."""
-    reason = body.reason if body else None
-    return {"reinstated": quotas.reinstate(ctx, external_id, reason=reason), "suspended": False}
+def reinstate(ctx: Ctx, external_id: ExternalIdPath, body: quotas.ReinstateIn) -> dict[str, bool]:
+    """Lift an auto-suspension (body ``{}`` or ``{"reason": ...}``): the customer's
+    consumes are judged by quotas again."""
+    return {
+        "reinstated": quotas.reinstate(ctx, external_id, reason=body.reason),
+        "suspended": False,
+    }

@@ -15,7 +15,7 @@ from tollway.customers import Customer, get_customer
 from tollway.kernel.context import Context
 from tollway.kernel.errors import FieldError, ValidationFailed
 from tollway.quotas.errors import CustomerSuspended, QuotaExceeded
-from tollway.quotas.periods import quota_period, retry_after, usage_end
+from tollway.quotas.periods import retry_after
 from tollway.quotas.repository import QuotaRepository
 from tollway.quotas.service.core import (
     Evaluation,
@@ -23,7 +23,7 @@ from tollway.quotas.service.core import (
     fire_thresholds,
     start_grace_if_due,
 )
-from tollway.quotas.service.sources import sources
+from tollway.quotas.service.sources import Quota, sources
 
 
 @dataclass(frozen=True)
@@ -63,12 +63,14 @@ def _increment(ctx: Context, metric: str, quantity: Decimal, *, consuming: bool)
     return quantity
 
 
-def _unlimited_used(ctx: Context, customer: Customer, metric: str, now: datetime) -> Decimal:
-    start, end = quota_period("monthly", now, customer.timezone)
-    return metering.usage(ctx, customer, metric, start=start, end=usage_end(end, now)).total
+def _none(metric: str) -> Quota:
+    """No quota on the metric: unlimited, ``used`` counted per calendar month."""
+    return Quota(metric, -1, "monthly", "hard", (), "none")
 
 
 def _decision(ev: Evaluation, allowed: bool, duplicate: bool = False) -> Decision:
+    if ev.quota.source == "none":
+        return Decision(allowed, ev.used, -1, None, None, None, duplicate)
     return Decision(
         allowed, ev.used, ev.quota.limit, ev.remaining(), ev.enforcement, ev.end, duplicate
     )
@@ -81,10 +83,7 @@ def check(ctx: Context, external_id: str, metric: str, *, quantity: Decimal) -> 
     increment = _increment(ctx, metric, quantity, consuming=False)
     suspended = QuotaRepository(ctx).suspension(customer.id) is not None
     src = sources(ctx, customer, metric)
-    quota = src.quota(metric)
-    if quota is None:
-        used = _unlimited_used(ctx, customer, metric, now)
-        return Decision(not suspended, used, -1, None, None, None)
+    quota = src.quota(metric) or _none(metric)
     state = QuotaRepository(ctx).state(customer.id, metric)
     ev = evaluate(ctx, customer, src, quota, state=state, now=now)
     return _decision(ev, ev.allows(increment) and not suspended)
@@ -133,14 +132,7 @@ def consume(
             "POST /v1/customers/{external_id}/reinstate"
         )
     src = sources(ctx, customer, metric)
-    quota = src.quota(metric)
-    if quota is None or quota.limit < 0:
-        recorded = _record(ctx, customer, metric, quantity, event_id)
-        if quota is None:
-            used = _unlimited_used(ctx, customer, metric, now)
-            return Decision(True, used, -1, None, None, None, duplicate=not recorded)
-        ev = evaluate(ctx, customer, src, quota, state=None, now=now)
-        return _decision(ev, True, duplicate=not recorded)
+    quota = src.quota(metric) or _none(metric)
     state = repo.lock_state(customer.id, metric)
     before = evaluate(ctx, customer, src, quota, state=state, now=now, store=True)
     if not _record(ctx, customer, metric, quantity, event_id):

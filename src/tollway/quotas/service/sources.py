@@ -25,7 +25,8 @@ class Quota:
     enforcement: str
     thresholds: tuple[int, ...]
     source: str
-    """``plan``, ``override`` or ``paused`` (a paused subscription under ``block``)."""
+    """``plan``, ``override``, ``paused`` (a paused subscription under ``block``) or
+    ``none`` (no quota: unlimited)."""
 
 
 @dataclass
