@@ -1,7 +1,9 @@
 """Quotas: check and consume latency, in-process and over HTTP.
 
 A customer on a plan with a hard monthly quota on a ``count`` metric (large enough
-never to refuse) and 2,000 events of usage this month already.
+never to refuse), 2,000 events of usage this month already, and a current counter
+(one consume before timing; a counter is recounted from rollups only after usage
+arrived through ``/v1/usage``, or in a new period).
 
 ``quotas.check`` / ``quotas.consume``: one service call per transaction, as a
 request does it: open a session, call :func:`tollway.quotas.check` or
@@ -72,6 +74,11 @@ def _setup(db: Database, clock: Any) -> None:
             for i in range(PRIOR_EVENTS)
         ]
         assert ingest(ctx, events, backfill=True).accepted == PRIOR_EVENTS
+    with unit_of_work(db.factory) as session:
+        # The steady state: the counter is current (a first consume recounted the
+        # rollups once; so does the ``quotas.evaluate`` job after /v1/usage traffic).
+        ctx = Context(session=session, product_id=db.product_id, clock=clock)
+        consume(ctx, "acme", "api_calls", quantity=Decimal(1), event_id="warm-counter")
 
 
 def _summary(samples: list[float]) -> dict[str, float]:

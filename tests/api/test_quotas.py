@@ -8,7 +8,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 
-def _setup(client: TestClient, quotas: list[dict[str, Any]], *, subscribe: bool = True) -> None:
+def _setup(
+    client: TestClient,
+    quotas: list[dict[str, Any]],
+    *,
+    subscribe: bool = True,
+    features: dict[str, Any] | None = None,
+) -> None:
     for code, aggregation in (("api_calls", "count"), ("storage", "sum")):
         response = client.post(
             "/v1/metrics", json={"code": code, "name": code, "aggregation": aggregation}
@@ -19,6 +25,7 @@ def _setup(client: TestClient, quotas: list[dict[str, Any]], *, subscribe: bool 
         "name": "Pro",
         "prices": [{"interval": "monthly", "amount": 4900}],
         "quotas": quotas,
+        "features": features or {},
     }
     assert client.post("/v1/plans", json=plan).status_code == 201
     assert client.post("/v1/customers", json={"external_id": "acme"}).status_code == 201
@@ -272,3 +279,25 @@ def test_bad_inputs_are_422(client: TestClient) -> None:
     bad = client.put("/v1/customers/acme/quotas/api_calls", json={"limit": -2, "period": "weekly"})
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json()["errors"]} == {"limit", "period"}
+
+
+def test_a_plan_feature_overrides_the_grace_period_length(client: TestClient) -> None:
+    quota = {"metric": "api_calls", "limit": 1, "period": "monthly", "enforcement": "soft"}
+    _setup(client, [quota], features={"grace_period_days": 2})
+    _consume(client)
+    _consume(client)
+    grace = client.get("/v1/customers/acme/grace-period").json()
+    assert (grace["grace_started"], grace["grace_ends"]) == (
+        "2026-01-15T12:00:00Z",
+        "2026-01-17T12:00:00Z",
+    )
+    assert grace["overage_percent"] == "100.00"
+
+
+def test_no_live_subscription_uses_the_default_plan(client: TestClient) -> None:
+    _setup(client, [{"metric": "api_calls", "limit": 1, "period": "monthly"}], subscribe=False)
+    assert _consume(client).json()["limit"] == -1  # no plan at all: unlimited
+    assert client.patch("/v1/plans/pro", json={"is_default": True}).status_code == 200
+    status = client.get("/v1/customers/acme/quotas").json()
+    assert (status["plan_id"], status["quotas"]["api_calls"]["used"]) == ("pro", "1")
+    assert _consume(client).status_code == 429
