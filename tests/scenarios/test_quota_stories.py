@@ -164,3 +164,41 @@ def test_a_paused_subscription_blocks_consumes_by_default(story: Story) -> None:
     assert story.ok("GET", "/v1/customers/acme/quotas")["quotas"] == {}
     story.settings(paused_quota_policy="keep")
     assert _consume(story)["used"] == "2"
+
+
+def test_a_plan_change_ends_an_expired_grace(story: Story) -> None:
+    story.starts_at(utc(2026, 1, 15, 12, 0))
+    _catalog(story, {"metric": "api_calls", "limit": 1, "period": "monthly", "enforcement": "soft"})
+    story.post(
+        "/v1/plans",
+        {
+            "code": "team",
+            "name": "Team",
+            "prices": [{"interval": "monthly", "amount": 9900}],
+            "quotas": [
+                {"metric": "api_calls", "limit": 3, "period": "monthly", "enforcement": "soft"}
+            ],
+        },
+        201,
+    )
+    story.customer("acme")
+    sub = story.subscribe("acme", "pro")
+    _consume(story)
+    _consume(story)  # 2 of 1: grace starts, 7 days
+    story.advance(utc(2026, 1, 22, 12, 0))
+    assert _consume(story, status=429)["enforcement"] == "hard"
+    story.post(f"/v1/subscriptions/{sub['id']}/change", {"new_plan_id": "team", "immediate": True})
+    answer = _consume(story)  # a new plan: soft again, 3 of 3
+    assert (answer["used"], answer["limit"], answer["enforcement"]) == ("3", 3, "soft")
+    _consume(story)  # 4 of 3: a new grace period under the new plan
+    grace = story.ok("GET", "/v1/customers/acme/grace-period")
+    assert (grace["grace_started"], grace["grace_ends"], grace["recommended_action"]) == (
+        "2026-01-22T12:00:00Z",
+        "2026-01-29T12:00:00Z",
+        "upgrade_plan",
+    )
+    assert story.event_types("grace_period.") == [
+        "grace_period.started",
+        "grace_period.ended",
+        "grace_period.started",
+    ]
