@@ -11,7 +11,12 @@ import importlib
 
 from benchmarks.harness import BACKENDS, Benchmark, emit, run_benchmark
 
-MODULES = ("benchmarks.jobs", "benchmarks.testclocks", "benchmarks.metering")
+MODULES = (
+    "benchmarks.jobs",
+    "benchmarks.testclocks",
+    "benchmarks.metering",
+    "benchmarks.quotas",
+)
 """Benchmark modules, each with a ``BENCHMARKS`` list; later issues add theirs here."""
 
 

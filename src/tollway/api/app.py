@@ -18,6 +18,7 @@ from tollway.api.routers import (
     events,
     notifications,
     product,
+    quotas,
     subscriptions,
     test_clocks,
     usage,
@@ -46,6 +47,7 @@ _V1_ROUTERS = [
     usage.router,
     webhooks.router,
     notifications.router,
+    quotas.router,
 ]
 
 

@@ -72,6 +72,7 @@ def default_registry(
     from tollway.kernel.settings import get_settings
     from tollway.metering import tasks as metering_tasks
     from tollway.notifications import tasks as notification_tasks
+    from tollway.quotas import tasks as quota_tasks
     from tollway.subscriptions import tasks as subscription_tasks
     from tollway.webhooks import tasks as webhook_tasks
 
@@ -89,4 +90,5 @@ def default_registry(
     registry.include(webhooks.handlers, consumers=webhooks.consumers)
     notifications = notification_tasks.build(settings)
     registry.include(notifications.handlers, consumers=notifications.consumers)
+    registry.include(quota_tasks.HANDLERS)
     return registry

@@ -7,6 +7,7 @@ from tollway.kernel import audit, clock, idempotency, jobs, outbox, relay, tenan
 from tollway.kernel.db import Base
 from tollway.metering import models as metering_models
 from tollway.notifications import models as notification_models
+from tollway.quotas import models as quota_models
 from tollway.subscriptions import models as subscription_models
 from tollway.webhooks import models as webhook_models
 
@@ -15,6 +16,7 @@ MODULES = (
     catalog_models,
     customer_models,
     metering_models,
+    quota_models,
     audit,
     clock,
     idempotency,

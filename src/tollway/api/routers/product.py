@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tollway import metering, notifications, subscriptions
+from tollway import metering, notifications, quotas, subscriptions
 from tollway.api.deps import Ctx
 from tollway.api.routing import resource_router
 from tollway.kernel.access import require_full_access
@@ -28,6 +28,7 @@ SETTINGS_SECTIONS: dict[str, type[BaseModel]] = {
     subscriptions.SECTION: subscriptions.SubscriptionSettings,
     metering.SETTINGS_SECTION: metering.MeteringSettings,
     notifications.SETTINGS_SECTION: notifications.NotificationSettings,
+    quotas.SECTION: quotas.QuotasSettings,
 }
 """Each domain's settings model, by section name. Domains add theirs here."""
 

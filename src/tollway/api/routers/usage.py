@@ -15,7 +15,7 @@ from fastapi import Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from tollway import customers, metering
+from tollway import customers, metering, quotas
 from tollway.api.deps import Ctx, PageDep
 from tollway.api.problems import PROBLEM_JSON
 from tollway.api.routing import resource_router
@@ -92,7 +92,7 @@ async def send_usage(ctx: Ctx, request: Request) -> Response:
     body = await _json(request)
     if not isinstance(body, dict):
         raise ValidationFailed.field("body", "must be a JSON object (one usage event)")
-    result = await run_in_threadpool(metering.ingest, ctx, [body])
+    result = await run_in_threadpool(_ingest, ctx, [body])
     if result.rejected:
         errors = result.rejected[0].errors
         if not result.recorded:
@@ -124,7 +124,7 @@ async def send_usage(ctx: Ctx, request: Request) -> Response:
 async def send_usage_batch(ctx: Ctx, request: Request) -> metering.BatchOut:
     """Record up to 10,000 events; each refused event is listed with its reasons."""
     events = _events_of(await _json(request))
-    return _batch_out(await run_in_threadpool(metering.ingest, ctx, events))
+    return _batch_out(await run_in_threadpool(_ingest, ctx, events))
 
 
 @router.post("/usage/backfill", openapi_extra=_body(_BATCH_SCHEMA))
@@ -135,7 +135,13 @@ async def backfill_usage(ctx: Ctx, request: Request) -> metering.BatchOut:
 
 
 def _backfill(ctx: Context, events: list[Any]) -> metering.IngestResult:
-    return metering.ingest(ctx, events, backfill=True)
+    return _ingest(ctx, events, backfill=True)
+
+
+def _ingest(ctx: Context, events: list[Any], *, backfill: bool = False) -> metering.IngestResult:
+    """Flag the quota counters the events touch for a recount, then ingest."""
+    quotas.usage_arriving(ctx, events)
+    return metering.ingest(ctx, events, backfill=backfill)
 
 
 @router.get("/usage/rejections")

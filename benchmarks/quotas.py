@@ -1,0 +1,187 @@
+"""Quotas: check and consume latency, in-process and over HTTP.
+
+A customer on a plan with a hard monthly quota on a ``count`` metric (large enough
+never to refuse), 2,000 events of usage this month already, and a current counter
+(one consume before timing; a counter is recounted from rollups only after usage
+arrived through ``/v1/usage``, or in a new period).
+
+``quotas.check`` / ``quotas.consume``: one service call per transaction, as a
+request does it: open a session, call :func:`tollway.quotas.check` or
+:func:`tollway.quotas.consume`, commit, close. The baseline is the same transaction
+around a bare ``SELECT 1``.
+
+``quotas.check_http`` / ``quotas.consume_http``: ``POST .../check`` and ``.../consume``
+through Starlette's ``TestClient`` (in-process ASGI, no sockets). The baseline is a
+bare authenticated ``GET /v1/customers/{id}``.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from benchmarks.harness import Benchmark, Database, Figure, Stopwatch
+from tollway.api import create_app
+from tollway.catalog import MetricCreate, PlanCreate, create_metric, create_plan
+from tollway.customers import CustomerCreate, create_customer
+from tollway.kernel.clock import FixedClock
+from tollway.kernel.context import Context
+from tollway.kernel.db import unit_of_work
+from tollway.kernel.settings import Settings
+from tollway.metering import ingest
+from tollway.quotas import check, consume
+from tollway.subscriptions import SubscriptionCreate, create_subscription
+
+KEY = "sk_bench_quotas"
+NOW = datetime(2026, 1, 20, 12, tzinfo=UTC)
+SAMPLES = 1_000
+WARMUP = 100
+PRIOR_EVENTS = 2_000
+
+
+def _setup(db: Database, clock: Any) -> None:
+    with unit_of_work(db.factory) as session:
+        ctx = Context(session=session, product_id=db.product_id, clock=clock)
+        create_metric(ctx, MetricCreate(code="api_calls", name="API calls", aggregation="count"))
+        create_plan(
+            ctx,
+            PlanCreate.model_validate(
+                {
+                    "code": "pro",
+                    "name": "Pro",
+                    "prices": [{"interval": "monthly", "amount": 4900}],
+                    "quotas": [{"metric": "api_calls", "limit": 10**12, "period": "monthly"}],
+                }
+            ),
+        )
+        create_customer(ctx, CustomerCreate(external_id="acme"))
+        create_subscription(ctx, SubscriptionCreate(customer_id="acme", plan_id="pro"))
+    with unit_of_work(db.factory) as session:
+        ctx = Context(session=session, product_id=db.product_id, clock=clock)
+        events = [
+            {
+                "customer_id": "acme",
+                "metric": "api_calls",
+                "timestamp": datetime(2026, 1, 1 + i % 19, i % 24, tzinfo=UTC).isoformat(),
+            }
+            for i in range(PRIOR_EVENTS)
+        ]
+        assert ingest(ctx, events, backfill=True).accepted == PRIOR_EVENTS
+    with unit_of_work(db.factory) as session:
+        # The steady state: the counter is current (a first consume recounted the
+        # rollups once; so does the ``quotas.evaluate`` job after /v1/usage traffic).
+        ctx = Context(session=session, product_id=db.product_id, clock=clock)
+        consume(ctx, "acme", "api_calls", quantity=Decimal(1), event_id="warm-counter")
+
+
+def _summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered), 3),
+        "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1], 3),
+    }
+
+
+def _time(call: Callable[[int], object]) -> list[float]:
+    for i in range(WARMUP):
+        call(-1 - i)
+    samples = []
+    for i in range(SAMPLES):
+        with Stopwatch() as watch:
+            call(i)
+        samples.append(watch.seconds * 1000)
+    return samples
+
+
+def _figure(
+    measured: list[float], baseline: list[float], baseline_name: str, goal_ms: float
+) -> Figure:
+    value, base = _summary(measured), _summary(baseline)
+    return {
+        "value": value["p50_ms"],
+        "unit": "ms (p50)",
+        "p99_ms": value["p99_ms"],
+        "samples": len(measured),
+        "baseline": {"name": baseline_name, **base},
+        "ratio_to_baseline_p99": round(value["p99_ms"] / base["p99_ms"], 3),
+        "goal": f"p99 < {goal_ms} ms",
+        "met": value["p99_ms"] < goal_ms,
+    }
+
+
+def _in_process(db: Database, operation: str) -> Figure:
+    clock = FixedClock(NOW)
+    _setup(db, clock)
+
+    def transaction(work: Callable[[Context], object]) -> Callable[[int], object]:
+        def run(i: int) -> object:
+            with unit_of_work(db.factory) as session:
+                return work(Context(session=session, product_id=db.product_id, clock=clock))
+
+        return run
+
+    def select_one(ctx: Context) -> object:
+        return ctx.session.execute(text("SELECT 1")).scalar_one()
+
+    counter = iter(range(10**9))
+
+    def call(ctx: Context) -> object:
+        if operation == "check":
+            return check(ctx, "acme", "api_calls", quantity=Decimal(1))
+        return consume(
+            ctx, "acme", "api_calls", quantity=Decimal(1), event_id=f"bench-{next(counter)}"
+        )
+
+    gc.collect()
+    baseline = _time(transaction(select_one))
+    measured = _time(transaction(call))
+    return {
+        **_figure(measured, baseline, "a transaction around a bare SELECT 1", 0.5),
+        "operation": f"quotas.{operation} (one transaction per call)",
+    }
+
+
+def _http(db: Database, operation: str) -> Figure:
+    clock = FixedClock(NOW)
+    _setup(db, clock)
+    app = create_app(Settings(database_url=db.url, api_key=KEY), clock=clock)  # type: ignore[arg-type]
+    gc.collect()
+    gc.freeze()  # as `tollway serve` does after building the app
+    with TestClient(app, headers={"Authorization": f"Bearer {KEY}"}) as client:
+
+        def bare(i: int) -> object:
+            response = client.get("/v1/customers/acme")
+            assert response.status_code == 200
+            return response
+
+        def call(i: int) -> object:
+            path = f"/v1/customers/acme/quotas/api_calls/{operation}"
+            body: dict[str, Any] = {"quantity": 1}
+            if operation == "consume":
+                body["event_id"] = f"http-{i}"
+            response = client.post(path, json=body)
+            assert response.status_code == 200, response.text
+            return response
+
+        baseline = _time(bare)
+        measured = _time(call)
+    return {
+        **_figure(measured, baseline, "a bare authenticated GET /v1/customers/{id}", 5.0),
+        "operation": f"POST /v1/customers/{{id}}/quotas/{{metric}}/{operation}",
+        "transport": "TestClient (in-process ASGI)",
+    }
+
+
+BENCHMARKS = [
+    Benchmark("quotas.check", lambda db: _in_process(db, "check")),
+    Benchmark("quotas.consume", lambda db: _in_process(db, "consume")),
+    Benchmark("quotas.check_http", lambda db: _http(db, "check")),
+    Benchmark("quotas.consume_http", lambda db: _http(db, "consume")),
+]

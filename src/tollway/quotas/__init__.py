@@ -1,0 +1,58 @@
+"""Quotas: limits on metrics per period, atomic check-and-consume, threshold alerts,
+grace periods and suspension."""
+
+from tollway.quotas.errors import CustomerSuspended, QuotaExceeded
+from tollway.quotas.schemas import (
+    CheckOut,
+    GracePeriodOut,
+    OverrideOut,
+    QuotaCheckIn,
+    QuotaConsumeIn,
+    QuotaOverrideIn,
+    QuotasOut,
+    QuotasSettings,
+    QuotaStatusOut,
+    ReinstateIn,
+)
+from tollway.quotas.service.admin import (
+    CustomerQuotas,
+    GracePeriod,
+    customer_quotas,
+    evaluate_stale,
+    grace_period,
+    reinstate,
+    remove_override,
+    set_override,
+    usage_arriving,
+)
+from tollway.quotas.service.core import SECTION, quota_settings
+from tollway.quotas.service.enforce import Decision, check, consume
+
+__all__ = [
+    "SECTION",
+    "CheckOut",
+    "CustomerQuotas",
+    "CustomerSuspended",
+    "Decision",
+    "GracePeriod",
+    "GracePeriodOut",
+    "OverrideOut",
+    "QuotaCheckIn",
+    "QuotaConsumeIn",
+    "QuotaExceeded",
+    "QuotaOverrideIn",
+    "QuotaStatusOut",
+    "QuotasOut",
+    "QuotasSettings",
+    "ReinstateIn",
+    "check",
+    "consume",
+    "customer_quotas",
+    "evaluate_stale",
+    "grace_period",
+    "quota_settings",
+    "reinstate",
+    "remove_override",
+    "set_override",
+    "usage_arriving",
+]

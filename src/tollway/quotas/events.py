@@ -1,0 +1,10 @@
+"""Event types the quotas domain records."""
+
+QUOTA_WARNING = "quota.warning"
+QUOTA_EXCEEDED = "quota.exceeded"
+GRACE_STARTED = "grace_period.started"
+GRACE_ENDED = "grace_period.ended"
+CUSTOMER_SUSPENDED = "customer.suspended"
+CUSTOMER_REINSTATED = "customer.reinstated"
+QUOTA_OVERRIDE_SET = "quota.override_set"
+QUOTA_OVERRIDE_REMOVED = "quota.override_removed"

@@ -1,0 +1,1 @@
+"""Quota use cases."""
