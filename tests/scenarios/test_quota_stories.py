@@ -202,3 +202,24 @@ def test_a_plan_change_ends_an_expired_grace(story: Story) -> None:
         "grace_period.ended",
         "grace_period.started",
     ]
+
+
+def test_crossing_80_percent_reaches_the_customer_in_app_once_per_period(story: Story) -> None:
+    """quota.warning travels from quotas through the relay to notifications."""
+    story.starts_at(utc(2026, 3, 2, 9, 0))
+    _catalog(story, {"metric": "api_calls", "limit": 10, "period": "monthly"})
+    story.customer("acme")
+    story.subscribe("acme", "pro")
+    for _ in range(9):
+        _consume(story)
+    story.advance(utc(2026, 3, 2, 9, 0))  # relays the clock's events at its time
+    inbox = story.ok("GET", "/v1/customers/acme/notifications")["data"]
+    assert [(n["type"], n["data"]["threshold"]) for n in inbox] == [
+        ("quota_warning", 90),
+        ("quota_warning", 80),
+    ]
+    story.advance(utc(2026, 3, 20, 9, 0))
+    _consume(story)  # 10 of 10: exceeded, once; 80 and 90 do not fire again
+    story.advance(utc(2026, 3, 20, 9, 0))
+    inbox = story.ok("GET", "/v1/customers/acme/notifications")["data"]
+    assert [n["type"] for n in inbox] == ["quota_exceeded", "quota_warning", "quota_warning"]
