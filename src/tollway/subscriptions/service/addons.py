@@ -3,7 +3,9 @@ changed mid-period), one-off ones are billed once."""
 
 from __future__ import annotations
 
-from tollway.catalog import get_addon
+from datetime import datetime
+
+from tollway.catalog import AddOn, get_addon
 from tollway.kernel.access import require_full_access
 from tollway.kernel.context import Context
 from tollway.kernel.errors import NotFound, ValidationFailed
@@ -68,38 +70,12 @@ def set_addon(ctx: Context, subscription_id: str, data: AddOnAttach) -> Subscrip
                 quantity=data.quantity,
             )
         )
-        row = SubscriptionAddOn(
-            id=new_id("sad"),
-            product_id=ctx.product_id,
-            subscription_id=sub.id,
-            addon_id=addon.id,
-            addon_code=addon.code,
-            interval=addon.interval,
-            quantity=data.quantity,
-            unit_amount=addon.amount,
-            currency=addon.currency,
-            created_at=now,
-            updated_at=now,
-            removed_at=now,  # billed once: not carried into later periods
-        )
-        repo.add(row)
+        # Billed once: removed at once, so it is not carried into later periods.
+        repo.add(_addon_row(ctx, sub, addon, data.quantity, now, removed_at=now))
     else:
         old_quantity = current.quantity if current is not None else 0
         if current is None:
-            current = SubscriptionAddOn(
-                id=new_id("sad"),
-                product_id=ctx.product_id,
-                subscription_id=sub.id,
-                addon_id=addon.id,
-                addon_code=addon.code,
-                interval=addon.interval,
-                quantity=data.quantity,
-                unit_amount=addon.amount,
-                currency=addon.currency,
-                created_at=now,
-                updated_at=now,
-                removed_at=None,
-            )
+            current = _addon_row(ctx, sub, addon, data.quantity, now, removed_at=None)
             repo.add(current)
         else:
             current.quantity = data.quantity
@@ -170,4 +146,30 @@ def _prorated_delta(
         end=end,
         addon_code=addon.addon_code,
         quantity=abs(delta),
+    )
+
+
+def _addon_row(
+    ctx: Context,
+    sub: Subscription,
+    addon: AddOn,
+    quantity: int,
+    now: datetime,
+    *,
+    removed_at: datetime | None,
+) -> SubscriptionAddOn:
+    """A subscription's add-on line at the add-on's current price."""
+    return SubscriptionAddOn(
+        id=new_id("sad"),
+        product_id=ctx.product_id,
+        subscription_id=sub.id,
+        addon_id=addon.id,
+        addon_code=addon.code,
+        interval=addon.interval,
+        quantity=quantity,
+        unit_amount=addon.amount,
+        currency=addon.currency,
+        created_at=now,
+        updated_at=now,
+        removed_at=removed_at,
     )

@@ -16,7 +16,6 @@ from tollway.subscriptions.periods import Period
 from tollway.subscriptions.repository import SubscriptionRepository
 from tollway.subscriptions.schemas import SubscriptionCancel
 from tollway.subscriptions.service.common import (
-    add_charge,
     emit,
     load,
     new_schedule,
@@ -25,12 +24,7 @@ from tollway.subscriptions.service.common import (
     snapshot,
 )
 from tollway.subscriptions.service.create import end_replaced, fall_back_to_default
-from tollway.subscriptions.service.credits import (
-    addon_credits,
-    closed_period,
-    period_discount,
-    unused,
-)
+from tollway.subscriptions.service.credits import closed_period, unused_time_credits
 from tollway.subscriptions.service.pause import pause_subscription
 from tollway.subscriptions.settings import subscription_settings
 from tollway.subscriptions.states import (
@@ -92,25 +86,13 @@ def cancel_now(ctx: Context, sub: Subscription, *, credit: bool) -> list[Subscri
     before = snapshot(ctx, sub)
     now = now_for(ctx, sub)
     sub.status = apply("cancel", sub.status)
-    charges: list[SubscriptionCharge] = []
     end = sub.current_period_end
     paid = before["status"] in (ACTIVE, PAST_DUE)
-    if credit and paid:
-        amount, at = unused(ctx, sub, sub.amount, now)
-        if amount and end is not None:
-            charges.append(
-                add_charge(
-                    ctx,
-                    sub,
-                    kind="cancel_credit",
-                    description=f"Unused time on {sub.plan_code} ({sub.billing_cycle})",
-                    amount=-amount,
-                    start=at,
-                    end=end,
-                    discount=period_discount(ctx, sub),
-                )
-            )
-        charges += addon_credits(ctx, sub, now, kind="cancel_credit", reason="canceled")
+    charges = (
+        unused_time_credits(ctx, sub, now, kind="cancel_credit", reason="canceled")
+        if credit and paid
+        else []
+    )
     closed = closed_period(sub, now if end is None else min(now, end))
     ended = max(now, sub.current_period_start)  # a period not yet started ends at its start
     sub.canceled_at = sub.canceled_at or now

@@ -91,6 +91,29 @@ def addon_credits(
     return credits
 
 
+def unused_time_credits(
+    ctx: Context, sub: Subscription, now: datetime, *, kind: str, reason: str
+) -> list[SubscriptionCharge]:
+    """Credits for the unused paid time of the current period after ``now``: the plan
+    fee (with the discount it was paid with) and each recurring add-on."""
+    credits = []
+    amount, at = unused(ctx, sub, sub.amount, now)
+    if amount and sub.current_period_end is not None:
+        credits.append(
+            add_charge(
+                ctx,
+                sub,
+                kind=kind,
+                description=f"Unused time on {sub.plan_code} ({sub.billing_cycle}), {reason}",
+                amount=-amount,
+                start=at,
+                end=sub.current_period_end,
+                discount=period_discount(ctx, sub),
+            )
+        )
+    return credits + addon_credits(ctx, sub, now, kind=kind, reason=reason)
+
+
 def closed_period(sub: Subscription, end: datetime) -> dict[str, str]:
     """The usage window ``[current_period_start, end)`` a transition closes."""
     start = sub.current_period_start

@@ -7,11 +7,10 @@ from tollway.kernel.context import Context
 from tollway.kernel.errors import InvalidTransition
 from tollway.kernel.jobs import enqueue
 from tollway.subscriptions import events, periods
-from tollway.subscriptions.models import Subscription, SubscriptionCharge
+from tollway.subscriptions.models import Subscription
 from tollway.subscriptions.periods import Period
 from tollway.subscriptions.service.common import (
     RESUME,
-    add_charge,
     customer_of,
     emit,
     load,
@@ -20,12 +19,7 @@ from tollway.subscriptions.service.common import (
     open_period,
     snapshot,
 )
-from tollway.subscriptions.service.credits import (
-    addon_credits,
-    closed_period,
-    period_discount,
-    unused,
-)
+from tollway.subscriptions.service.credits import closed_period, unused_time_credits
 from tollway.subscriptions.states import ACTIVE, apply
 
 
@@ -43,23 +37,8 @@ def pause_subscription(
     before = snapshot(ctx, sub)
     sub.status = apply("pause", sub.status)
     now = now_for(ctx, sub)
-    charges: list[SubscriptionCharge] = []
     end = sub.current_period_end
-    credit, at = unused(ctx, sub, sub.amount, now)
-    if credit and end is not None:
-        charges.append(
-            add_charge(
-                ctx,
-                sub,
-                kind="pause_credit",
-                description=f"Unused time on {sub.plan_code} ({sub.billing_cycle}), paused",
-                amount=-credit,
-                start=at,
-                end=end,
-                discount=period_discount(ctx, sub),
-            )
-        )
-    charges += addon_credits(ctx, sub, now, kind="pause_credit", reason="paused")
+    charges = unused_time_credits(ctx, sub, now, kind="pause_credit", reason="paused")
     closed = closed_period(sub, now if end is None else min(now, end))
     sub.current_period_end = max(now, sub.current_period_start)
     sub.pending_change = None
