@@ -34,7 +34,7 @@ _MESSAGES = _environment(SandboxedEnvironment(undefined=ChainableUndefined, auto
 _EMAILS = _environment(
     Environment(
         loader=PackageLoader("tollway.notifications", "templates"),
-        autoescape=select_autoescape(["html"]),
+        autoescape=select_autoescape(["html", "html.j2"], default_for_string=True),
         undefined=ChainableUndefined,
         keep_trailing_newline=True,
     )
