@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
-
 from tollway import customers
 from tollway.kernel import outbound
 from tollway.kernel.access import require_full_access
@@ -190,10 +188,11 @@ def send_attempt(prepared: Prepared, *, sender: Sender) -> Outcome:
                 allow_private=sender.allow_private,
                 content=prepared.body.encode(),
                 headers=prepared.headers,
+                deadline_seconds=sender.timeout_seconds,
             )
     except outbound.Refused as exc:
         return Outcome(None, f"not sent: {exc}", None, 0)
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # every failure, whatever its kind, is the attempt's outcome
         latency = int((time.monotonic() - started) * 1000)
         return Outcome(None, f"{type(exc).__name__}: {exc}"[:_EXCERPT_CHARS], None, latency)
     latency = int((time.monotonic() - started) * 1000)
