@@ -311,6 +311,18 @@ def complete_send(
     notification.channels = channels
 
 
+def fail_stalled_send(ctx: Context, notification_id: str, channel: str, *, reason: str) -> bool:
+    """Mark a channel whose send job failed for good as failed with ``reason``;
+    ``False`` when it is not pending (sent, skipped, or already marked)."""
+    notification = NotificationRepository(ctx).by_id(notification_id)
+    if notification is None or notification.channels.get(channel, {}).get("status") != "pending":
+        return False
+    at = ctx.now(notification.test_clock_id).isoformat()
+    state = {"status": "failed", "at": at, "reason": reason[:1000]}
+    notification.channels = {**notification.channels, channel: state}
+    return True
+
+
 def _webhook_body(
     notification: Notification, customer: Customer | None, brand: Brand
 ) -> dict[str, Any]:

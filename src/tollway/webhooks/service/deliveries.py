@@ -342,3 +342,15 @@ def replay_event(ctx: Context, endpoint_id: str, event_id: str) -> WebhookDelive
     if event is None:
         raise NotFound(f"event {event_id!r} not found", param="event_id")
     return _new_delivery(ctx, endpoint, event, replay=True)
+
+
+def fail_stalled_delivery(ctx: Context, delivery_id: str, *, reason: str) -> bool:
+    """Mark a delivery whose job failed for good as failed with ``reason``; ``False``
+    when it is no longer pending (a later attempt or a manual retry took over)."""
+    delivery = WebhookRepository(ctx).delivery(delivery_id, lock=True)
+    if delivery is None or delivery.status != PENDING:
+        return False
+    delivery.last_error = f"the delivery job failed: {reason}"[:_EXCERPT_CHARS]
+    delivery.updated_at = ctx.now(delivery.test_clock_id)
+    _fail(delivery)
+    return True
