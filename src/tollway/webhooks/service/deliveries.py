@@ -34,7 +34,7 @@ from tollway.webhooks.models import (
 )
 from tollway.webhooks.repository import WebhookRepository
 from tollway.webhooks.schemas import AttemptOut, DeliveryDetail, DeliveryOut
-from tollway.webhooks.service.endpoints import get_endpoint
+from tollway.webhooks.service.endpoints import get_endpoint, retired_secrets
 from tollway.webhooks.signing import matches, retry_delay, signature_header
 
 log = logging.getLogger(__name__)
@@ -120,11 +120,9 @@ def fan_out(ctx: Context, event: Event) -> None:
 
 
 def _secrets(endpoint: WebhookEndpoint, wall: datetime) -> list[str]:
-    active = [endpoint.secret]
-    expires = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret and expires is not None and expires > wall:
-        active.append(endpoint.previous_secret)
-    return active
+    retired = retired_secrets(endpoint)
+    still_valid = [e["secret"] for e in retired if datetime.fromisoformat(e["expires_at"]) > wall]
+    return [endpoint.secret, *still_valid]
 
 
 @dataclass(frozen=True)
