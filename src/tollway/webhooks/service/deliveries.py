@@ -100,11 +100,16 @@ def _new_delivery(
     return delivery
 
 
-def _schedule(ctx: Context, delivery: WebhookDelivery, due: datetime, *, tag: str) -> None:
+def _schedule(
+    ctx: Context, delivery: WebhookDelivery, due: datetime, *, tag: str, manual: bool = False
+) -> None:
+    payload: dict[str, Any] = {"delivery_id": delivery.id, "attempt": delivery.attempts + 1}
+    if manual:
+        payload["manual"] = True
     enqueue(
         ctx,
         DELIVER_KIND,
-        {"delivery_id": delivery.id, "attempt": delivery.attempts + 1},
+        payload,
         due_at=due,
         test_clock_id=delivery.test_clock_id,
         dedup_key=f"webhook:{delivery.id}:{tag}",
@@ -146,13 +151,14 @@ class Outcome:
 
 
 def prepare_attempt(ctx: Context, payload: dict[str, Any], *, sender: Sender) -> Prepared | None:
-    """Attempt ``payload["attempt"]`` of a delivery, signed now; ``None`` when the job
-    is stale (a manual retry ran), the delivery is done or the endpoint disabled."""
+    """Attempt ``payload["attempt"]`` of a delivery, signed now; ``None`` when a
+    scheduled job is stale (another attempt was recorded since it was scheduled), the
+    delivery is done or the endpoint disabled. A manual retry is never stale."""
     repo = WebhookRepository(ctx)
     delivery = repo.delivery(payload["delivery_id"], lock=True)
     if delivery is None or delivery.status != PENDING:
         return None
-    if delivery.attempts + 1 != payload["attempt"]:
+    if not payload.get("manual") and delivery.attempts + 1 != payload["attempt"]:
         return None
     endpoint = repo.endpoint(delivery.endpoint_id)
     if endpoint is None:
@@ -205,21 +211,24 @@ def complete_attempt(
     *,
     sender: Sender,
 ) -> None:
-    """Record the attempt, then finish the delivery or schedule the next attempt."""
+    """Record the attempt under the next free number (attempts overlapping, e.g. a
+    manual retry during a scheduled one, each get their own), then finish the
+    delivery or schedule the next attempt."""
     repo = WebhookRepository(ctx)
     delivery = repo.delivery(prepared.delivery_id, lock=True)
-    if delivery is None or delivery.status != PENDING or delivery.attempts + 1 != prepared.number:
-        return  # another attempt (a manual retry) was recorded meanwhile
+    if delivery is None:
+        return
     endpoint = repo.endpoint(delivery.endpoint_id, lock=True)
     if endpoint is None:
         return
     now = ctx.now(delivery.test_clock_id)
+    number = delivery.attempts + 1
     repo.add(
         WebhookAttempt(
             id=new_id("wha"),
             product_id=ctx.product_id,
             delivery_id=delivery.id,
-            number=prepared.number,
+            number=number,
             attempted_at=prepared.wall,
             response_code=outcome.code,
             latency_ms=outcome.latency_ms,
@@ -227,7 +236,7 @@ def complete_attempt(
             response_excerpt=outcome.excerpt,
         )
     )
-    delivery.attempts = prepared.number
+    delivery.attempts = number
     delivery.last_response_code = outcome.code
     delivery.last_latency_ms = outcome.latency_ms
     delivery.updated_at = now
@@ -238,6 +247,8 @@ def complete_attempt(
         delivery.next_attempt_at = None
         endpoint.failing_since = None
         return
+    if delivery.status != PENDING:
+        return  # an overlapping attempt already finished the delivery
     delivery.last_error = outcome.error or f"the endpoint answered HTTP {outcome.code}"
     _after_failure(ctx, endpoint, delivery, code=outcome.code, wall=prepared.wall, sender=sender)
 
@@ -326,7 +337,7 @@ def retry_delivery(ctx: Context, endpoint_id: str, delivery_id: str) -> WebhookD
     delivery.status = PENDING
     delivery.next_attempt_at = now
     delivery.updated_at = now
-    _schedule(ctx, delivery, now, tag=f"manual:{new_id('r')}")
+    _schedule(ctx, delivery, now, tag=f"manual:{new_id('r')}", manual=True)
     return delivery
 
 
