@@ -29,6 +29,7 @@ advance to the clock's current time just relays (and runs what is due).
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,7 +45,7 @@ from tollway.kernel.context import Context
 from tollway.kernel.db import unit_of_work
 from tollway.kernel.ids import new_id, time_floor
 from tollway.kernel.jobs import DONE as JOB_DONE
-from tollway.kernel.jobs import Job
+from tollway.kernel.jobs import Job, enqueue
 from tollway.kernel.outbox import Event
 from tollway.kernel.relay import DEAD, DONE, FAILED, Consumer, EventReceipt, RelayCursor
 
@@ -54,6 +55,9 @@ RELAY_KIND = "events.relay"
 RELAY_EVERY = timedelta(seconds=5)
 RELAY_BATCH = 200
 RELAY_JOB_RETENTION = timedelta(hours=1)
+RELAY_BUDGET_SECONDS = 1.0
+"""A relay job makes passes until caught up or this long (its transaction holds
+SQLite's write lock); behind further, it enqueues a follow-up job at once."""
 CURSOR_LAG = timedelta(minutes=15)
 """How far behind the newest events a consumer's cursor stays (late commits)."""
 _MAX_ERROR_CHARS = 4000
@@ -353,7 +357,11 @@ def tasks(registry: Registry) -> tuple[dict[str, Handler], list[Periodic]]:
     """The periodic relay job, bound to ``registry``'s consumers."""
 
     def relay_job(ctx: Context, payload: dict[str, Any]) -> None:
-        relay(ctx.session, registry, ctx.clock)
+        deadline = time.monotonic() + RELAY_BUDGET_SECONDS
+        while relay(ctx.session, registry, ctx.clock):
+            if time.monotonic() >= deadline:  # not caught up: go on in a fresh job
+                enqueue(ctx, RELAY_KIND, {}, product_scoped=False)
+                break
         ctx.session.execute(
             delete(Job).where(
                 Job.kind == RELAY_KIND,
