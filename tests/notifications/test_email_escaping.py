@@ -70,3 +70,44 @@ def test_branding_values_are_escaped_in_the_html_part(
     assert "<b>Acme</b>" not in html
     assert "&lt;b&gt;Acme&lt;/b&gt;" in html
     assert "x@acme.example.com&#34;&gt;&lt;script&gt;" in html
+
+
+def test_the_products_logo_heads_the_html_email(
+    client: TestClient, app: FastAPI, ctx: Context, smtp: SmtpServer
+) -> None:
+    branding = """
+version: 1
+branding:
+  billing:
+    company_name: "Acme Billing"
+    invoice_logo: "https://cdn.acme.example.com/logo.png?v=1&s=2"
+"""
+    imported = client.post(
+        "/v1/catalog/import", content=branding, headers={"Content-Type": "application/yaml"}
+    )
+    assert imported.status_code == 200, imported.text
+    client.post("/v1/customers", json={"external_id": "globex", "email": "ops@globex.example.com"})
+    emit(ctx, "globex", "payment.failed", {"amount": 100, "currency": "USD"})
+    settle(app)
+    assert (
+        '<img src="https://cdn.acme.example.com/logo.png?v=1&amp;s=2" alt="Acme Billing"'
+        in html_of(smtp)
+    )
+
+
+def test_a_logo_that_is_not_https_is_left_out(
+    client: TestClient, app: FastAPI, ctx: Context, smtp: SmtpServer
+) -> None:
+    branding = """
+version: 1
+branding:
+  billing:
+    invoice_logo: "javascript:alert(1)"
+"""
+    client.post(
+        "/v1/catalog/import", content=branding, headers={"Content-Type": "application/yaml"}
+    )
+    client.post("/v1/customers", json={"external_id": "globex", "email": "ops@globex.example.com"})
+    emit(ctx, "globex", "payment.failed", {"amount": 100, "currency": "USD"})
+    settle(app)
+    assert "<img" not in html_of(smtp)
