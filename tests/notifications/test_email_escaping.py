@@ -104,9 +104,10 @@ branding:
   billing:
     invoice_logo: "javascript:alert(1)"
 """
-    client.post(
+    imported = client.post(
         "/v1/catalog/import", content=branding, headers={"Content-Type": "application/yaml"}
     )
+    assert imported.status_code == 200, imported.text
     client.post("/v1/customers", json={"external_id": "globex", "email": "ops@globex.example.com"})
     emit(ctx, "globex", "payment.failed", {"amount": 100, "currency": "USD"})
     settle(app)
