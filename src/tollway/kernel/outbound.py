@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as ResolveTimeout
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -43,7 +42,10 @@ MAX_RESPONSE_BYTES = 64 * 1024
 """The most of a response body read; the rest is never downloaded."""
 DNS_TIMEOUT_SECONDS = 5.0
 DEFAULT_DEADLINE_SECONDS = 10.0
-_RESOLVERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tollway-dns")
+
+
+class ResolveTimeout(Exception):
+    """Name resolution took longer than allowed."""
 
 
 class Refused(Exception):
@@ -110,12 +112,26 @@ def _shape_refusal(parts: SplitResult) -> str | None:
 
 
 def _resolve(host: str, port: int, resolve: Resolver, timeout: float) -> list[tuple[Any, ...]]:
-    future = _RESOLVERS.submit(resolve, host, port, type=socket.SOCK_STREAM)
-    try:
-        return future.result(timeout=max(timeout, 0.001))
-    except ResolveTimeout:
-        future.cancel()
-        raise
+    """``resolve`` on a daemon thread of its own, abandoned after ``timeout`` (a hung
+    lookup then neither holds the caller nor blocks the process from exiting)."""
+    outcome: list[Any] = []
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            outcome.append(resolve(host, port, type=socket.SOCK_STREAM))
+        except BaseException as exc:  # handed to the caller below
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name="tollway-dns", daemon=True).start()
+    if not done.wait(max(timeout, 0.001)):
+        raise ResolveTimeout
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    result: list[tuple[Any, ...]] = outcome[0]
+    return result
 
 
 def _addresses(
