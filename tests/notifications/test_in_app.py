@@ -178,7 +178,7 @@ def test_quota_warnings_follow_the_customers_thresholds(
     assert found == [("quota_exceeded", 100), ("quota_warning", 90)]
 
 
-def test_the_same_type_and_subject_is_debounced_within_the_window(
+def test_without_a_period_the_same_type_and_subject_is_debounced_within_the_window(
     client: TestClient, app: FastAPI, ctx: Context, clock: MovableClock
 ) -> None:
     settings = client.patch(

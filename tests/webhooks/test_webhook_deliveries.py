@@ -147,6 +147,35 @@ def test_rotated_secret_and_the_old_one_both_sign_for_24_hours(
     assert Webhook(old).sign(msg_id, stamp, body) not in after.headers["webhook-signature"]
 
 
+def test_two_rotations_keep_every_secret_younger_than_24_hours_signing(
+    client: TestClient, app: FastAPI, clock: MovableClock
+) -> None:
+    with Receiver() as receiver:
+        endpoint = create_endpoint(client, receiver.url, ["customer.*"])
+        path = f"/v1/webhook-endpoints/{endpoint['id']}/rotate-secret"
+        first = endpoint["secret"]
+        clock.advance(timedelta(minutes=1))
+        second = client.post(path).json()["secret"]  # first expires at +24 h 1 min
+        clock.advance(timedelta(minutes=1))
+        third = client.post(path).json()["secret"]  # second expires at +24 h 2 min
+        client.post("/v1/customers", json={"external_id": "both"})
+        settle(app)
+        both = receiver.requests[-1]
+        assert len(both.headers["webhook-signature"].split(" ")) == 3
+        for secret in (first, second, third):
+            Webhook(secret).verify(both.body, both.headers)
+
+        clock.advance(timedelta(hours=23, minutes=59, seconds=30))  # first has expired
+        client.post("/v1/customers", json={"external_id": "later"})
+        settle(app)
+        later = receiver.requests[-1]
+    stamp = datetime.fromtimestamp(int(later.headers["webhook-timestamp"]), tz=UTC)
+    msg_id, body = later.headers["webhook-id"], later.body.decode()
+    signatures = later.headers["webhook-signature"].split(" ")
+    assert signatures == [Webhook(s).sign(msg_id, stamp, body) for s in (third, second)]
+    assert Webhook(first).sign(msg_id, stamp, body) not in signatures
+
+
 def test_410_gone_disables_the_endpoint_and_tells_the_owner(
     client: TestClient, app: FastAPI
 ) -> None:

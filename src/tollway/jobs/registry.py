@@ -66,7 +66,7 @@ def default_registry(
     ``settings`` configure outgoing channels (SMTP, private targets, timeouts);
     ``wall_clock`` is the real time stamped on webhook attempts (tests inject one).
     """
-    from tollway.jobs import housekeeping
+    from tollway.jobs import housekeeping, retention, stalled
     from tollway.jobs.relay import tasks as relay_tasks
     from tollway.kernel.clock import SystemClock
     from tollway.kernel.settings import get_settings
@@ -80,6 +80,8 @@ def default_registry(
     wall_clock = wall_clock or SystemClock()
     registry = Registry()
     registry.include(housekeeping.HANDLERS, housekeeping.PERIODIC)
+    registry.include(stalled.HANDLERS, stalled.PERIODIC)
+    registry.include(retention.HANDLERS, retention.PERIODIC)
     registry.include(subscription_tasks.HANDLERS)
     registry.include(
         metering_tasks.HANDLERS,

@@ -29,10 +29,11 @@ advance to the clock's current time just relays (and runs what is due).
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,7 +45,7 @@ from tollway.kernel.context import Context
 from tollway.kernel.db import unit_of_work
 from tollway.kernel.ids import new_id, time_floor
 from tollway.kernel.jobs import DONE as JOB_DONE
-from tollway.kernel.jobs import Job
+from tollway.kernel.jobs import Job, enqueue
 from tollway.kernel.outbox import Event
 from tollway.kernel.relay import DEAD, DONE, FAILED, Consumer, EventReceipt, RelayCursor
 
@@ -54,9 +55,16 @@ RELAY_KIND = "events.relay"
 RELAY_EVERY = timedelta(seconds=5)
 RELAY_BATCH = 200
 RELAY_JOB_RETENTION = timedelta(hours=1)
+RELAY_BUDGET_SECONDS = 1.0
+"""A relay job makes passes until caught up or this long (its transaction holds
+SQLite's write lock); behind further, it enqueues a follow-up job at once."""
 CURSOR_LAG = timedelta(minutes=15)
 """How far behind the newest events a consumer's cursor stays (late commits)."""
 _MAX_ERROR_CHARS = 4000
+SWEEP_KIND = "events.relay_sweep"
+SWEEP_EVERY = timedelta(minutes=10)
+SWEEP_WINDOW = timedelta(hours=24)
+"""How far back the sweep looks for events behind a cursor without a receipt."""
 
 
 def relay(
@@ -142,9 +150,11 @@ def _advance_cursor(
     """Move the cursor over events that all have receipts and are older than ``bound``.
 
     Event ids carry the wall-clock time they were made, in several processes, and a
-    transaction may commit after events with later ids: the cursor stays
-    ``CURSOR_LAG`` behind, so an event committing late (up to that long) is still
-    found; until then receipts alone keep the effect exactly-once.
+    transaction may commit after events with later ids. The cursor stays
+    ``CURSOR_LAG`` behind (clock skew between processes) and, on PostgreSQL, also
+    behind every transaction still open (:func:`_settled_bound`), so an event
+    committing late is still found; until then receipts alone keep the effect
+    exactly-once.
     """
     first_open = session.scalar(
         _scoped(
@@ -155,23 +165,51 @@ def _advance_cursor(
             None,
         )
     )
-    upper = min(bound, first_open) if first_open is not None else bound
-    position = session.scalar(select(func.max(Event.id)).where(Event.id > after, Event.id < upper))
-    if position is None:
-        return
+    postgres = session.get_bind().dialect.name == "postgresql"
     try:
         with session.begin_nested():
             row = session.get(
                 RelayCursor, consumer.name, with_for_update=True, populate_existing=True
             )
-            if row is None:
+            if row is None and postgres:
+                row = RelayCursor(consumer=consumer.name, position="", updated_at=now)
+                session.add(row)
+            if row is not None and postgres:
+                bound = _settled_bound(session, row, bound)
+            upper = min(bound, first_open) if first_open is not None else bound
+            position = session.scalar(
+                select(func.max(Event.id)).where(Event.id > after, Event.id < upper)
+            )
+            if position is not None and row is None:
                 session.add(RelayCursor(consumer=consumer.name, position=position, updated_at=now))
-            elif position > row.position:
+            elif position is not None and row is not None and position > row.position:
                 row.position = position
                 row.updated_at = now
             session.flush()
     except IntegrityError:
         log.info("relay cursor of %s: another relayer created it", consumer.name)
+
+
+def _settled_bound(session: Session, row: RelayCursor, bound: str) -> str:
+    """PostgreSQL: the highest id below which no event can still commit.
+
+    Writers get their transaction id before making event ids
+    (``tollway.kernel.outbox``). A pass records a checkpoint: its own transaction
+    id X and ``bound`` (its time less the lag). A later pass that sees every
+    transaction up to X ended (X below its snapshot's xmin) knows that any
+    transaction still open started after the checkpoint and so makes ids at or
+    above that bound; only then may the cursor move up to it. A transaction held
+    open for hours holds the cursor back for as long.
+    """
+    xmin = int(session.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")) or 0)
+    settled = ""
+    if row.checkpoint_xid is not None and xmin > row.checkpoint_xid:
+        settled = row.checkpoint_bound or ""
+        row.checkpoint_xid = None
+    if row.checkpoint_xid is None:
+        row.checkpoint_bound = bound
+        row.checkpoint_xid = int(session.scalar(text("SELECT pg_current_xact_id()::text")) or 0)
+    return min(settled, bound)
 
 
 def _locked_receipt(session: Session, consumer: Consumer, event_id: str) -> EventReceipt | None:
@@ -319,7 +357,11 @@ def tasks(registry: Registry) -> tuple[dict[str, Handler], list[Periodic]]:
     """The periodic relay job, bound to ``registry``'s consumers."""
 
     def relay_job(ctx: Context, payload: dict[str, Any]) -> None:
-        relay(ctx.session, registry, ctx.clock)
+        deadline = time.monotonic() + RELAY_BUDGET_SECONDS
+        while relay(ctx.session, registry, ctx.clock):
+            if time.monotonic() >= deadline:  # not caught up: go on in a fresh job
+                enqueue(ctx, RELAY_KIND, {}, product_scoped=False)
+                break
         ctx.session.execute(
             delete(Job).where(
                 Job.kind == RELAY_KIND,
@@ -328,5 +370,36 @@ def tasks(registry: Registry) -> tuple[dict[str, Handler], list[Periodic]]:
             )
         )
 
-    handlers: dict[str, Handler] = {RELAY_KIND: relay_job}
-    return handlers, [Periodic(RELAY_KIND, RELAY_EVERY)]
+    def sweep_job(ctx: Context, payload: dict[str, Any]) -> None:
+        sweep_behind_cursor(ctx.session, registry, ctx.clock)
+
+    handlers: dict[str, Handler] = {RELAY_KIND: relay_job, SWEEP_KIND: sweep_job}
+    return handlers, [Periodic(RELAY_KIND, RELAY_EVERY), Periodic(SWEEP_KIND, SWEEP_EVERY)]
+
+
+def sweep_behind_cursor(
+    session: Session, registry: Registry, clock: Clock, *, window: timedelta = SWEEP_WINDOW
+) -> int:
+    """Belt and braces: hand consumers any event of the last ``window`` that sits
+    behind their cursor without a receipt (the cursor should make this impossible).
+    Returns how many (event, consumer) pairs were handled."""
+    now = clock.now()
+    floor = time_floor("evt", now - window)
+    handled = 0
+    for consumer in registry.consumers:
+        position = _cursor_position(session, consumer)
+        if position <= floor:
+            continue
+        missed = _scoped(
+            select(Event.id)
+            .outerjoin(EventReceipt, _receipt_join(consumer))
+            .where(Event.id > floor, Event.id <= position, EventReceipt.id.is_(None)),
+            consumer,
+            None,
+        )
+        for event_id in session.scalars(missed.order_by(Event.id).limit(RELAY_BATCH)).all():
+            log.warning(
+                "relay sweep: event %s was behind the cursor of %s", event_id, consumer.name
+            )
+            handled += _handle(session, consumer, event_id, clock)
+    return handled

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, String, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tollway.kernel.context import Context
 from tollway.kernel.db import Base
@@ -47,7 +47,10 @@ def record_event(
     """Append an event to the outbox in the caller's transaction.
 
     ``created_at`` is the subject's time: the customer's test clock when it has one.
+    On PostgreSQL the transaction gets its transaction id before the event's id is
+    made, which is what lets the relay's cursor wait for it (``tollway.jobs.relay``).
     """
+    assign_transaction_id(ctx.session)
     event = Event(
         id=new_id("evt"),
         product_id=ctx.product_id,
@@ -58,6 +61,20 @@ def record_event(
     )
     ctx.session.add(event)
     return event
+
+
+def assign_transaction_id(session: Session) -> None:
+    """On PostgreSQL, make sure the current transaction has a transaction id (once)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_XID_OF) is transaction:
+        return
+    session.execute(text("SELECT pg_current_xact_id()"))
+    session.info[_XID_OF] = session.get_transaction()
+
+
+_XID_OF = "tollway.outbox.xid_assigned_in"
 
 
 def list_events(

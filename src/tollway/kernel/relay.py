@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tollway.kernel.context import Context
@@ -70,4 +70,8 @@ class RelayCursor(Base):
 
     consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
     position: Mapped[str] = mapped_column(String(40))
+    checkpoint_xid: Mapped[int | None] = mapped_column(BigInteger)
+    """PostgreSQL: a transaction id taken by a relay pass; once every transaction up
+    to it has ended, no event with an id below ``checkpoint_bound`` can still commit."""
+    checkpoint_bound: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime]

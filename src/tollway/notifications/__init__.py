@@ -10,7 +10,9 @@ from tollway.notifications.schemas import (
     UnreadCount,
 )
 from tollway.notifications.service import (
+    SEND_KIND,
     SETTINGS_SECTION,
+    fail_stalled_send,
     get_preferences,
     list_notifications,
     list_owner_notifications,
@@ -23,6 +25,7 @@ from tollway.notifications.service import (
 __all__ = [
     "ALL_TYPES",
     "NOTIFICATION_TYPES",
+    "SEND_KIND",
     "SETTINGS_SECTION",
     "AlertPreferences",
     "AlertPreferencesIn",
@@ -31,6 +34,7 @@ __all__ = [
     "NotificationOut",
     "NotificationSettings",
     "UnreadCount",
+    "fail_stalled_send",
     "get_preferences",
     "list_notifications",
     "list_owner_notifications",

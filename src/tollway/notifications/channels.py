@@ -73,6 +73,7 @@ def post_json(outbound: Outbound, url: str, body: dict[str, Any]) -> int:
                 allow_private=outbound.allow_private,
                 content=content,
                 headers={"content-type": "application/json"},
+                deadline_seconds=outbound.timeout_seconds,
             )
     except Refused as exc:
         raise ChannelError(f"not sent: {exc}") from None

@@ -20,6 +20,7 @@ class Notification(Base):
     __table_args__ = (
         Index(None, "product_id", "customer_id", "id"),
         Index(None, "product_id", "customer_id", "type", "subject", "created_at"),
+        UniqueConstraint("product_id", "customer_id", "type", "subject", "period_key"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -32,6 +33,9 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(String(200))
     """What the notification is about (metric and threshold, invoice, subscription):
     the same type and subject are not notified twice within the debounce window."""
+    period_key: Mapped[str | None] = mapped_column(String(100))
+    """For notifications that fire once per period (quota thresholds): the period
+    (its start); unique with type and subject, so "once" holds under concurrency."""
     title: Mapped[str] = mapped_column(String(300))
     message: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]]

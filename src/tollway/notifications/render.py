@@ -34,7 +34,7 @@ _MESSAGES = _environment(SandboxedEnvironment(undefined=ChainableUndefined, auto
 _EMAILS = _environment(
     Environment(
         loader=PackageLoader("tollway.notifications", "templates"),
-        autoescape=select_autoescape(["html"]),
+        autoescape=select_autoescape(["html", "html.j2"], default_for_string=True),
         undefined=ChainableUndefined,
         keep_trailing_newline=True,
     )
@@ -98,14 +98,18 @@ class Brand:
     company_name: str
     support_email: str | None
     invoice_footer: str | None
+    logo_url: str | None = None
+    """``branding.billing.invoice_logo`` (else ``branding.logo_url``), https only."""
 
     @classmethod
     def of(cls, product_name: str, company: str | None, branding: dict[str, Any]) -> Brand:
         billing = branding.get("billing") or {}
+        logo = billing.get("invoice_logo") or branding.get("logo_url")
         return cls(
             company_name=billing.get("company_name") or company or product_name,
             support_email=billing.get("support_email"),
             invoice_footer=billing.get("invoice_footer"),
+            logo_url=logo if isinstance(logo, str) and logo.startswith("https://") else None,
         )
 
 

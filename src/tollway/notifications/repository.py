@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.exc import IntegrityError
 
 from tollway.kernel.context import Context
 from tollway.kernel.pagination import Page, PageRequest, paginate
@@ -75,6 +76,27 @@ class NotificationRepository:
     def add(self, row: Notification | AlertPreferences) -> None:
         self.ctx.session.add(row)
         self.ctx.session.flush()
+
+    def in_period(self, customer_id: str | None, type: str, subject: str, period_key: str) -> bool:
+        stmt = select(Notification.id).where(
+            Notification.product_id == self.ctx.product_id,
+            _customer_is(customer_id),
+            Notification.type == type,
+            Notification.subject == subject,
+            Notification.period_key == period_key,
+        )
+        return self.ctx.session.scalar(stmt.limit(1)) is not None
+
+    def add_once(self, notification: Notification) -> bool:
+        """Insert unless its (type, subject, period) exists, also when a concurrent
+        transaction inserts it first (the unique constraint decides)."""
+        try:
+            with self.ctx.session.begin_nested():
+                self.ctx.session.add(notification)
+                self.ctx.session.flush()
+        except IntegrityError:
+            return False
+        return True
 
 
 def _customer_is(customer_id: str | None) -> ColumnElement[bool]:

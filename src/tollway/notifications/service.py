@@ -113,6 +113,15 @@ def subject_of(notification_type: str, data: dict[str, Any]) -> str:
     return ""
 
 
+def period_of(notification_type: str, data: dict[str, Any]) -> str | None:
+    """The period a quota notification fires once in (the event's ``period_start``);
+    ``None`` when it has none, and then the debounce window applies (pure)."""
+    if notification_type not in (types.QUOTA_WARNING, types.QUOTA_EXCEEDED):
+        return None
+    start = data.get("period_start")
+    return str(start)[:100] if start else None
+
+
 def notify_event(ctx: Context, event: Event, *, outbound: Outbound) -> None:
     """Event consumer: the notification an event calls for, if any."""
     notification_type = types.NOTIFICATION_TYPES.get(event.type)
@@ -164,7 +173,11 @@ def create_notification(
     subject = subject_of(notification_type, data)
     since = now - timedelta(seconds=settings.debounce_seconds)
     customer_id = customer.id if customer else None
-    if settings.debounce_seconds and repo.latest_since(
+    period = period_of(notification_type, data)
+    if period is not None:
+        if repo.in_period(customer_id, notification_type, subject, period):
+            return None
+    elif settings.debounce_seconds and repo.latest_since(
         customer_id, notification_type, subject, since
     ):
         return None
@@ -186,8 +199,12 @@ def create_notification(
         channels=channels,
         read_at=None,
         created_at=now,
+        period_key=period,
     )
-    repo.add(notification)
+    if period is None:
+        repo.add(notification)
+    elif not repo.add_once(notification):
+        return None
     for channel in channels:
         if channel != IN_APP:
             enqueue(
@@ -309,6 +326,18 @@ def complete_send(
     sent_at = ctx.now(notification.test_clock_id).isoformat()
     channels = {**notification.channels, outgoing.channel: {"status": "sent", "at": sent_at}}
     notification.channels = channels
+
+
+def fail_stalled_send(ctx: Context, notification_id: str, channel: str, *, reason: str) -> bool:
+    """Mark a channel whose send job failed for good as failed with ``reason``;
+    ``False`` when it is not pending (sent, skipped, or already marked)."""
+    notification = NotificationRepository(ctx).by_id(notification_id)
+    if notification is None or notification.channels.get(channel, {}).get("status") != "pending":
+        return False
+    at = ctx.now(notification.test_clock_id).isoformat()
+    state = {"status": "failed", "at": at, "reason": reason[:1000]}
+    notification.channels = {**notification.channels, channel: state}
+    return True
 
 
 def _webhook_body(

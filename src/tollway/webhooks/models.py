@@ -30,6 +30,9 @@ class WebhookEndpoint(Base):
     secret: Mapped[str] = mapped_column(String(200))
     previous_secret: Mapped[str | None] = mapped_column(String(200))
     previous_secret_expires_at: Mapped[datetime | None]
+    older_secrets: Mapped[list[dict[str, str]] | None] = mapped_column(JSONType)
+    """Secrets rotated away before ``previous_secret`` that still sign until their
+    expiry: ``[{"secret": ..., "expires_at": iso}]`` (expired ones are dropped)."""
     failing_since: Mapped[datetime | None]
     """Wall-clock time of the first failed attempt since the last success."""
     created_at: Mapped[datetime]

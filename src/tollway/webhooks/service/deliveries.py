@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
-
 from tollway import customers
 from tollway.kernel import outbound
 from tollway.kernel.access import require_full_access
@@ -36,7 +34,7 @@ from tollway.webhooks.models import (
 )
 from tollway.webhooks.repository import WebhookRepository
 from tollway.webhooks.schemas import AttemptOut, DeliveryDetail, DeliveryOut
-from tollway.webhooks.service.endpoints import get_endpoint
+from tollway.webhooks.service.endpoints import get_endpoint, retired_secrets
 from tollway.webhooks.signing import matches, retry_delay, signature_header
 
 log = logging.getLogger(__name__)
@@ -102,11 +100,16 @@ def _new_delivery(
     return delivery
 
 
-def _schedule(ctx: Context, delivery: WebhookDelivery, due: datetime, *, tag: str) -> None:
+def _schedule(
+    ctx: Context, delivery: WebhookDelivery, due: datetime, *, tag: str, manual: bool = False
+) -> None:
+    payload: dict[str, Any] = {"delivery_id": delivery.id, "attempt": delivery.attempts + 1}
+    if manual:
+        payload["manual"] = True
     enqueue(
         ctx,
         DELIVER_KIND,
-        {"delivery_id": delivery.id, "attempt": delivery.attempts + 1},
+        payload,
         due_at=due,
         test_clock_id=delivery.test_clock_id,
         dedup_key=f"webhook:{delivery.id}:{tag}",
@@ -122,11 +125,9 @@ def fan_out(ctx: Context, event: Event) -> None:
 
 
 def _secrets(endpoint: WebhookEndpoint, wall: datetime) -> list[str]:
-    active = [endpoint.secret]
-    expires = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret and expires is not None and expires > wall:
-        active.append(endpoint.previous_secret)
-    return active
+    retired = retired_secrets(endpoint)
+    still_valid = [e["secret"] for e in retired if datetime.fromisoformat(e["expires_at"]) > wall]
+    return [endpoint.secret, *still_valid]
 
 
 @dataclass(frozen=True)
@@ -150,13 +151,14 @@ class Outcome:
 
 
 def prepare_attempt(ctx: Context, payload: dict[str, Any], *, sender: Sender) -> Prepared | None:
-    """Attempt ``payload["attempt"]`` of a delivery, signed now; ``None`` when the job
-    is stale (a manual retry ran), the delivery is done or the endpoint disabled."""
+    """Attempt ``payload["attempt"]`` of a delivery, signed now; ``None`` when a
+    scheduled job is stale (another attempt was recorded since it was scheduled), the
+    delivery is done or the endpoint disabled. A manual retry is never stale."""
     repo = WebhookRepository(ctx)
     delivery = repo.delivery(payload["delivery_id"], lock=True)
     if delivery is None or delivery.status != PENDING:
         return None
-    if delivery.attempts + 1 != payload["attempt"]:
+    if not payload.get("manual") and delivery.attempts + 1 != payload["attempt"]:
         return None
     endpoint = repo.endpoint(delivery.endpoint_id)
     if endpoint is None:
@@ -190,10 +192,11 @@ def send_attempt(prepared: Prepared, *, sender: Sender) -> Outcome:
                 allow_private=sender.allow_private,
                 content=prepared.body.encode(),
                 headers=prepared.headers,
+                deadline_seconds=sender.timeout_seconds,
             )
     except outbound.Refused as exc:
         return Outcome(None, f"not sent: {exc}", None, 0)
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # every failure, whatever its kind, is the attempt's outcome
         latency = int((time.monotonic() - started) * 1000)
         return Outcome(None, f"{type(exc).__name__}: {exc}"[:_EXCERPT_CHARS], None, latency)
     latency = int((time.monotonic() - started) * 1000)
@@ -208,21 +211,24 @@ def complete_attempt(
     *,
     sender: Sender,
 ) -> None:
-    """Record the attempt, then finish the delivery or schedule the next attempt."""
+    """Record the attempt under the next free number (attempts overlapping, e.g. a
+    manual retry during a scheduled one, each get their own), then finish the
+    delivery or schedule the next attempt."""
     repo = WebhookRepository(ctx)
     delivery = repo.delivery(prepared.delivery_id, lock=True)
-    if delivery is None or delivery.status != PENDING or delivery.attempts + 1 != prepared.number:
-        return  # another attempt (a manual retry) was recorded meanwhile
+    if delivery is None:
+        return
     endpoint = repo.endpoint(delivery.endpoint_id, lock=True)
     if endpoint is None:
         return
     now = ctx.now(delivery.test_clock_id)
+    number = delivery.attempts + 1
     repo.add(
         WebhookAttempt(
             id=new_id("wha"),
             product_id=ctx.product_id,
             delivery_id=delivery.id,
-            number=prepared.number,
+            number=number,
             attempted_at=prepared.wall,
             response_code=outcome.code,
             latency_ms=outcome.latency_ms,
@@ -230,7 +236,7 @@ def complete_attempt(
             response_excerpt=outcome.excerpt,
         )
     )
-    delivery.attempts = prepared.number
+    delivery.attempts = number
     delivery.last_response_code = outcome.code
     delivery.last_latency_ms = outcome.latency_ms
     delivery.updated_at = now
@@ -241,6 +247,8 @@ def complete_attempt(
         delivery.next_attempt_at = None
         endpoint.failing_since = None
         return
+    if delivery.status != PENDING:
+        return  # an overlapping attempt already finished the delivery
     delivery.last_error = outcome.error or f"the endpoint answered HTTP {outcome.code}"
     _after_failure(ctx, endpoint, delivery, code=outcome.code, wall=prepared.wall, sender=sender)
 
@@ -329,7 +337,7 @@ def retry_delivery(ctx: Context, endpoint_id: str, delivery_id: str) -> WebhookD
     delivery.status = PENDING
     delivery.next_attempt_at = now
     delivery.updated_at = now
-    _schedule(ctx, delivery, now, tag=f"manual:{new_id('r')}")
+    _schedule(ctx, delivery, now, tag=f"manual:{new_id('r')}", manual=True)
     return delivery
 
 
@@ -343,3 +351,15 @@ def replay_event(ctx: Context, endpoint_id: str, event_id: str) -> WebhookDelive
     if event is None:
         raise NotFound(f"event {event_id!r} not found", param="event_id")
     return _new_delivery(ctx, endpoint, event, replay=True)
+
+
+def fail_stalled_delivery(ctx: Context, delivery_id: str, *, reason: str) -> bool:
+    """Mark a delivery whose job failed for good as failed with ``reason``; ``False``
+    when it is no longer pending (a later attempt or a manual retry took over)."""
+    delivery = WebhookRepository(ctx).delivery(delivery_id, lock=True)
+    if delivery is None or delivery.status != PENDING:
+        return False
+    delivery.last_error = f"the delivery job failed: {reason}"[:_EXCERPT_CHARS]
+    delivery.updated_at = ctx.now(delivery.test_clock_id)
+    _fail(delivery)
+    return True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from tollway.kernel.access import require_full_access
@@ -148,11 +148,26 @@ def delete_endpoint(ctx: Context, endpoint_id: str) -> None:
     WebhookRepository(ctx).delete(endpoint)
 
 
+def retired_secrets(endpoint: WebhookEndpoint) -> list[dict[str, str]]:
+    """Every secret rotated away, newest first, with its expiry (some may be expired)."""
+    retired = list(endpoint.older_secrets or [])
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires is not None:
+        retired.insert(0, {"secret": endpoint.previous_secret, "expires_at": expires.isoformat()})
+    return retired
+
+
 def rotate_secret(ctx: Context, endpoint_id: str, *, secret: str | None = None) -> WebhookEndpoint:
-    """A new signing secret; the current one keeps signing too for 24 hours."""
+    """A new signing secret; the current one (and every earlier one still within its
+    24 hours) keeps signing too until it expires."""
     endpoint = get_endpoint(ctx, endpoint_id, lock=True)
     before = {**_snapshot(endpoint), "secret_rotated_at": None}
     now = ctx.now()
+    endpoint.older_secrets = [
+        entry
+        for entry in retired_secrets(endpoint)
+        if datetime.fromisoformat(entry["expires_at"]) > now
+    ]
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = now + ROTATION_OVERLAP
     endpoint.secret = secret or generate_secret()
