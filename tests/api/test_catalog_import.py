@@ -224,3 +224,13 @@ def test_yaml_with_charset_and_x_yaml_are_accepted(client: TestClient) -> None:
     assert ok.status_code == 200
     again = _import(client, EXAMPLE, **{"Content-Type": "application/x-yaml"})
     assert again.json()["plans_unchanged"] == ["starter", "enterprise"]
+
+
+def test_import_changes_settings_through_the_audited_path(client: TestClient) -> None:
+    document = "branding:\n  billing:\n    currency: jpy\nplans:\n  - id: p\n    name: P\n"
+    headers = {"Content-Type": "application/yaml"}
+    assert client.post("/v1/catalog/import", content=document, headers=headers).status_code == 200
+    actions = [r["action"] for r in client.get("/v1/audit-log").json()["data"]]
+    assert "product.settings.update" in actions
+    [event] = client.get("/v1/events", params={"type": "product.updated"}).json()["data"]
+    assert event["data"]["settings"]["general"] == {"currency": "JPY"}

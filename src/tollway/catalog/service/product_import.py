@@ -25,6 +25,7 @@ from tollway.catalog.schemas import MetricCreate, PlanCreate, PriceSpec
 from tollway.catalog.service.common import require_catalog_write
 from tollway.catalog.service.metrics import create_metric
 from tollway.catalog.service.plans import apply_plan_changes, create_plan
+from tollway.kernel.audit import audit
 from tollway.kernel.context import Context
 from tollway.kernel.errors import FieldError, ValidationFailed
 from tollway.kernel.outbox import record_event
@@ -35,6 +36,7 @@ from tollway.kernel.tenancy import (
     product_by_id,
     product_currency,
     read_settings,
+    write_settings,
 )
 
 _PLAN_FIELDS = [name for name in PlanCreate.model_fields if name != "code"]
@@ -185,14 +187,25 @@ def _update_product(ctx: Context, product: Product, document: ProductFile) -> bo
         wanted["branding"] = document.branding.model_dump(mode="json", exclude_none=True)
     if document.reseller is not None:
         wanted["reseller"] = document.reseller.model_dump(mode="json", exclude_none=True)
-    if document.currency is not None:
-        general = read_settings(ctx, GENERAL, GeneralSettings).model_copy(
-            update={"currency": document.currency}
-        )
-        wanted["settings"] = {**product.settings, GENERAL: general.model_dump(mode="json")}
     changed = {name: value for name, value in wanted.items() if getattr(product, name) != value}
-    for name, value in changed.items():
-        setattr(product, name, value)
     if changed:
+        before = {name: getattr(product, name) for name in changed}
+        for name, value in changed.items():
+            setattr(product, name, value)
         product.updated_at = ctx.now()
-    return bool(changed)
+        audit(
+            ctx,
+            "product.update",
+            subject_type="product",
+            subject_id=product.id,
+            before=before,
+            after=changed,
+        )
+    stored = product.settings.get(GENERAL, {}).get("currency")
+    currency_changed = document.currency is not None and document.currency != stored
+    if currency_changed:
+        # Through write_settings: validated, audited and recorded like any settings change.
+        general = read_settings(ctx, GENERAL, GeneralSettings)
+        update = {"currency": document.currency}
+        write_settings(ctx, {GENERAL: general.model_copy(update=update)})
+    return bool(changed) or currency_changed
