@@ -91,8 +91,23 @@ def test_the_sweep_relays_an_event_found_behind_the_cursor(
 def test_one_relay_job_relays_more_than_a_batch(jobs: Jobs, registry: Registry, clock: Any) -> None:
     handled: list[str] = []
     registry.register_consumer(Consumer("c", lambda _ctx, event: handled.append(event.id)))
-    registry.include(*tasks(registry))
+    registry.include(*tasks(registry, budget_seconds=600))
     ids = record(jobs, *[f"e{n}" for n in range(RELAY_BATCH * 2 + 50)])
     jobs.enqueue(RELAY_KIND)
     assert jobs.run_due(registry, worker_id="w") == 1  # the one job caught up alone
+    assert handled == ids
+
+
+def test_a_relay_job_out_of_time_hands_the_rest_to_a_follow_up(
+    jobs: Jobs, registry: Registry, clock: Any
+) -> None:
+    handled: list[str] = []
+    registry.register_consumer(Consumer("c", lambda _ctx, event: handled.append(event.id)))
+    registry.include(*tasks(registry, budget_seconds=0))
+    ids = record(jobs, *[f"e{n}" for n in range(RELAY_BATCH * 2 + 50)])
+    jobs.enqueue(RELAY_KIND)
+    assert jobs.run_due(registry, worker_id="w") == 1
+    assert handled == ids[:RELAY_BATCH]  # one pass, then out of time
+    # follow-ups relay 200 and 50; a third finds nothing left and enqueues no other
+    assert jobs.drain(registry, worker_id="w") == 3
     assert handled == ids

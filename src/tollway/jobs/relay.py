@@ -353,11 +353,14 @@ def relay_test_clock(factory: sessionmaker[Session], registry: Registry, clock_i
             return total
 
 
-def tasks(registry: Registry) -> tuple[dict[str, Handler], list[Periodic]]:
-    """The periodic relay job, bound to ``registry``'s consumers."""
+def tasks(
+    registry: Registry, *, budget_seconds: float = RELAY_BUDGET_SECONDS
+) -> tuple[dict[str, Handler], list[Periodic]]:
+    """The periodic relay job, bound to ``registry``'s consumers; a job makes passes
+    for up to ``budget_seconds`` before handing the rest to a follow-up job."""
 
     def relay_job(ctx: Context, payload: dict[str, Any]) -> None:
-        deadline = time.monotonic() + RELAY_BUDGET_SECONDS
+        deadline = time.monotonic() + budget_seconds
         while relay(ctx.session, registry, ctx.clock):
             if time.monotonic() >= deadline:  # not caught up: go on in a fresh job
                 enqueue(ctx, RELAY_KIND, {}, product_scoped=False)
