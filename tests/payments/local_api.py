@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -29,6 +30,17 @@ class Request:
 
 
 Answer = tuple[int, Any]
+
+
+def encode(value: Any) -> str:
+    """JSON with decimals written exactly, as providers write amounts (``49.90``)."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(k)}:{encode(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(encode(v) for v in value) + "]"
+    return json.dumps(value)
 
 
 class LocalApi:
@@ -61,7 +73,7 @@ class LocalApi:
                         status, payload = api.failure
                     else:
                         status, payload = api.handle(request)
-                body = json.dumps(payload).encode()
+                body = encode(payload).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(body)))
