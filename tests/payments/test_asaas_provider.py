@@ -53,7 +53,7 @@ def provider(api: AsaasApi) -> Iterator[AsaasProvider]:
 
 def new_customer(provider: AsaasProvider) -> str:
     return provider.create_customer(
-        NewCustomer("op_cus", "acme-br", "Acme Ltda", "financeiro@acme.test", "24971563792")
+        NewCustomer("cus_internal_1", "acme-br", "Acme Ltda", "financeiro@acme.test", "24971563792")
     )
 
 
@@ -87,7 +87,7 @@ def test_customers_are_created_once_with_the_documented_fields(
     assert posted(api, "/v3/customers") == [
         {
             "name": "Acme Ltda",
-            "externalReference": "acme-br",
+            "externalReference": "cus_internal_1",
             "cpfCnpj": "24971563792",
             "email": "financeiro@acme.test",
         }
@@ -96,7 +96,7 @@ def test_customers_are_created_once_with_the_documented_fields(
     assert (lookup.method, lookup.path, lookup.query) == (
         "GET",
         "/v3/customers",
-        {"externalReference": "acme-br", "limit": "1"},
+        {"externalReference": "cus_internal_1", "limit": "1"},
     )
     for request in api.requests:
         assert request.headers["access_token"] == API_KEY

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -23,6 +24,7 @@ from tollway.payments import (
     ProviderUnavailable,
     RefundRequest,
     StripeProvider,
+    Unsupported,
     WebhookRejected,
 )
 
@@ -237,6 +239,8 @@ def test_refused_requests_are_request_failures(api: StripeApi) -> None:
     with pytest.raises(ProviderRequestFailed) as unknown:
         right.attach_payment_method(operation_id="op2", customer_ref=cus, token="tok_unknown")
     assert unknown.value.code == "resource_missing"
+    with pytest.raises(Unsupported):
+        right.charge(replace(charge_request(cus, "pm_1"), method="boleto"))
 
 
 def test_a_card_refused_on_attach_is_declined(provider: StripeProvider, api: StripeApi) -> None:

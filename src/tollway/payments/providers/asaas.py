@@ -128,12 +128,12 @@ class AsaasProvider:
         self._http.close()
 
     def create_customer(self, customer: NewCustomer) -> str:
-        found = self._find("customers", customer.external_id)
+        found = self._find("customers", customer.operation_id)
         if found is not None:
             return str(found["id"])
         body: dict[str, Any] = {
             "name": customer.name,
-            "externalReference": customer.external_id,
+            "externalReference": customer.operation_id,
         }
         if customer.tax_id:
             body["cpfCnpj"] = customer.tax_id

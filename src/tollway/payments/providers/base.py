@@ -46,6 +46,8 @@ class NewCustomer:
     """A Tollway customer to create at the provider."""
 
     operation_id: str
+    """Tollway's id for the creation; the internal customer id is the natural one
+    (external ids repeat across products)."""
     external_id: str
     name: str
     email: str | None = None

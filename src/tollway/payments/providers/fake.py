@@ -179,10 +179,10 @@ class FakeProvider:
             raise WebhookRejected("not a fake provider event") from exc
 
     def sign_event(
-        self, event_id: str, type: str, data: Mapping[str, Any]
+        self, event_id: str, event_type: str, data: Mapping[str, Any]
     ) -> tuple[dict[str, str], bytes]:
         """Headers and body of a webhook delivery this provider accepts."""
-        body = json.dumps({"id": event_id, "type": type, "data": dict(data)}).encode()
+        body = json.dumps({"id": event_id, "type": event_type, "data": dict(data)}).encode()
         return {SIGNATURE_HEADER: self._sign(body)}, body
 
     def _sign(self, body: bytes) -> str:

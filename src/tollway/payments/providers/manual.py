@@ -38,8 +38,8 @@ class ManualProvider:
         """The account to pay into, shown with every charge (e.g. IBAN and holder)."""
 
     def create_customer(self, customer: NewCustomer) -> str:
-        """The reference is the customer's own external id: there is no remote record."""
-        return f"manual_{customer.external_id}"
+        """A local reference: there is no remote record."""
+        return f"manual_{customer.operation_id}"
 
     def attach_payment_method(
         self, *, operation_id: str, customer_ref: str, token: str

@@ -48,6 +48,7 @@ from tollway.payments.providers.base import (
     RefundRequest,
     RefundResult,
     RefundStatus,
+    Unsupported,
     WebhookRejected,
     header,
     idempotency_key,
@@ -139,8 +140,10 @@ class StripeProvider:
         self._call(lambda: self._client.v1.payment_methods.detach(payment_method_ref))
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
-        if request.method != "card" or request.payment_method_ref is None:
-            raise ProviderRequestFailed(self.name, "stripe charges need a card payment method")
+        if request.method != "card":
+            raise Unsupported("the Stripe adapter charges cards only", provider=self.name)
+        if request.payment_method_ref is None:
+            raise ProviderRequestFailed(self.name, "card charges need a payment method")
         params: PaymentIntentCreateParams = {
             "amount": request.amount,
             "currency": request.currency.lower(),
