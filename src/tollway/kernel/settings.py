@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Everything a deployment configures. Provider settings join as providers land."""
+    """Everything a deployment configures."""
 
     model_config = SettingsConfigDict(env_prefix="TOLLWAY_", env_file=None, extra="ignore")
 
@@ -30,6 +31,17 @@ class Settings(BaseSettings):
     """Let webhooks and alert channels reach loopback and private addresses (always
     allowed in test mode). Off in production: webhooks must not probe the network."""
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    """The signing secret (``whsec_...``) of the Stripe webhook endpoint."""
+    stripe_api_base: str | None = None
+    """Another Stripe API address (a local fake in tests); unset, Stripe itself."""
+    asaas_api_key: SecretStr | None = None
+    asaas_webhook_token: SecretStr | None = None
+    """The authentication token set on the Asaas webhook (sent as ``asaas-access-token``)."""
+    asaas_env: Literal["sandbox", "production"] = "sandbox"
+    asaas_api_base: str | None = None
+    """Another Asaas API address (a local fake in tests); unset, the one of ``asaas_env``."""
 
     @property
     def allow_private_targets(self) -> bool:
