@@ -95,7 +95,7 @@ def invoice(**changes: Any) -> dict[str, Any]:
             },
         ],
         "tax_label": "VAT",
-        "tax_rate": "0.21",
+        "tax_rate": "21",
         "tax_inclusive": False,
         "notes": None,
         "created_at": "2026-01-15T11:59:00Z",
@@ -166,7 +166,7 @@ def test_reverse_charge_invoice_in_pt_br(tmp_path: Path) -> None:
         currency="BRL",
         line_items=lines,
         tax=0,
-        tax_rate="0",
+        tax_rate="0.00",
         total=12600,
         credits_applied=0,
         amount_paid=2600,
@@ -217,6 +217,23 @@ def test_money_is_formatted_for_the_locale_from_minor_units(
         locale,
     )
     assert document.totals[-1] == ("Amount due", shown)
+
+
+@pytest.mark.parametrize(
+    ("rate", "inclusive", "locale", "label"),
+    [
+        ("21", False, "en_US", "VAT 21%"),
+        ("7.5", True, "pt_BR", "VAT 7,5% (included)"),
+        ("0.00", False, "de_DE", "VAT 0\xa0%"),
+        (None, False, "en_US", "VAT"),
+    ],
+)
+def test_tax_row_is_labelled_with_its_rate_in_percent(
+    rate: str | None, inclusive: bool, locale: str, label: str
+) -> None:
+    taxed = invoice(tax_rate=rate, tax_inclusive=inclusive)
+    document = InvoiceDocument.build(taxed, CUSTOMER, BRANDING, locale)
+    assert document.totals[2][0] == label
 
 
 def test_dates_are_the_customers_calendar_dates() -> None:

@@ -204,7 +204,10 @@ class _Formatter:
         )
 
     def percent(self, rate: Any) -> str:
-        return format_percent(Decimal(str(rate)), locale=self.locale, decimal_quantization=False)
+        """A rate in percent (``"21"``, ``"7.5"``) as the locale writes it (``21%``)."""
+        return format_percent(
+            Decimal(str(rate)).scaleb(-2), locale=self.locale, decimal_quantization=False
+        )
 
     def day(self, value: Any) -> date | None:
         """A calendar date: aware instants in the customer's time zone, dates as given."""
