@@ -171,6 +171,11 @@ def test_jpy_product_currency_has_no_minor_digits(
         ("      max_bots: 5\n", "      max_bots: 5.5\n", "plans[0].features.max_bots"),
         ("      max_bots: 5\n", "      max_bots: -3\n", "plans[0].features.max_bots"),
         ('    currency: "usd"\n', '    currency: "credits"\n', "branding.billing.currency"),
+        (
+            '    currency: "usd"\n',
+            '    currency: "usd"\n    locale: "xx_YY"\n',
+            "branding.billing.locale",
+        ),
         ("  - id: enterprise\n", "  - id: starter\n", "plans[1].id"),
         ("    custom_pricing: true\n", "    custom_pricing: maybe\n", "plans[1].custom_pricing"),
         (

@@ -162,3 +162,23 @@ def test_hostile_documents_are_refused_with_a_reason(text: str, message: str) ->
             load_document(text), currency="USD"
         )
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"), [("pt_BR", "pt_BR"), ("pt-BR", "pt_BR"), ("de", "de"), ("en_us", "en_US")]
+)
+def test_invoice_locale_is_a_known_cldr_locale(given: str, kept: str) -> None:
+    document = load_document(f"branding:\n  billing:\n    locale: {given}\n")
+    assert document.branding is not None
+    assert document.branding.billing is not None
+    assert document.branding.billing.locale == kept
+
+
+@pytest.mark.parametrize(
+    "locale", ["xx_YY", "''", "klingon", "'en_US; DROP'", "en_US.UTF-8", "de_DE@euro"]
+)
+def test_unknown_invoice_locale_is_refused_by_name(locale: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        load_document(f"branding:\n  billing:\n    locale: {locale}\n")
+    assert [e.field for e in caught.value.errors] == ["branding.billing.locale"]
+    assert "unknown locale" in caught.value.errors[0].message

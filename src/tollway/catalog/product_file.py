@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 import yaml
+from babel import Locale, UnknownLocaleError
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -64,6 +65,7 @@ _PER_PERIOD: dict[str, QuotaPeriod] = {"hour": "hourly", "day": "daily", "month"
 _MAX_RE = re.compile(r"max_(?P<metric>.+)")
 _PER_RE = re.compile(r"(?P<metric>.+)_per_(?P<period>hour|day|month)")
 _CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
+_LOCALE_RE = re.compile(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8}){0,3}")
 
 
 MAX_FILE_BYTES = 256 * 1024
@@ -191,10 +193,26 @@ class BillingBranding(BaseModel):
 
     company_name: str | None = Field(default=None, max_length=200)
     support_email: str | None = Field(default=None, max_length=320)
-    invoice_logo: str | None = Field(default=None, max_length=2000)
+    invoice_logo: str | None = Field(default=None, max_length=200_000)
+    """Invoice PDFs draw it only as a ``data:`` URI (they fetch nothing), hence the room."""
     invoice_footer: str | None = Field(default=None, max_length=2000)
     currency: Currency | None = None
     tax_id_label: str | None = Field(default=None, max_length=100)
+    locale: str | None = Field(default=None, max_length=35)
+    """How invoice PDFs format money and dates: a CLDR locale (``en_US``, ``pt_BR``)."""
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        unknown = ValueError(f"unknown locale {value!r}; use a CLDR locale such as en_US or pt_BR")
+        if not _LOCALE_RE.fullmatch(value):
+            raise unknown
+        try:
+            return str(Locale.parse(value.replace("-", "_")))
+        except (ValueError, UnknownLocaleError):
+            raise unknown from None
 
 
 class Branding(BaseModel):
