@@ -144,7 +144,9 @@ Quotas = Annotated[
 Charges = Annotated[
     list[ChargeSpec],
     Field(max_length=100),
-    AfterValidator(_unique_by(lambda c: c.metric, "metric", "a second charge for this metric")),
+    AfterValidator(
+        _unique_by(lambda c: (c.metric, c.currency), "metric", "a second charge for this metric")
+    ),
 ]
 
 

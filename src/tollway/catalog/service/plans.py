@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from tollway.catalog import events
+from tollway.catalog.charges import ChargeSpec
 from tollway.catalog.models import Plan
 from tollway.catalog.repository import PlanRepository
 from tollway.catalog.schemas import PlanCreate, PlanOut, PlanUpdate, PriceSpec, snapshot
@@ -51,6 +52,20 @@ def _price_errors(prices: Sequence[PriceSpec], currency: str) -> list[FieldError
     return errors
 
 
+def _charge_errors(charges: Sequence[ChargeSpec], currency: str) -> list[FieldError]:
+    """At most one charge per metric and (resolved) currency."""
+    seen: set[tuple[str, str]] = set()
+    errors = []
+    for index, charge in enumerate(charges):
+        key = (charge.metric, charge.currency or currency)
+        if key in seen:
+            errors.append(
+                FieldError(f"charges[{index}].metric", f"a second charge for {key[0]} in {key[1]}")
+            )
+        seen.add(key)
+    return errors
+
+
 def _column_value(field: str, value: Any) -> Any:
     """The stored form of an input field (JSON columns hold the validated dumps)."""
     if field in _JSON_LISTS:
@@ -84,7 +99,7 @@ def create_plan(ctx: Context, data: PlanCreate) -> Plan:
     if repo.by_code(data.code) is not None:
         raise AlreadyExists(f"plan {data.code!r} already exists", param="code")
     currency = data.currency or product_currency(ctx)
-    errors = _price_errors(data.prices, currency)
+    errors = _price_errors(data.prices, currency) + _charge_errors(data.charges, currency)
     errors += unknown_metric_errors(ctx, quotas=data.quotas, charges=data.charges)
     if errors:
         raise ValidationFailed(errors)
@@ -169,6 +184,13 @@ def apply_plan_changes(ctx: Context, plan: Plan, changes: dict[str, Any]) -> lis
             else [PriceSpec.model_validate(p) for p in plan.prices]
         )
         errors += _price_errors(prices, changes.get("currency") or plan.currency)
+    if "charges" in changes or "currency" in changes:
+        charges = (
+            changes["charges"]
+            if "charges" in changes
+            else [ChargeSpec.model_validate(c) for c in plan.charges]
+        )
+        errors += _charge_errors(charges, changes.get("currency") or plan.currency)
     errors += unknown_metric_errors(
         ctx, quotas=changes.get("quotas", ()), charges=changes.get("charges", ())
     )
