@@ -11,6 +11,14 @@ SETTLE = "expire"
 """The kind of the entry that closes a grant (its expiry, or an allocation's settlement)."""
 
 
+def by_grant(entries: Iterable[CreditEntry]) -> dict[str, list[CreditEntry]]:
+    """Entries indexed by their grant."""
+    index: dict[str, list[CreditEntry]] = {}
+    for entry in entries:
+        index.setdefault(entry.grant_id, []).append(entry)
+    return index
+
+
 def entries_sum(grant: CreditGrant, entries: Iterable[CreditEntry], at: datetime) -> int:
     """The sum of ``grant``'s entries that took effect by ``at``."""
     return sum(e.amount for e in entries if e.grant_id == grant.id and e.at <= at)

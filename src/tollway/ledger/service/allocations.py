@@ -17,7 +17,7 @@ from tollway.catalog import get_plan
 from tollway.customers import Customer, get_customer_by_id
 from tollway.kernel.context import Context
 from tollway.kernel.outbox import Event
-from tollway.ledger.balance import SETTLE, closed
+from tollway.ledger.balance import SETTLE, by_grant, closed
 from tollway.ledger.errors import CreditsExhausted
 from tollway.ledger.models import CreditGrant
 from tollway.ledger.repository import ALLOCATION, LedgerRepository
@@ -137,7 +137,8 @@ def _open_allocations(
         if g.granted_at <= now and (g.expires_at is None or g.expires_at > now)
     ]
     entries = repo.entries([g.id for g in grants])
-    live = [g for g in grants if not closed(g, entries, now)]
+    index = by_grant(entries)
+    live = [g for g in grants if not closed(g, index.get(g.id, []), now)]
     return positions(ctx, customer, live, now, entries)
 
 

@@ -11,7 +11,7 @@ from tollway.kernel.ids import new_id
 from tollway.kernel.outbox import record_event
 from tollway.kernel.tenancy import read_settings
 from tollway.ledger import events
-from tollway.ledger.balance import closed, remaining
+from tollway.ledger.balance import by_grant, closed, remaining
 from tollway.ledger.models import CreditEntry, CreditGrant
 from tollway.ledger.repository import ALLOCATION, LedgerRepository
 from tollway.ledger.schemas import CreditsSettings
@@ -61,13 +61,14 @@ def positions(
     (usage up to and including ``at``)."""
     if entries is None:
         entries = LedgerRepository(ctx).entries([g.id for g in grants])
+    index = by_grant(entries)
     found = []
     for grant in grants:
+        own = index.get(grant.id, [])
         burn = 0
-        live = grant.granted_at <= at and not closed(grant, entries, at)
-        if grant.source == ALLOCATION and live:
+        if grant.source == ALLOCATION and grant.granted_at <= at and not closed(grant, own, at):
             burn = burned(ctx, customer, grant, at + INSTANT)
-        found.append((grant, remaining(grant, entries, at, burn)))
+        found.append((grant, remaining(grant, own, at, burn)))
     return found
 
 
