@@ -162,3 +162,24 @@ def test_a_new_period_on_another_cycle_settles_the_open_allocation(
             ("expire", -1700, clock.now()),
             ("grant", 2000, start),
         ]
+
+
+def test_the_burn_prices_usage_with_the_plans_charge_models(
+    session_factory: sessionmaker[Session], clock: Any
+) -> None:
+    world = World(session_factory, clock)
+    tiers = [{"up_to": 100, "unit_amount": "10"}, {"up_to": None, "unit_amount": "1"}]
+    plan = {**PLAN, "charges": [{"metric": "compute", "model": "graduated", "tiers": tiers}]}
+    with world.ctx() as ctx:
+        metric = catalog.MetricCreate(code="compute", name="c", aggregation="sum")
+        catalog.create_metric(ctx, metric)
+        catalog.create_plan(ctx, catalog.PlanCreate.model_validate(plan))
+        customer = create_customer(ctx, CustomerCreate(external_id="acme", currency="USD"))
+        subscriptions.create_subscription(
+            ctx, subscriptions.SubscriptionCreate(customer_id="acme", plan_id="usage")
+        )
+    world.relay()
+    clock.advance(timedelta(hours=2))
+    with world.ctx() as ctx:
+        _use(ctx, 150)
+        assert allocation_remaining(ctx, customer.id) == 2000 - (100 * 10 + 50 * 1)

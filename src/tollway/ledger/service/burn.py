@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
-from tollway import metering
-from tollway.catalog import ChargeSpec, get_plan
+from tollway.catalog import ChargeSpec, charges_in, get_plan
 from tollway.customers import Customer
 from tollway.kernel.context import Context
-from tollway.kernel.money import round_minor
 from tollway.ledger.models import CreditGrant
+from tollway.metering import rate_usage
 
 
 def allocation_charges(ctx: Context, grant: CreditGrant) -> list[ChargeSpec]:
@@ -18,7 +16,7 @@ def allocation_charges(ctx: Context, grant: CreditGrant) -> list[ChargeSpec]:
     if grant.plan_code is None:
         return []
     plan = get_plan(ctx, grant.plan_code)
-    return [ChargeSpec.model_validate(c) for c in plan.charges]  # TEMP until pricing
+    return charges_in(plan.charges, grant.currency, plan.currency)
 
 
 def rated(ctx: Context, customer: Customer, grant: CreditGrant, end: datetime) -> int:
@@ -30,12 +28,7 @@ def rated(ctx: Context, customer: Customer, grant: CreditGrant, end: datetime) -
     charges = allocation_charges(ctx, grant)
     if end <= start or not charges:
         return 0
-    total = 0  # TEMP until pricing: standard charges only
-    for c in charges:
-        units = metering.usage(ctx, customer, c.metric, start=start, end=end).total
-        units = max(Decimal(0), units - (c.included_units or 0))
-        total += round_minor(units * (c.unit_amount or 0))
-    return total
+    return sum(r.priced.amount for r in rate_usage(ctx, customer, charges, start, end))
 
 
 def burned(ctx: Context, customer: Customer, grant: CreditGrant, end: datetime) -> int:
