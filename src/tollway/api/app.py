@@ -14,6 +14,7 @@ from tollway.api.deps import AppStateDep
 from tollway.api.routers import (
     audit,
     catalog,
+    credits,
     customers,
     events,
     notifications,
@@ -48,6 +49,7 @@ _V1_ROUTERS = [
     webhooks.router,
     notifications.router,
     quotas.router,
+    credits.router,
 ]
 
 
