@@ -60,3 +60,35 @@ def test_racing_invoices_never_apply_more_than_the_grant(
             select(func.sum(CreditEntry.amount)).where(CreditEntry.kind == "consume")
         )
     assert consumed == -100
+
+
+def test_racing_applications_of_one_invoice_apply_it_once(
+    session_factory: sessionmaker[Session], clock: Clock
+) -> None:
+    with unit_of_work(session_factory) as session:
+        product_id = ensure_product(session, code="default", name="Default", clock=clock).id
+        ctx = Context(session=session, product_id=product_id, clock=clock)
+        customer = create_customer(ctx, CustomerCreate(external_id="acme", currency="USD"))
+        grant_credits(ctx, customer, amount=100, currency="USD", source="admin")
+    barrier = threading.Barrier(4)
+    applied: list[int] = []
+
+    def apply() -> None:
+        barrier.wait()
+        with unit_of_work(session_factory) as session:
+            ctx = Context(session=session, product_id=product_id, clock=clock)
+            amount = apply_to_invoice(
+                ctx, customer.id, currency="USD", amount=30, invoice_id="same", at=clock.now()
+            )
+        applied.append(amount)
+
+    threads = [threading.Thread(target=apply) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert applied == [30, 30, 30, 30]
+    with unit_of_work(session_factory) as session:
+        ctx = Context(session=session, product_id=product_id, clock=clock)
+        assert credit_summary(ctx, customer).balance == 70

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tollway.customers import Customer, CustomerCreate, create_customer
 from tollway.kernel.context import Context
@@ -14,6 +14,7 @@ from tollway.kernel.errors import ValidationFailed
 from tollway.kernel.outbox import Event
 from tollway.kernel.tenancy import write_settings
 from tollway.ledger import (
+    CreditEntry,
     CreditsSettings,
     apply_to_invoice,
     credit_summary,
@@ -95,6 +96,40 @@ def test_applying_is_idempotent_per_invoice_and_never_exceeds_the_balance(
     assert _apply(ctx, customer, 60, "c", at) == 0
     assert _apply(ctx, customer, 60, "d", at, currency="EUR") == 0
     assert credit_summary(ctx, customer).balance == 0
+
+
+def _entries_total(ctx: Context, grant_id: str) -> int:
+    total = ctx.session.scalar(
+        select(func.sum(CreditEntry.amount)).where(CreditEntry.grant_id == grant_id)
+    )
+    return int(total or 0)
+
+
+def test_an_invoice_dated_before_other_applications_never_spends_their_credits(
+    ctx: Context, clock: Any
+) -> None:
+    customer = _customer(ctx)
+    grant = _grant(ctx, customer, 100)
+    t0 = clock.now()
+    assert _apply(ctx, customer, 100, "a", t0 + timedelta(hours=2)) == 100
+    assert _apply(ctx, customer, 100, "b", t0 + timedelta(hours=1)) == 0
+    assert _entries_total(ctx, grant) == 0
+    assert release_invoice(ctx, "a", t0 + timedelta(hours=3)) == 100
+    # released at 3h: an invoice at 1h may not spend what 2h..3h had already used
+    assert _apply(ctx, customer, 100, "c", t0 + timedelta(hours=1)) == 0
+    assert _apply(ctx, customer, 60, "d", t0 + timedelta(hours=3)) == 60
+    balance = lambda h: credit_summary(ctx, customer, at=t0 + timedelta(hours=h)).balance  # noqa: E731
+    assert [balance(h) for h in (1, 2, 3)] == [100, 0, 40]
+    assert _entries_total(ctx, grant) == 40
+
+
+def test_only_grants_live_at_the_invoice_instant_pay_it(ctx: Context, clock: Any) -> None:
+    customer = _customer(ctx)
+    t0 = clock.now()
+    _grant(ctx, customer, 100, expires_at=t0 + timedelta(days=1))
+    assert _apply(ctx, customer, 50, "before", t0 - timedelta(seconds=1)) == 0
+    assert _apply(ctx, customer, 50, "at-expiry", t0 + timedelta(days=1)) == 0
+    assert _apply(ctx, customer, 50, "live", t0 + timedelta(hours=23)) == 50
 
 
 def test_a_voided_invoice_gives_its_credits_back_once(ctx: Context, clock: Any) -> None:

@@ -35,10 +35,22 @@ def remaining(
     grant: CreditGrant, entries: Sequence[CreditEntry], at: datetime, burned: int = 0
 ) -> int:
     """What ``grant`` has left at ``at``: its entries so far, less ``burned`` (the
-    live burn of an open plan allocation); nothing before it starts or once closed."""
+    live burn of an open plan allocation, at most the grant); nothing before it starts
+    or once closed. Never negative, as :func:`spendable` keeps every instant covered."""
     if grant.granted_at > at or closed(grant, entries, at):
         return 0
-    return max(0, entries_sum(grant, entries, at) - burned)
+    return entries_sum(grant, entries, at) - burned
+
+
+def spendable(grant: CreditGrant, entries: Sequence[CreditEntry], at: datetime) -> int:
+    """What a consume at ``at`` may take from ``grant`` (its entries read under the
+    grant's row lock): nothing unless the grant is live at ``at``, and no more than
+    it holds at ``at`` or at any later entry, whatever order entries were written in
+    (a consume dated before existing ones must not overdraw them)."""
+    if grant.granted_at > at or closed(grant, entries, at):
+        return 0
+    later = {e.at for e in entries if e.grant_id == grant.id and e.at > at}
+    return min(entries_sum(grant, entries, instant) for instant in {at, *later})
 
 
 def consumption_order(grants: Iterable[CreditGrant]) -> list[CreditGrant]:

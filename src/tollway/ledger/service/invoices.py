@@ -2,7 +2,8 @@
 
 Only paying grants (every source but ``plan_allocation``) pay invoices. The grants
 of the customer's currency are locked (``FOR UPDATE``, in id order) before their
-remainders are read, so concurrent applications never spend a credit twice.
+remainders are read, so concurrent applications never spend a credit twice; what a
+grant may give counts all its entries, also those dated after the invoice's ``at``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from datetime import datetime
 from tollway.customers import get_customer_by_id
 from tollway.kernel.context import Context
 from tollway.kernel.errors import ValidationFailed
-from tollway.ledger.balance import SETTLE, allocate, closed, consumption_order
-from tollway.ledger.repository import LedgerRepository
-from tollway.ledger.service.common import (
-    check_low_balance,
-    expired_event,
-    new_entry,
-    positions,
+from tollway.ledger.balance import (
+    SETTLE,
+    allocate,
+    by_grant,
+    closed,
+    consumption_order,
+    spendable,
 )
+from tollway.ledger.repository import LedgerRepository
+from tollway.ledger.service.common import check_low_balance, expired_event, new_entry
 
 CONSUME, RELEASE = "consume", "release"
 
@@ -41,8 +44,8 @@ def apply_to_invoice(
         return -sum(e.amount for e in already)
     if amount == 0 or not grants:
         return 0
-    entries = repo.entries([g.id for g in grants])
-    available = positions(ctx, customer, consumption_order(grants), at, entries)
+    index = by_grant(repo.entries([g.id for g in grants]))
+    available = [(g, spendable(g, index.get(g.id, []), at)) for g in consumption_order(grants)]
     by_id = {g.id: g for g in grants}
     taken = allocate(amount, available)
     for grant_id, part in taken:
