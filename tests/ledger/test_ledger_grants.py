@@ -22,6 +22,7 @@ from tollway.ledger import (
     refund_to_balance,
     release_invoice,
 )
+from tollway.ledger.service.expiry import expire_grant
 
 
 def _customer(ctx: Context) -> Customer:
@@ -146,16 +147,44 @@ def test_a_voided_invoice_gives_its_credits_back_once(ctx: Context, clock: Any) 
     assert release_invoice(ctx, "never-paid-with-credits", at) == 0
 
 
-def test_credits_released_after_their_grant_expired_expire_again(ctx: Context, clock: Any) -> None:
+@pytest.mark.parametrize("job_first", [False, True])
+def test_credits_released_after_their_grant_expired_expire_again(
+    ctx: Context, clock: Any, job_first: bool
+) -> None:
     customer = _customer(ctx)
-    _grant(ctx, customer, 100, expires_at=clock.now() + timedelta(days=1))
+    grant = _grant(ctx, customer, 100, expires_at=clock.now() + timedelta(days=1))
     at = clock.now()
-    assert _apply(ctx, customer, 80, "x", at) == 80
+    assert _apply(ctx, customer, 40, "x", at) == 40
     later = at + timedelta(days=2)
-    assert release_invoice(ctx, "x", later) == 80
+    if job_first:
+        expire_grant(ctx, grant)
+    assert release_invoice(ctx, "x", later) == 40
+    expire_grant(ctx, grant)  # on time, or late: the worker was behind
+    expire_grant(ctx, grant)
     assert credit_summary(ctx, customer, at=later).balance == 0
+    expired = [e.data["amount"] for e in _events(ctx, "credits.expired")]
+    assert expired == ([60, 40] if job_first else [40, 60])
+    assert _entries_total(ctx, grant) == 0
+
+
+def test_credits_released_before_the_expiry_after_its_job_ran_expire_at_the_expiry(
+    ctx: Context, clock: Any
+) -> None:
+    customer = _customer(ctx)
+    expires = clock.now() + timedelta(days=1)
+    grant = _grant(ctx, customer, 100, expires_at=expires)
+    at = clock.now()
+    assert _apply(ctx, customer, 40, "x", at) == 40
+    expire_grant(ctx, grant)
+    assert release_invoice(ctx, "x", at + timedelta(hours=1)) == 40
+    assert credit_summary(ctx, customer, at=at + timedelta(hours=2)).balance == 100
+    assert credit_summary(ctx, customer, at=expires).balance == 0
     expired = _events(ctx, "credits.expired")
-    assert [e.data["amount"] for e in expired] == [80]
+    assert [(e.data["amount"], e.data["expired_at"]) for e in expired] == [
+        (60, expires.isoformat()),
+        (40, expires.isoformat()),
+    ]
+    assert _entries_total(ctx, grant) == 0
 
 
 def test_balance_at_an_instant(ctx: Context, clock: Any) -> None:

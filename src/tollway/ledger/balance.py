@@ -11,6 +11,11 @@ SETTLE = "expire"
 """The kind of the entry that closes a grant (its expiry, or an allocation's settlement)."""
 
 
+def expiry_key(grant: CreditGrant) -> str:
+    """The key of a paying grant's expiry entry, written once by the expiry job."""
+    return f"expire:{grant.id}"
+
+
 def by_grant(entries: Iterable[CreditEntry]) -> dict[str, list[CreditEntry]]:
     """Entries indexed by their grant."""
     index: dict[str, list[CreditEntry]] = {}

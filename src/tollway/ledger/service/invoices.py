@@ -17,10 +17,11 @@ from tollway.ledger.balance import (
     SETTLE,
     allocate,
     by_grant,
-    closed,
     consumption_order,
+    expiry_key,
     spendable,
 )
+from tollway.ledger.models import CreditEntry, CreditGrant
 from tollway.ledger.repository import LedgerRepository
 from tollway.ledger.service.common import check_low_balance, expired_event, new_entry
 
@@ -65,7 +66,8 @@ def apply_to_invoice(
 
 def release_invoice(ctx: Context, invoice_id: str, at: datetime) -> int:
     """Give the credits applied to a voided invoice back to the grants they came from
-    (a grant that has expired since expires them again at once). Idempotent:
+    (a grant that has expired since, or whose expiry was already written, expires
+    them again). Idempotent:
     returns the amount released for the invoice, the first time or any later."""
     repo = LedgerRepository(ctx)
     applied = repo.invoice_entries(invoice_id)
@@ -87,9 +89,20 @@ def release_invoice(ctx: Context, invoice_id: str, at: datetime) -> int:
         key = f"release:{invoice_id}:{grant.id}"
         repo.add_keyed(new_entry(ctx, grant, RELEASE, back, at, key=key, invoice_id=invoice_id))
         total += back
-        if closed(grant, repo.entries([grant.id]), at):
-            gone = new_entry(ctx, grant, SETTLE, -back, at, key=f"release-expire:{key}")
+        gone_at = _expired_by(grant, repo.entries([grant.id]), at)
+        if gone_at is not None:
+            gone = new_entry(ctx, grant, SETTLE, -back, gone_at, key=f"release-expire:{key}")
             repo.add_keyed(gone)
-            expired_event(ctx, customer, grant, back, at)
+            expired_event(ctx, customer, grant, back, gone_at)
     check_low_balance(ctx, customer)
     return total
+
+
+def _expired_by(grant: CreditGrant, entries: list[CreditEntry], at: datetime) -> datetime | None:
+    """When credits released onto ``grant`` at ``at`` expire again, when the expiry job
+    will not see them: the grant expired by ``at``, or its expiry entry is written."""
+    if grant.expires_at is None:
+        return None
+    if grant.expires_at <= at or any(e.key == expiry_key(grant) for e in entries):
+        return max(at, grant.expires_at)
+    return None
