@@ -48,6 +48,7 @@ def test_an_admin_grant_is_in_the_customers_currency(client: TestClient) -> None
         ({"amount": 100, "reason": "x", "source": "refund"}, "source"),
         ({"amount": 100, "reason": "x", "expires_at": "2026-03-01T00:00:00"}, "expires_at"),
         ({"amount": 100, "reason": "x", "expires_at": "2020-01-01T00:00:00Z"}, "expires_at"),
+        ({"amount": 100, "reason": "x", "expires_at": "9999-12-31T23:00:00-05:00"}, "expires_at"),
         ({"amount": 100, "reason": "x", "priority": 10**6}, "priority"),
         ({"amount": 100, "reason": "x", "currency": "EUR"}, "currency"),
     ],
@@ -101,6 +102,34 @@ def test_the_balance_at_an_instant_needs_an_offset(client: TestClient) -> None:
     naive = client.get("/v1/customers/acme/credits", params={"at": "2026-01-01T00:00:00"})
     assert naive.status_code == 422
     assert [e["field"] for e in naive.json()["errors"]] == ["at"]
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "9999-12-31T23:00:00-05:00",
+        "9999-12-31T23:59:59.999999Z",
+        "0001-01-01T00:30:00+01:00",
+        "1969-12-31T23:59:59Z",
+        "9000-01-01T00:00:00Z",
+        "yesterday",
+    ],
+)
+def test_an_instant_out_of_range_is_422_naming_at(client: TestClient, at: str) -> None:
+    _customer(client)
+    refused = client.get("/v1/customers/acme/credits", params={"at": at})
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["at"]
+
+
+def test_the_largest_balances_add_up(client: TestClient) -> None:
+    _customer(client)
+    for _ in range(20):
+        assert _grant(client, {"amount": 10**15, "reason": "x"}).status_code == 201
+    at = "8999-12-31T23:59:59.999999Z"
+    credits = client.get("/v1/customers/acme/credits", params={"at": at})
+    assert credits.status_code == 200
+    assert credits.json()["balance"] == 20 * 10**15
 
 
 def test_credits_settings_are_a_product_settings_section(client: TestClient) -> None:

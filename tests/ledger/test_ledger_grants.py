@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -201,6 +201,12 @@ def test_balance_at_an_instant(ctx: Context, clock: Any) -> None:
     assert balance(t1 - timedelta(seconds=1)) == 1000
     assert balance(t1) == 1200  # the expiring grant paid: 700 + 500
     assert balance(t0 + timedelta(days=10)) == 500  # expired, even before its job ran
+
+
+def test_a_balance_read_at_the_last_instant_does_not_overflow(ctx: Context, clock: Any) -> None:
+    customer = _customer(ctx)
+    _grant(ctx, customer, 500, source="plan_allocation", period=(clock.now(), None))
+    assert credit_summary(ctx, customer, at=datetime.max.replace(tzinfo=UTC)).balance == 500
 
 
 def test_grants_are_idempotent_by_key(ctx: Context) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path, Query
@@ -11,7 +10,7 @@ from tollway import ledger
 from tollway.api.deps import Ctx
 from tollway.api.routing import resource_router
 from tollway.customers import get_customer
-from tollway.kernel.errors import ValidationFailed
+from tollway.kernel.validation import Instant
 
 router = resource_router("credits")
 ExternalIdPath = Annotated[str, Path(max_length=255)]
@@ -21,13 +20,10 @@ ExternalIdPath = Annotated[str, Path(max_length=255)]
 def get_credits(
     ctx: Ctx,
     external_id: ExternalIdPath,
-    at: Annotated[datetime | None, Query(description="An instant with offset; default now")] = None,
+    at: Annotated[Instant | None, Query(description="An instant with offset; default now")] = None,
 ) -> ledger.CreditsOut:
     """The balance (live: open plan allocations burn with usage), grants and entries."""
-    if at is not None and at.tzinfo is None:
-        raise ValidationFailed.field("at", "must carry a UTC offset, e.g. 2026-01-15T12:00:00Z")
-    customer = get_customer(ctx, external_id)
-    return ledger.credit_summary(ctx, customer, at=at.astimezone(UTC) if at else None)
+    return ledger.credit_summary(ctx, get_customer(ctx, external_id), at=at)
 
 
 @router.post("/customers/{external_id}/credits", status_code=201)

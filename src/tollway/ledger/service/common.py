@@ -3,7 +3,7 @@ low-balance alert."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tollway.customers import Customer
 from tollway.kernel.context import Context
@@ -20,6 +20,7 @@ from tollway.ledger.service.burn import burned
 SECTION = "credits"
 INSTANT = timedelta(microseconds=1)
 """Usage at the very instant a balance is read counts in it."""
+LAST = datetime.max.replace(tzinfo=UTC)
 
 
 def credit_settings(ctx: Context) -> CreditsSettings:
@@ -67,7 +68,7 @@ def positions(
         own = index.get(grant.id, [])
         burn = 0
         if grant.source == ALLOCATION and grant.granted_at <= at and not closed(grant, own, at):
-            burn = burned(ctx, customer, grant, at + INSTANT)
+            burn = burned(ctx, customer, grant, at + INSTANT if at < LAST else at)
         found.append((grant, remaining(grant, own, at, burn)))
     return found
 
