@@ -177,3 +177,31 @@ def test_a_pause_settles_the_allocation_and_the_resume_grants_a_new_one(story: S
         ("expire", -1750),
         ("grant", 2000),
     ]
+
+
+def test_with_blocked_overage_a_retried_consume_is_a_duplicate_not_a_refusal(
+    story: Story,
+) -> None:
+    _subscribed(story)
+    story.ok("PATCH", "/v1/product/settings", json={"credits": {"overage": "block"}})
+    consume = "/v1/customers/acme/quotas/compute/consume"
+    first = story.post(consume, {"quantity": 2000, "event_id": "e1"})
+    again = story.post(consume, {"quantity": 2000, "event_id": "e1"})
+    assert (first["duplicate"], again["duplicate"]) == (False, True)
+    refused = story.post(consume, {"quantity": 1, "event_id": "e2"}, 429)
+    assert refused["type"].endswith("credits_exhausted")
+    assert _credits(story)["balance"] == 0
+    assert story.post(consume, {"quantity": 1, "event_id": "e2"}, 429)["metric"] == "compute"
+
+
+def test_blocked_overage_refuses_a_consume_the_allocation_cannot_cover_in_full(
+    story: Story,
+) -> None:
+    _subscribed(story)
+    story.ok("PATCH", "/v1/product/settings", json={"credits": {"overage": "block"}})
+    consume = "/v1/customers/acme/quotas/compute/consume"
+    story.post(consume, {"quantity": 1999})
+    story.post(consume, {"quantity": 1000000}, 429)
+    story.post(consume, {"quantity": 2}, 429)
+    story.post(consume, {"quantity": 1})
+    assert _credits(story)["balance"] == 0

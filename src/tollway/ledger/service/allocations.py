@@ -21,13 +21,14 @@ from tollway.ledger.balance import SETTLE, by_grant, closed
 from tollway.ledger.errors import CreditsExhausted
 from tollway.ledger.models import CreditGrant
 from tollway.ledger.repository import ALLOCATION, LedgerRepository
-from tollway.ledger.service.burn import allocation_charges, burned
+from tollway.ledger.service.burn import allocation_charges, burned, rated
 from tollway.ledger.service.common import (
     check_low_balance,
     credit_settings,
     expired_event,
     new_entry,
     positions,
+    through,
 )
 from tollway.ledger.service.grants import grant_credits
 from tollway.subscriptions import get_subscription
@@ -150,41 +151,46 @@ def on_subscription_event(ctx: Context, event: Event) -> None:
         allocate_period(ctx, billing)
 
 
-def _open_allocations(
-    ctx: Context, customer: Customer, now: datetime
-) -> list[tuple[CreditGrant, int]]:
+def _open_allocations(ctx: Context, customer: Customer, now: datetime) -> list[CreditGrant]:
+    """The customer's plan allocations open at ``now``, oldest first."""
     repo = LedgerRepository(ctx)
     grants = [
         g
         for g in repo.grants(customer.id, paying=False)
         if g.granted_at <= now and (g.expires_at is None or g.expires_at > now)
     ]
-    entries = repo.entries([g.id for g in grants])
-    index = by_grant(entries)
-    live = [g for g in grants if not closed(g, index.get(g.id, []), now)]
-    return positions(ctx, customer, live, now, entries)
+    index = by_grant(repo.entries([g.id for g in grants]))
+    return [g for g in grants if not closed(g, index.get(g.id, []), now)]
 
 
 def allocation_remaining(ctx: Context, customer_id: str) -> int | None:
     """What the customer's (internal id) open plan allocations have left now, burned
     live by usage; ``None`` when no allocation is open."""
     customer = get_customer_by_id(ctx, customer_id)
-    found = _open_allocations(ctx, customer, ctx.now(customer.test_clock_id))
-    return sum(left for _, left in found) if found else None
+    now = ctx.now(customer.test_clock_id)
+    live = _open_allocations(ctx, customer, now)
+    return sum(left for _, left in positions(ctx, customer, live, now)) if live else None
 
 
 def ensure_usage_allowed(ctx: Context, customer_id: str, metric: str) -> None:
     """With ``credits.overage: block``, refuse (429 ``credits_exhausted``) usage of a
-    metric that an open plan allocation pays once that allocation is used up."""
+    metric that an open plan allocation pays when, with that usage already recorded,
+    the allocation cannot cover it all. The paying allocations are locked first, so
+    concurrent consumes they pay are judged one after the other."""
     if credit_settings(ctx).overage != "block":
         return
     customer = get_customer_by_id(ctx, customer_id)
+    now = ctx.now(customer.test_clock_id)
+    repo = LedgerRepository(ctx)
     paying = [
-        (grant, left)
-        for grant, left in _open_allocations(ctx, customer, ctx.now(customer.test_clock_id))
+        grant
+        for grant in _open_allocations(ctx, customer, now)
         if any(charge.metric == metric for charge in allocation_charges(ctx, grant))
     ]
-    if paying and sum(left for _, left in paying) <= 0:
+    for grant in paying:
+        repo.grant(grant.id, lock=True)
+    used = sum(rated(ctx, customer, grant, through(now)) for grant in paying)
+    if used > sum(grant.amount for grant in paying):
         raise CreditsExhausted(
             f"customer {customer.external_id!r} has used up the credits included in its "
             f"plan, which pay {metric!r}; the product blocks overage",

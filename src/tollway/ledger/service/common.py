@@ -20,7 +20,12 @@ from tollway.ledger.service.burn import burned
 SECTION = "credits"
 INSTANT = timedelta(microseconds=1)
 """Usage at the very instant a balance is read counts in it."""
-LAST = datetime.max.replace(tzinfo=UTC)
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
+def through(at: datetime) -> datetime:
+    """The end of a usage window ``[start, end)`` that includes the instant ``at``."""
+    return at + INSTANT if at < _LAST else at
 
 
 def credit_settings(ctx: Context) -> CreditsSettings:
@@ -68,7 +73,7 @@ def positions(
         own = index.get(grant.id, [])
         burn = 0
         if grant.source == ALLOCATION and grant.granted_at <= at and not closed(grant, own, at):
-            burn = burned(ctx, customer, grant, at + INSTANT if at < LAST else at)
+            burn = burned(ctx, customer, grant, through(at))
         found.append((grant, remaining(grant, own, at, burn)))
     return found
 

@@ -1,8 +1,9 @@
 """The credit ledger's say on a consume (kept apart from the quota hot path).
 
-With the product's ``credits.overage: block``, a consume of a metric that an open
-plan allocation pays is refused (429 ``credits_exhausted``) once that allocation is
-used up. With ``bill`` (the default) this costs one settings read.
+With the product's ``credits.overage: block``, a consume (already recorded, not a
+duplicate) of a metric that an open plan allocation pays is refused (429
+``credits_exhausted``) when the allocation cannot cover it. With ``bill`` (the
+default) this costs one settings read.
 """
 
 from __future__ import annotations

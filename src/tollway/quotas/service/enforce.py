@@ -120,8 +120,9 @@ def consume(
     """Record ``quantity`` of ``metric`` as a usage event and count it, if the quota allows.
 
     Serialized per (customer, metric) by a row lock; a refusal raises
-    :class:`QuotaExceeded` (429) and the caller's transaction must roll back. The same
-    ``event_id`` is recorded once: a repeat answers ``duplicate`` without counting.
+    :class:`QuotaExceeded` or :class:`~tollway.ledger.CreditsExhausted` (429) and the
+    caller's transaction must roll back. The same ``event_id`` is recorded once: a
+    repeat answers ``duplicate`` without counting, and is never refused.
     """
     customer = get_customer(ctx, external_id)
     now = ctx.now(customer.test_clock_id)
@@ -132,15 +133,16 @@ def consume(
             f"customer {external_id!r} is suspended; every consume is refused until "
             "POST /v1/customers/{external_id}/reinstate"
         )
-    refuse_without_credits(ctx, customer, metric)
     src = sources(ctx, customer, metric)
     quota = src.quota(metric) or _none(metric)
     state = repo.lock_state(customer.id, metric)
     before = evaluate(ctx, customer, src, quota, state=state, now=now, store=True)
     if not _record(ctx, customer, metric, quantity, event_id):
         return _decision(before, True, duplicate=True)
+    # a refusal raises: the caller rolls the recorded event back
+    refuse_without_credits(ctx, customer, metric)
     if not before.allows(increment):
-        raise _refuse(before, customer, now)  # the caller rolls the recorded event back
+        raise _refuse(before, customer, now)
     after = dataclasses.replace(before, used=before.used + increment)
     state.used = after.used
     fire_thresholds(ctx, customer, after, now)
