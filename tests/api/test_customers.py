@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 
 
@@ -78,3 +80,35 @@ def test_patch_without_changes_emits_no_event(client: TestClient) -> None:
     assert client.patch("/v1/customers/same", json={"name": "Same"}).status_code == 200
     types = [e["type"] for e in client.get("/v1/events").json()["data"]]
     assert types == ["customer.created"]
+
+
+def _currency_change(client: TestClient, currency: str) -> Any:
+    return client.patch("/v1/customers/acme", json={"currency": currency})
+
+
+def test_the_currency_changes_until_money_is_recorded(client: TestClient) -> None:
+    assert client.post("/v1/customers", json={"external_id": "acme"}).status_code == 201
+    assert client.get("/v1/customers/acme").json()["currency_locked"] is False
+    changed = _currency_change(client, "EUR")
+    assert (changed.status_code, changed.json()["currency"]) == (200, "EUR")
+    granted = client.post("/v1/customers/acme/credits", json={"amount": 5000, "reason": "x"})
+    assert (granted.status_code, granted.json()["currency"]) == (201, "EUR")
+    assert client.get("/v1/customers/acme").json()["currency_locked"] is True
+    refused = _currency_change(client, "USD")
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["param"] == "currency"
+    assert _currency_change(client, "eur").status_code == 200  # the same currency
+    assert client.patch("/v1/customers/acme", json={"name": "Acme"}).status_code == 200
+    credits = client.get("/v1/customers/acme/credits").json()
+    assert (credits["balance"], credits["currency"]) == (5000, "EUR")
+
+
+def test_a_subscription_locks_the_currency(client: TestClient) -> None:
+    plan = {"code": "pro", "name": "Pro", "prices": [{"interval": "monthly", "amount": 1000}]}
+    assert client.post("/v1/plans", json=plan).status_code == 201
+    assert client.post("/v1/customers", json={"external_id": "acme"}).status_code == 201
+    body = {"customer_id": "acme", "plan_id": "pro"}
+    assert client.post("/v1/subscriptions", json=body).status_code == 201
+    assert client.get("/v1/customers/acme").json()["currency_locked"] is True
+    assert _currency_change(client, "EUR").status_code == 409

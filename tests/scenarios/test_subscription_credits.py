@@ -225,7 +225,8 @@ def test_a_change_prices_in_the_subscription_currency(story: Story) -> None:
     story.starts_at(utc(2026, 3, 1))
     story.customer("acme")
     sub = story.subscribe("acme", "pro")
-    story.ok("PATCH", "/v1/customers/acme", json={"currency": "BRL"})
+    # the subscription locked the customer's currency: it stays USD
+    story.ok("PATCH", "/v1/customers/acme", 409, json={"currency": "BRL"})
     story.advance(utc(2026, 3, 11, 12))
 
     refused = story.client.post(

@@ -8,6 +8,7 @@ from tollway.customers.service import (
     get_customer,
     get_customer_by_id,
     list_customers,
+    lock_currency,
     update_customer,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "get_customer",
     "get_customer_by_id",
     "list_customers",
+    "lock_currency",
     "update_customer",
 ]

@@ -23,6 +23,9 @@ class Customer(Base):
     name: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
     currency: Mapped[str] = mapped_column(String(3))
+    currency_locked: Mapped[bool] = mapped_column(default=False)
+    """Set once money was recorded in ``currency`` (a subscription, a credit grant, an
+    invoice): the currency can no longer change (see :func:`lock_currency`)."""
     timezone: Mapped[str] = mapped_column(String(64))
     country: Mapped[str | None] = mapped_column(String(2))
     tax_id: Mapped[str | None] = mapped_column(String(64))

@@ -41,6 +41,10 @@ class CustomerRepository:
     def list(self, page: PageRequest) -> Page[Customer]:
         return paginate(self.ctx.session, self._readable(), Customer.id, page)
 
+    def lock(self, customer: Customer) -> None:
+        """Reload ``customer`` under a row lock held until the transaction ends."""
+        self.ctx.session.refresh(customer, with_for_update=True)
+
     def add(self, customer: Customer) -> None:
         self.ctx.session.add(customer)
         self.ctx.session.flush()

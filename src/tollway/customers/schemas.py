@@ -75,6 +75,7 @@ class CustomerOut(BaseModel):
     name: str | None
     email: str | None
     currency: str
+    currency_locked: bool
     timezone: str
     country: str | None
     tax_id: str | None

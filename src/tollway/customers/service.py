@@ -1,4 +1,4 @@
-"""Customer use cases: create, read, update, list."""
+"""Customer use cases: create, read, update, list, and fixing the currency."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ from tollway.kernel.access import require_full_access
 from tollway.kernel.audit import audit
 from tollway.kernel.clock import load_test_clock
 from tollway.kernel.context import Context
-from tollway.kernel.errors import AlreadyExists, Forbidden, NotFound, ValidationFailed
+from tollway.kernel.errors import (
+    AlreadyExists,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
 from tollway.kernel.ids import new_id
 from tollway.kernel.outbox import record_event
 from tollway.kernel.pagination import Page, PageRequest
@@ -103,6 +109,14 @@ def update_customer(ctx: Context, external_id: str, data: CustomerUpdate) -> Cus
     if ctx.customer_scope is not None and not changes.keys() <= SELF_SERVICE_FIELDS:
         refused = ", ".join(sorted(changes.keys() - SELF_SERVICE_FIELDS))
         raise Forbidden(f"a customer key may not change {refused}", param=refused)
+    if "currency" in changes:
+        CustomerRepository(ctx).lock(customer)
+        if customer.currency_locked and changes["currency"] != customer.currency:
+            raise Conflict(
+                f"customer {external_id!r} has money recorded in {customer.currency}; "
+                "its currency can no longer change",
+                param="currency",
+            )
     before = _snapshot(customer)
     for field, value in changes.items():
         if value is None and field in _REQUIRED:
@@ -134,6 +148,17 @@ def update_customer(ctx: Context, external_id: str, data: CustomerUpdate) -> Cus
             test_clock_id=customer.test_clock_id,
         )
     return customer
+
+
+def lock_currency(ctx: Context, customer: Customer) -> None:
+    """Fix ``customer``'s currency: money is being recorded in it (a subscription, a
+    credit grant, an invoice). Takes the customer's row lock the first time and
+    reloads it, so the caller reads the currency that is locked from
+    ``customer.currency``; a locked currency never changes (PATCH is 409)."""
+    if customer.currency_locked:
+        return
+    CustomerRepository(ctx).lock(customer)
+    customer.currency_locked = True
 
 
 def list_customers(ctx: Context, page: PageRequest) -> Page[Customer]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tollway.customers import Customer, get_customer
+from tollway.customers import Customer, get_customer, lock_currency
 from tollway.kernel.access import require_full_access
 from tollway.kernel.audit import audit
 from tollway.kernel.context import Context
@@ -39,9 +39,10 @@ def grant_credits(
     plan_code: str | None = None,
     period: tuple[datetime, datetime | None] | None = None,
 ) -> CreditGrant:
-    """Add ``amount`` credits to ``customer``'s ledger; its expiry is scheduled on the
-    customer's clock. With ``key`` (unique per product) a repeat returns the first
-    grant and writes nothing. Plan allocations give ``period``: they start at its start."""
+    """Add ``amount`` credits to ``customer``'s ledger (this locks the customer's
+    currency); its expiry is scheduled on the customer's clock. With ``key`` (unique
+    per product) a repeat returns the first grant and writes nothing. Plan
+    allocations give ``period``: they start at its start."""
     repo = LedgerRepository(ctx)
     if key is not None and (found := repo.grant_by_key(key)) is not None:
         return found
@@ -50,6 +51,7 @@ def grant_credits(
         raise ValidationFailed.field("source", f"must be one of {', '.join(SOURCES)}")
     if amount <= 0:
         raise ValidationFailed.field("amount", "must be greater than 0")
+    lock_currency(ctx, customer)
     start = period[0] if period is not None else now
     if expires_at is not None and expires_at <= start:
         raise ValidationFailed.field("expires_at", "must be in the future")
@@ -112,9 +114,11 @@ def grant_credits(
 
 
 def grant_from_api(ctx: Context, external_id: str, body: CreditGrantIn) -> CreditGrant:
-    """An admin grant over the API, in the customer's currency (secret keys only)."""
+    """An admin grant over the API, in the customer's currency (secret keys only; the
+    currency is locked first, so it is the one the grant is made in)."""
     require_full_access(ctx, "grant credits")
     customer = get_customer(ctx, external_id)
+    lock_currency(ctx, customer)
     return grant_credits(
         ctx,
         customer,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tollway.catalog import Coupon, Plan, default_plan, get_coupon, get_plan
-from tollway.customers import Customer, get_customer, get_customer_by_id
+from tollway.customers import Customer, get_customer, get_customer_by_id, lock_currency
 from tollway.kernel.access import require_full_access
 from tollway.kernel.clock import ensure_utc
 from tollway.kernel.context import Context
@@ -37,6 +37,7 @@ def create_subscription(ctx: Context, data: SubscriptionCreate) -> Subscription:
     customer = get_customer(ctx, data.customer_id)
     repo = SubscriptionRepository(ctx)
     repo.lock_customer(customer.id)
+    lock_currency(ctx, customer)
     plan = _plan(ctx, data.plan_id)
     now = ctx.now(customer.test_clock_id)
     start = ensure_utc(data.start_at) if data.start_at is not None else now
