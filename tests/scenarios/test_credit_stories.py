@@ -205,3 +205,50 @@ def test_blocked_overage_refuses_a_consume_the_allocation_cannot_cover_in_full(
     story.post(consume, {"quantity": 2}, 429)
     story.post(consume, {"quantity": 1})
     assert _credits(story)["balance"] == 0
+
+
+def _plan(story: Story, code: str, metric: str, amount: int, credits: int = 1000) -> None:
+    plan = {
+        "code": code,
+        "name": code,
+        "prices": [{"interval": "monthly", "amount": amount}],
+        "included_credits": credits,
+        "charges": [{"metric": metric, "model": "standard", "unit_amount": "1"}],
+    }
+    story.post("/v1/plans", plan, 201)
+
+
+def _conflict(story: Story, path: str, body: dict[str, Any], field: str, metric: str) -> None:
+    refused = story.post(path, body, 409)
+    assert (refused["param"], refused["metric"]) == (field, metric), refused
+
+
+def test_a_metric_is_charged_by_one_live_subscription_per_customer(story: Story) -> None:
+    story.starts_at(START)
+    story.settings(allow_multiple_subscriptions=True)
+    _catalog(story)
+    story.post("/v1/metrics", {"code": "gpu", "name": "gpu", "aggregation": "sum"}, 201)
+    _plan(story, "usage2", "compute", 4900)
+    _plan(story, "disk", "storage", 900)
+    _plan(story, "gpu", "gpu", 900)
+    _plan(story, "gpu-lite", "gpu", 100)
+    story.customer("acme")
+    first = story.subscribe("acme", "usage")["id"]
+    new = {"customer_id": "acme", "plan_id": "usage2"}
+    _conflict(story, "/v1/subscriptions", new, "plan_id", "compute")
+    disk = story.subscribe("acme", "disk")["id"]
+    for immediate in (True, False):
+        change = {"new_plan_id": "usage2", "immediate": immediate}
+        _conflict(story, f"/v1/subscriptions/{disk}/change", change, "new_plan_id", "compute")
+    story.post(f"/v1/subscriptions/{disk}/change", {"new_plan_id": "gpu-lite"})  # at period end
+    gpu = {"customer_id": "acme", "plan_id": "gpu"}
+    _conflict(story, "/v1/subscriptions", gpu, "plan_id", "gpu")
+
+    story.advance(utc(2026, 3, 2))
+    _use(story, 1500)
+    _use(story, 100, metric="storage")
+    assert _credits(story)["balance"] == (2000 - 1500) + (1000 - 100)
+
+    story.post(f"/v1/subscriptions/{first}/cancel", {"cancel_immediately": True})
+    story.subscribe("acme", "usage2")
+    _conflict(story, f"/v1/subscriptions/{first}/reactivate", {}, "plan_id", "compute")

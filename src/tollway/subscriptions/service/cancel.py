@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from tollway.catalog import default_plan
+from tollway.catalog import default_plan, get_plan
 from tollway.kernel.access import require_full_access
 from tollway.kernel.context import Context
 from tollway.kernel.errors import Conflict, InvalidTransition, NotFound
@@ -25,6 +25,7 @@ from tollway.subscriptions.service.common import (
 )
 from tollway.subscriptions.service.create import end_replaced, fall_back_to_default
 from tollway.subscriptions.service.credits import closed_period, unused_time_credits
+from tollway.subscriptions.service.meters import ensure_metrics_free
 from tollway.subscriptions.service.pause import pause_subscription
 from tollway.subscriptions.settings import subscription_settings
 from tollway.subscriptions.states import (
@@ -231,6 +232,8 @@ def reactivate_subscription(ctx: Context, subscription_id: str) -> Subscription:
             raise Conflict(f"the customer already has a live subscription ({blocking[0].id})")
         for fallback in live:
             end_replaced(ctx, fallback, now)
+    plan = get_plan(ctx, sub.plan_code)
+    ensure_metrics_free(ctx, sub.customer_id, plan, sub.currency, field="plan_id", excluding=sub.id)
     sub.status = apply("reactivate", sub.status)
     sub.canceled_at = sub.ended_at = None
     sub.cancel_reason = sub.cancel_feedback = None

@@ -34,6 +34,7 @@ from tollway.subscriptions.service.credits import (
     period_discount,
     unused,
 )
+from tollway.subscriptions.service.meters import ensure_metrics_free
 from tollway.subscriptions.states import ACTIVE, PAST_DUE, TRIALING, require_status
 
 
@@ -61,6 +62,9 @@ def change_plan(ctx: Context, subscription_id: str, data: SubscriptionChange) ->
     amount = plan_price(plan, cycle, sub.currency, data.price_override, field="new_plan_id")
     if plan.id == sub.plan_id and cycle == sub.billing_cycle and amount == sub.amount:
         raise ValidationFailed.field("new_plan_id", "the subscription is already on this plan")
+    ensure_metrics_free(
+        ctx, sub.customer_id, plan, sub.currency, field="new_plan_id", excluding=sub.id
+    )
     interval_change = cycle != sub.billing_cycle
     immediate = data.immediate
     if immediate is None:

@@ -25,6 +25,7 @@ from tollway.subscriptions.service.common import (
     snapshot,
 )
 from tollway.subscriptions.service.credits import closed_period
+from tollway.subscriptions.service.meters import ensure_metrics_free
 from tollway.subscriptions.settings import subscription_settings
 from tollway.subscriptions.states import ACTIVE, CANCELED, LIVE, TRIALING
 
@@ -51,6 +52,7 @@ def create_subscription(ctx: Context, data: SubscriptionCreate) -> Subscription:
     if errors:
         raise ValidationFailed(errors)
     _replace_fallback(ctx, customer, now)
+    ensure_metrics_free(ctx, customer.id, plan, customer.currency, field="plan_id")
     trial_days = data.trial_days if data.trial_days is not None else plan.trial_days
     sub = new_subscription(
         ctx,
