@@ -192,8 +192,8 @@ def ensure_usage_allowed(ctx: Context, customer_id: str, metric: str) -> None:
     used = sum(rated(ctx, customer, grant, through(now)) for grant in paying)
     if used > sum(grant.amount for grant in paying):
         raise CreditsExhausted(
-            f"customer {customer.external_id!r} has used up the credits included in its "
-            f"plan, which pay {metric!r}; the product blocks overage",
+            f"the credits included in customer {customer.external_id!r}'s plan, which "
+            f"pay {metric!r}, do not cover this usage; the product blocks overage",
             metric=metric,
             balance=0,
         )

@@ -67,8 +67,8 @@ def apply_to_invoice(
 def release_invoice(ctx: Context, invoice_id: str, at: datetime) -> int:
     """Give the credits applied to a voided invoice back to the grants they came from
     (a grant that has expired since, or whose expiry was already written, expires
-    them again). Idempotent:
-    returns the amount released for the invoice, the first time or any later."""
+    them again). Idempotent: returns the amount released for the invoice, the first
+    time or any later."""
     repo = LedgerRepository(ctx)
     applied = repo.invoice_entries(invoice_id)
     if not applied:
