@@ -218,6 +218,18 @@ def test_percentage_included_units_are_free_events() -> None:
     assert price(spec, D(3000), amounts[:2]).lines == ()
 
 
+def test_percentage_counts_one_event_in_the_singular() -> None:
+    priced = price(charge("percentage", rate="1", min_amount="10"), D(5), [D(5)])
+    assert priced.lines[0].description == "1% of 5 (min 10 per event), 1 event"
+
+
+def test_percentage_rate_zero_is_a_fixed_fee_per_event() -> None:
+    spec = charge("percentage", rate="0", fixed_amount="30", max_amount="25")
+    priced = price(spec, D(7000), [D(1000), D(2000), D(4000)])
+    assert priced.amount == 75  # three fees of 30, each capped at 25
+    assert priced.lines[0].description == "30 per event (max 25 per event), 3 events"
+
+
 def test_percentage_fee_is_never_negative() -> None:
     spec = charge("percentage", rate="10", fixed_amount="5")
     assert price(spec, D(-900), [D(-1000), D(100)]).amount == 15  # max(0, -95) + 15
@@ -335,3 +347,19 @@ def _monotone_charges() -> st.SearchStrategy[ChargeSpec]:
 def test_price_is_monotone_in_units(spec: ChargeSpec, a: Decimal, b: Decimal) -> None:
     low, high = sorted((a, b))
     assert price(spec, low).amount <= price(spec, high).amount
+
+
+def test_tiny_decimals_show_in_plain_notation() -> None:
+    spec = charge("standard", unit_amount="0.0000001")
+    assert spec.model_dump(mode="json")["unit_amount"] == "0.0000001"
+    assert price(spec, D(10_000_000)).lines[0].description == "10,000,000 \u00d7 0.0000001"
+    rate = charge("percentage", rate="1e-7").model_dump(mode="json")["rate"]
+    assert rate == "0.0000001"
+
+
+def test_a_free_tier_says_so() -> None:
+    tiers = [{"up_to": 10, "flat_amount": 0}, {"unit_amount": "1"}]
+    (first,) = price(charge("graduated", tiers=tiers), D(5)).lines
+    assert (first.description, first.amount) == ("Tier 1 (1\u201310) free", 0)
+    (only,) = price(charge("volume", tiers=tiers), D(10)).lines
+    assert only.description == "Tier 1 (1\u201310) free"
