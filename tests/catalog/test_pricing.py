@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import pytest
@@ -305,7 +305,23 @@ def test_graduated_tiers_partition_the_billable_units(
     assert sum((ln.quantity for ln in priced.lines), D(0)) == priced.billable_units
     assert [ln.tier for ln in priced.lines] == list(range(1, len(priced.lines) + 1))
     assert all(ln.quantity > 0 for ln in priced.lines)
-    assert priced.amount == sum(ln.amount for ln in priced.lines)
+    expected = _graduated_by_hand(tiers, max(used - included, D(0)))
+    assert [ln.amount for ln in priced.lines] == expected
+    assert priced.amount == sum(expected)
+
+
+def _graduated_by_hand(tiers: list[dict[str, Any]], billable: Decimal) -> list[int]:
+    """Each reached tier's units times its unit amount plus its flat amount, rounded
+    half-even to a whole minor unit: the pricing engine's lines, computed apart from it."""
+    amounts, lower = [], 0
+    for tier in tiers:
+        if billable <= lower:
+            break
+        top = billable if tier["up_to"] is None else min(billable, D(tier["up_to"]))
+        exact = (top - lower) * D(tier["unit_amount"]) + tier.get("flat_amount", 0)
+        amounts.append(int(exact.quantize(D(1), rounding=ROUND_HALF_EVEN)))
+        lower = tier["up_to"] or lower
+    return amounts
 
 
 @given(tiers=tier_lists(), used=units)
