@@ -42,6 +42,8 @@ def _pro(**overrides: Any) -> dict[str, Any]:
                 ],
             },
             {"metric": "storage", "model": "package", "package_size": 100, "unit_amount": "1500"},
+            {"metric": "api_calls", "model": "standard", "unit_amount": "0.25", "currency": "brl"},
+            {"metric": "storage", "model": "standard", "unit_amount": "70", "currency": "brl"},
         ],
     }
     plan.update(overrides)
@@ -86,7 +88,9 @@ def test_create_read_update_and_archive(client: TestClient) -> None:
         "model": "package",
         "unit_amount": "1500",
         "package_size": 100,
+        "currency": "USD",
     }
+    assert [c["currency"] for c in plan["charges"]] == ["USD", "USD", "BRL", "BRL"]
     assert plan["charges"][0]["tiers"][1] == {
         "up_to": None,
         "unit_amount": "0.05",
@@ -319,6 +323,7 @@ def test_prices_clash_once_currency_is_resolved(client: TestClient) -> None:
 def test_charges_and_quotas_need_known_metrics(client: TestClient) -> None:
     _metrics(client, "api_calls")
     body = _pro(
+        prices=[{"interval": "monthly", "amount": 4900}],
         quotas=[
             {"metric": "api_calls", "limit": 10, "period": "daily"},
             {"metric": "seats", "limit": 10, "period": "total"},

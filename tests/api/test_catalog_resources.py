@@ -168,6 +168,19 @@ def test_coupons_create_read_list(client: TestClient) -> None:
     assert types.count("coupon.created") == 2
 
 
+def test_decimals_are_shown_in_plain_notation(client: TestClient) -> None:
+    body = {"code": "TINY", "percent_off": "1e-7", "duration": "once"}
+    created = client.post("/v1/coupons", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["percent_off"] == "0.0000001"
+    assert client.get("/v1/coupons/TINY").json()["percent_off"] == "0.0000001"
+    client.post("/v1/metrics", json={"code": "calls", "name": "Calls", "aggregation": "count"})
+    charge = {"metric": "calls", "model": "standard", "unit_amount": "0.00000005"}
+    plan = client.post("/v1/plans", json={"code": "p", "name": "P", "charges": [charge]})
+    assert plan.status_code == 201, plan.text
+    assert plan.json()["charges"][0]["unit_amount"] == "0.00000005"
+
+
 @pytest.mark.parametrize(
     ("change", "fields"),
     [

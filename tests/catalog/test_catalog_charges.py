@@ -32,6 +32,7 @@ def _locs(data: dict[str, Any]) -> list[tuple[str | int, ...]]:
         {"model": "volume", "tiers": [{"up_to": None, "flat_amount": 100}]},
         {"model": "package", "package_size": 1000, "unit_amount": "500"},
         {"model": "percentage", "rate": "2.9", "fixed_amount": "30", "max_amount": "500"},
+        {"model": "percentage", "rate": "0", "fixed_amount": "30"},
         {"model": "flat", "amount": 9900},
     ],
 )
@@ -72,6 +73,8 @@ def test_decimals_stay_exact() -> None:
         ({"model": "package", "unit_amount": "1"}, [("package_size",)]),
         ({"model": "package", "unit_amount": "1", "package_size": -1}, [("package_size",)]),
         ({"model": "percentage", "rate": "0"}, [("rate",)]),
+        ({"model": "percentage", "rate": "0", "fixed_amount": "0"}, [("rate",)]),
+        ({"model": "percentage", "rate": "100.5"}, [("rate",)]),
         ({"model": "percentage", "rate": "1", "amount": 5}, [("amount",)]),
         ({"model": "flat", "amount": 5, "unit_amount": "1"}, [("unit_amount",)]),
         ({"model": "flat", "amount": -5}, [("amount",)]),

@@ -76,7 +76,8 @@ def test_changing_the_currency_rechecks_the_charges(ctx: Context) -> None:
     )
     with pytest.raises(ValidationFailed) as caught:
         catalog.update_plan(ctx, "pro", PlanUpdate(currency="EUR"))
-    assert [e.field for e in caught.value.errors] == ["charges[1].metric"]
+    # The charge without a currency would silently become a EUR one; and it clashes.
+    assert [e.field for e in caught.value.errors] == ["charges", "charges[1].metric"]
     with pytest.raises(ValidationFailed):
         catalog.update_plan(
             ctx, "pro", PlanUpdate.model_validate({"charges": [_calls("1"), _calls("2", "USD")]})
@@ -93,7 +94,8 @@ def test_the_same_charge_twice_is_refused_by_the_schema() -> None:
 
 def _plan(ctx: Context, **fields: Any) -> catalog.Plan:
     return catalog.create_plan(
-        ctx, PlanCreate.model_validate({"code": "pro", "name": "Pro", "currency": "USD", **fields})
+        ctx,
+        PlanCreate.model_validate({"code": "pro", "name": "Pro", "currency": "USD", **fields}),
     )
 
 
@@ -161,3 +163,118 @@ plans:
     with pytest.raises(ValidationFailed) as caught:
         catalog.import_product_file(ctx, document.replace("49.90", "49.905"))
     assert [e.field for e in caught.value.errors] == ["plans[0].minimum_commitment"]
+
+
+@pytest.mark.usefixtures("metric")
+def test_a_new_currency_needs_the_charges_in_it(ctx: Context) -> None:
+    _plan(ctx, charges=[_calls("5")])
+    with pytest.raises(ValidationFailed) as caught:
+        catalog.update_plan(ctx, "pro", PlanUpdate(currency="JPY"))
+    assert [(e.field, e.message) for e in caught.value.errors] == [
+        ("charges", "send the charges in the new currency in the same request")
+    ]
+    plan = catalog.get_plan(ctx, "pro")  # 5 cents did not become 5 yen
+    assert (plan.currency, plan.charges[0].get("currency")) == ("USD", None)
+    catalog.update_plan(
+        ctx, "pro", PlanUpdate.model_validate({"currency": "JPY", "charges": [_calls("7")]})
+    )
+    plan = catalog.get_plan(ctx, "pro")
+    jpy = catalog.charges_in(plan.charges, "JPY", plan.currency)
+    assert (plan.currency, [str(c.unit_amount) for c in jpy]) == ("JPY", ["7"])
+    # Charges that name their currency keep it: nothing to resend.
+    catalog.update_plan(ctx, "pro", PlanUpdate.model_validate({"charges": [_calls("7", "JPY")]}))
+    catalog.update_plan(
+        ctx,
+        "pro",
+        PlanUpdate.model_validate(
+            {"currency": "EUR", "charges": [_calls("7", "JPY"), _calls("1")]}
+        ),
+    )
+    assert catalog.get_plan(ctx, "pro").currency == "EUR"
+
+
+@pytest.mark.usefixtures("metric")
+def test_every_currency_a_plan_is_sold_in_prices_its_usage(ctx: Context) -> None:
+    prices = [
+        {"interval": "monthly", "amount": 2999},
+        {"interval": "monthly", "amount": 2799, "currency": "EUR"},
+    ]
+    with pytest.raises(ValidationFailed) as caught:
+        _plan(ctx, prices=prices, charges=[_calls("5")], minimum_commitment=[{"amount": 900}])
+    assert [(e.field, e.message) for e in caught.value.errors] == [
+        (
+            "charges",
+            "no charge for 'calls' in EUR: the plan is sold in EUR, USD "
+            "and each charged metric needs a charge in each of them",
+        ),
+        (
+            "minimum_commitment",
+            "no minimum commitment in EUR: the plan is sold in EUR, USD "
+            "and needs a minimum commitment in each of them, or none",
+        ),
+    ]
+    # A usage-only plan is sold in its charges' and minimums' currencies: the same rule.
+    with pytest.raises(ValidationFailed) as caught:
+        _plan(ctx, charges=[_calls("5")], minimum_commitment=[{"amount": 900, "currency": "GBP"}])
+    assert [(e.field, e.message[:30]) for e in caught.value.errors] == [
+        ("charges", "no charge for 'calls' in GBP: "),
+        ("minimum_commitment", "no minimum commitment in USD: "),
+    ]
+    plan = _plan(
+        ctx,
+        prices=prices,
+        charges=[_calls("5"), _calls("4", "EUR")],
+        minimum_commitment=[{"amount": 900}, {"amount": 800, "currency": "EUR"}],
+    )
+    assert (plan.sold_in("USD"), plan.sold_in("EUR"), plan.sold_in("GBP")) == (True, True, False)
+    # Adding a currency later needs its charges too; nothing changes when refused.
+    with pytest.raises(ValidationFailed) as caught:
+        catalog.update_plan(
+            ctx,
+            "pro",
+            PlanUpdate.model_validate(
+                {"prices": [*prices, {"interval": "monthly", "amount": 2599, "currency": "GBP"}]}
+            ),
+        )
+    assert sorted(e.field for e in caught.value.errors) == ["charges", "minimum_commitment"]
+    assert len(catalog.get_plan(ctx, "pro").prices) == 2
+
+
+def test_a_plan_without_usage_pricing_is_sold_in_any_currency(ctx: Context) -> None:
+    assert _plan(ctx).sold_in("JPY")
+    assert _plan(ctx, code="eur", prices=[{"interval": "monthly", "amount": 1}]).sold_in("JPY")
+
+
+def test_percentage_needs_a_sum_metric(ctx: Context) -> None:
+    for code, aggregation, field in [
+        ("payments", "sum", "amount"),
+        ("calls", "count", None),
+        ("peak", "max", "amount"),
+        ("seats", "unique_count", "user"),
+    ]:
+        catalog.create_metric(
+            ctx,
+            MetricCreate(code=code, name=code, aggregation=aggregation, field=field),  # type: ignore[arg-type]
+        )
+    charges = [
+        {"metric": code, "model": "percentage", "rate": "2.9"}
+        for code in ("payments", "calls", "peak", "seats")
+    ]
+    with pytest.raises(ValidationFailed) as caught:
+        _plan(ctx, charges=charges)
+    assert [(e.field, e.message) for e in caught.value.errors] == [
+        (
+            f"charges[{index}].model",
+            f"percentage prices each event's value, so it needs a sum metric; "
+            f"{code!r} aggregates with {aggregation}",
+        )
+        for index, code, aggregation in [
+            (1, "calls", "count"),
+            (2, "peak", "max"),
+            (3, "seats", "unique_count"),
+        ]
+    ]
+    _plan(ctx, charges=charges[:1])
+    with pytest.raises(ValidationFailed) as caught:
+        catalog.update_plan(ctx, "pro", PlanUpdate.model_validate({"charges": charges[1:2]}))
+    assert [e.field for e in caught.value.errors] == ["charges[0].model"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import pytest
@@ -218,6 +218,18 @@ def test_percentage_included_units_are_free_events() -> None:
     assert price(spec, D(3000), amounts[:2]).lines == ()
 
 
+def test_percentage_counts_one_event_in_the_singular() -> None:
+    priced = price(charge("percentage", rate="1", min_amount="10"), D(5), [D(5)])
+    assert priced.lines[0].description == "1% of 5 (min 10 per event), 1 event"
+
+
+def test_percentage_rate_zero_is_a_fixed_fee_per_event() -> None:
+    spec = charge("percentage", rate="0", fixed_amount="30", max_amount="25")
+    priced = price(spec, D(7000), [D(1000), D(2000), D(4000)])
+    assert priced.amount == 75  # three fees of 30, each capped at 25
+    assert priced.lines[0].description == "30 per event (max 25 per event), 3 events"
+
+
 def test_percentage_fee_is_never_negative() -> None:
     spec = charge("percentage", rate="10", fixed_amount="5")
     assert price(spec, D(-900), [D(-1000), D(100)]).amount == 15  # max(0, -95) + 15
@@ -293,7 +305,23 @@ def test_graduated_tiers_partition_the_billable_units(
     assert sum((ln.quantity for ln in priced.lines), D(0)) == priced.billable_units
     assert [ln.tier for ln in priced.lines] == list(range(1, len(priced.lines) + 1))
     assert all(ln.quantity > 0 for ln in priced.lines)
-    assert priced.amount == sum(ln.amount for ln in priced.lines)
+    expected = _graduated_by_hand(tiers, max(used - included, D(0)))
+    assert [ln.amount for ln in priced.lines] == expected
+    assert priced.amount == sum(expected)
+
+
+def _graduated_by_hand(tiers: list[dict[str, Any]], billable: Decimal) -> list[int]:
+    """Each reached tier's units times its unit amount plus its flat amount, rounded
+    half-even to a whole minor unit: the pricing engine's lines, computed apart from it."""
+    amounts, lower = [], 0
+    for tier in tiers:
+        if billable <= lower:
+            break
+        top = billable if tier["up_to"] is None else min(billable, D(tier["up_to"]))
+        exact = (top - lower) * D(tier["unit_amount"]) + tier.get("flat_amount", 0)
+        amounts.append(int(exact.quantize(D(1), rounding=ROUND_HALF_EVEN)))
+        lower = tier["up_to"] or lower
+    return amounts
 
 
 @given(tiers=tier_lists(), used=units)
@@ -335,3 +363,19 @@ def _monotone_charges() -> st.SearchStrategy[ChargeSpec]:
 def test_price_is_monotone_in_units(spec: ChargeSpec, a: Decimal, b: Decimal) -> None:
     low, high = sorted((a, b))
     assert price(spec, low).amount <= price(spec, high).amount
+
+
+def test_tiny_decimals_show_in_plain_notation() -> None:
+    spec = charge("standard", unit_amount="0.0000001")
+    assert spec.model_dump(mode="json")["unit_amount"] == "0.0000001"
+    assert price(spec, D(10_000_000)).lines[0].description == "10,000,000 \u00d7 0.0000001"
+    rate = charge("percentage", rate="1e-7").model_dump(mode="json")["rate"]
+    assert rate == "0.0000001"
+
+
+def test_a_free_tier_says_so() -> None:
+    tiers = [{"up_to": 10, "flat_amount": 0}, {"unit_amount": "1"}]
+    (first,) = price(charge("graduated", tiers=tiers), D(5)).lines
+    assert (first.description, first.amount) == ("Tier 1 (1\u201310) free", 0)
+    (only,) = price(charge("volume", tiers=tiers), D(10)).lines
+    assert only.description == "Tier 1 (1\u201310) free"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 import pytest
@@ -181,10 +181,42 @@ def test_units_are_decimals(ctx: Context, customer: Customer) -> None:
     assert rated.priced.amount == 2  # 2.5 rounds half-even
 
 
+MINUTES = range(5, 600, 13)
+"""Events of the reference test: one every 13 minutes over ten hours."""
+
+
+def _reference(aggregation: str, start: datetime, end: datetime) -> Decimal:
+    """The metric ``m`` of the reference test over ``[start, end)``, computed from the
+    events sent, without the metering code: ``v`` is ``minute % 7``, grouped by region."""
+    sent = [(DAY + timedelta(minutes=m), m % 7, ("eu", "us")[m % 2]) for m in MINUTES]
+    inside = [(at, v) for at, v, _ in sent if start <= at < end]
+    values = [Decimal(v) for _, v in inside]
+    if aggregation == "count":
+        return Decimal(len(inside))
+    if aggregation == "sum":
+        return sum(values, Decimal(0))
+    if aggregation == "max":
+        return max(values, default=Decimal(0))
+    if aggregation == "latest":
+        return values[-1] if values else Decimal(0)
+    if aggregation == "unique_count":
+        return Decimal(len(set(values)))
+    # weighted_sum: each region's gauge holds its value until its next event (0 before
+    # its first); the integral over the period in value-hours.
+    value_seconds = 0
+    for region in ("eu", "us"):
+        points = [(at, v) for at, v, r in sent if r == region]
+        for (at, v), following in zip(points, [*points[1:], None], strict=True):
+            until = end if following is None else min(following[0], end)
+            value_seconds += v * max(int((until - max(at, start)).total_seconds()), 0)
+    with localcontext(prec=80):
+        return Decimal(value_seconds) / Decimal(3600)
+
+
 @pytest.mark.parametrize(
     "aggregation", ["count", "sum", "max", "latest", "unique_count", "weighted_sum"]
 )
-def test_rated_units_are_the_usage_totals(
+def test_rated_units_are_the_usage_of_the_events_sent(
     ctx: Context, customer: Customer, aggregation: str
 ) -> None:
     field = None if aggregation == "count" else "v"
@@ -199,7 +231,7 @@ def test_rated_units_are_the_usage_totals(
                 "quantity": minute,
                 "properties": {"v": minute % 7, "region": ("eu", "us")[minute % 2]},
             }
-            for minute in range(5, 600, 13)
+            for minute in MINUTES
             for metric in ("m", "n")
         ],
     )
@@ -209,8 +241,44 @@ def test_rated_units_are_the_usage_totals(
         (DAY + timedelta(minutes=20), DAY + timedelta(hours=9, minutes=41)),
         (DAY + timedelta(hours=2, minutes=10), DAY + timedelta(hours=2, minutes=50)),
         (DAY + timedelta(hours=3), DAY + timedelta(hours=3, minutes=1)),
+        (DAY - timedelta(hours=2), DAY + timedelta(hours=12)),
     ]
     for start, end in periods:
         rated = rate_usage(ctx, customer, charges, start, end)
-        expected = [usage(ctx, customer, c, start=start, end=end).total for c in ("m", "n")]
+        minutes = [m for m in MINUTES if start <= DAY + timedelta(minutes=m) < end]
+        expected = [_reference(aggregation, start, end), Decimal(sum(minutes))]
         assert [r.priced.units for r in rated] == expected, (start, end)
+        assert rated[0].priced.units == usage(ctx, customer, "m", start=start, end=end).total
+
+
+def test_whole_hours_add_up_exactly(ctx: Context, customer: Customer) -> None:
+    """Stored rollups add up to the digit on both backends: fractions, negatives, 18
+    digits, and maxima compared as numbers (as text, "9" would beat "10")."""
+    _metric(ctx, "s", "sum", field="quantity")
+    _metric(ctx, "p", "max", field="quantity")
+    sums = ["9", "10", "0.1", "-3", "0.0000001", "999999999999999999", "2.50", "7"]
+    peaks = ["9", "10", "2.5", "-1"]
+    _send(
+        ctx,
+        [
+            {"metric": "s", "timestamp": _at(hour + 0.5), "quantity": quantity}
+            for hour, quantity in enumerate(sums)
+        ]
+        + [
+            {"metric": "p", "timestamp": _at(hour + 0.25), "quantity": quantity}
+            for hour, quantity in enumerate(peaks)
+        ],
+    )
+    charges = [_charge(code, "standard", unit_amount="1") for code in ("s", "p")]
+    whole = rate_usage(ctx, customer, charges, DAY, DAY + timedelta(hours=10))
+    total = sum((Decimal(q) for q in sums), Decimal(0))
+    assert total == Decimal("1000000000000000024.6000001")
+    assert [r.priced.units for r in whole] == [total, Decimal(10)]
+    # Integers only: 9 and 10 in separate hours, and their sum.
+    first_two = rate_usage(ctx, customer, charges, DAY, DAY + timedelta(hours=2))
+    assert [r.priced.units for r in first_two] == [Decimal(19), Decimal(10)]
+    # A period edge inside an hour adds raw events to the whole hours.
+    edged = rate_usage(
+        ctx, customer, charges, DAY + timedelta(minutes=40), DAY + timedelta(hours=3)
+    )
+    assert [r.priced.units for r in edged] == [Decimal("10.1"), Decimal(10)]

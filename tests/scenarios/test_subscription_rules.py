@@ -168,6 +168,47 @@ def test_price_override_for_custom_priced_plans(story: Story) -> None:
     assert story.charges(sub["id"]) == [("plan", 250000, "2026-03-01", "2027-03-01")]
 
 
+def test_a_usage_plan_is_sold_only_in_its_charges_currencies(story: Story) -> None:
+    story.post("/v1/metrics", {"code": "calls", "name": "Calls", "aggregation": "count"}, 201)
+    charge = {"metric": "calls", "model": "standard", "unit_amount": "5"}
+    usage_only = {
+        "code": "usage",
+        "name": "Usage",
+        "currency": "USD",
+        "charges": [charge],
+        "minimum_commitment": [{"amount": 5000}],
+    }
+    story.post("/v1/plans", usage_only, 201)
+    story.post(
+        "/v1/plans",
+        {**usage_only, "code": "custom", "custom_pricing": True, "minimum_commitment": []},
+        201,
+    )
+    story.post("/v1/plans", {"code": "free", "name": "Free"}, 201)
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("eurco", currency="EUR")
+    story.customer("usco")
+    before = _counts(story)
+    for plan, extra in [("usage", {}), ("custom", {"price_override": 90000})]:
+        problem = _problem(
+            story, "/v1/subscriptions", {"customer_id": "eurco", "plan_id": plan, **extra}, 422
+        )
+        assert problem["errors"] == [
+            {
+                "field": "plan_id",
+                "message": f"plan {plan!r} is not sold in EUR: "
+                "its usage is priced in other currencies",
+            }
+        ]
+    assert _counts(story) == before
+    assert story.subscribe("usco", "usage")["currency"] == "USD"
+    free = story.subscribe("eurco", "free")  # no usage pricing: sold in any currency
+    assert free["currency"] == "EUR"
+    change = {"new_plan_id": "usage", "billing_cycle": "monthly"}
+    problem = _problem(story, f"/v1/subscriptions/{free['id']}/change", change, 422)
+    assert [e["field"] for e in problem["errors"]] == ["new_plan_id"]
+
+
 def test_lifetime_subscriptions_never_renew(story: Story) -> None:
     story.post(
         "/v1/plans",

@@ -104,7 +104,8 @@ class ChargeSpec(BaseModel):
     - ``volume``: every unit priced by the tier the total falls in.
     - ``package``: ``unit_amount`` per started package of ``package_size`` units.
     - ``percentage``: ``rate`` percent of each event's amount, plus ``fixed_amount``,
-      bounded per event by ``min_amount`` and ``max_amount``.
+      bounded per event by ``min_amount`` and ``max_amount``; a ``rate`` of 0 with a
+      ``fixed_amount`` is a fixed fee per event.
     - ``flat``: ``amount`` once per period when there is any usage.
 
     ``included_units`` are free before any of the above applies. ``currency`` is the
@@ -140,8 +141,10 @@ class ChargeSpec(BaseModel):
                 errors.append(((name,), f"not used by the {self.model} model"))
         if self.tiers is not None and "tiers" in allowed:
             errors.extend(_tier_errors(self.tiers))
-        if self.rate is not None and not Decimal(0) < self.rate <= HUNDRED:
-            errors.append((("rate",), "must be a percentage greater than 0 and at most 100"))
+        if self.rate is not None and not Decimal(0) <= self.rate <= HUNDRED:
+            errors.append((("rate",), "must be a percentage from 0 to 100"))
+        elif self.rate == 0 and not self.fixed_amount:
+            errors.append((("rate",), "may be 0 only with a fixed_amount (a fee per event)"))
         if (
             self.min_amount is not None
             and self.max_amount is not None

@@ -64,6 +64,19 @@ class Plan(Base):
                 return amount
         return None
 
+    def sold_in(self, currency: str) -> bool:
+        """Whether the plan bills everything it charges in ``currency``.
+
+        A plan with usage charges or a minimum commitment is sold only in the currencies
+        they are in (plan validation keeps every price's currency among them, each
+        with the same charges); a plan without either is sold in any currency its
+        prices allow (see :meth:`price_for`).
+        """
+        usage = [*self.charges, *self.minimum_commitment]
+        return not usage or any(
+            (item.get("currency") or self.currency) == currency for item in usage
+        )
+
     def minimum_for(self, currency: str) -> int:
         """The per-period minimum commitment in ``currency`` (minor units), 0 when none."""
         for minimum in self.minimum_commitment:

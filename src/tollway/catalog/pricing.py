@@ -123,7 +123,7 @@ def _tier_line(
         parts.append(f"{prefix}{TIMES} {_text(tier.unit_amount)}")
     if tier.flat_amount:
         parts.append(f"{_text(tier.flat_amount)} flat")
-    description = f"Tier {index + 1} ({span}) " + " + ".join(parts)
+    description = f"Tier {index + 1} ({span}) " + (" + ".join(parts) or "free")
     unit = tier.unit_amount or ZERO
     return PriceLine(
         description=description,
@@ -202,11 +202,14 @@ def _percentage(charge: ChargeSpec, units: Decimal, event_amounts: Sequence[Deci
     count = Decimal(len(billed))
     lines: tuple[PriceLine, ...] = ()
     if billed:
-        description = (
-            f"{_text(_required(charge.rate))}% of {_text(sum(billed, ZERO), SHOWN_PLACES)}"
-        )
+        parts = []
+        if rate:
+            parts.append(
+                f"{_text(_required(charge.rate))}% of {_text(sum(billed, ZERO), SHOWN_PLACES)}"
+            )
         if fixed:
-            description += f" + {_text(fixed)} per event"
+            parts.append(f"{_text(fixed)} per event")
+        description = " + ".join(parts)
         bounds = [
             f"{name} {_text(value)}"
             for name, value in (("min", charge.min_amount), ("max", charge.max_amount))
@@ -214,7 +217,7 @@ def _percentage(charge: ChargeSpec, units: Decimal, event_amounts: Sequence[Deci
         ]
         if bounds:
             description += f" ({', '.join(bounds)} per event)"
-        description += f", {_text(count)} events"
+        description += f", {_text(count)} event{'' if count == 1 else 's'}"
         lines = (
             PriceLine(
                 description=description,

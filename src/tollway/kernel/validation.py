@@ -13,6 +13,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     StringConstraints,
 )
 
@@ -76,6 +77,11 @@ def _bounded(number: Decimal) -> Decimal:
     return number
 
 
+def plain(number: Decimal) -> str:
+    """A decimal as a string in plain notation: ``1E-7`` -> ``0.0000001``, ``1E+3`` -> ``1000``."""
+    return format(number, "f")
+
+
 def _instant(value: datetime) -> datetime:
     try:
         utc = value.astimezone(UTC)
@@ -101,7 +107,15 @@ Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$", to_upper=Tr
 MinorAmount = Annotated[int, Field(strict=True, ge=0, le=MAX_MINOR)]
 """A non-negative amount in integer minor units; fractions and booleans are refused."""
 Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]
-DecimalAmount = Annotated[Decimal, BeforeValidator(_decimal_string), AfterValidator(_non_negative)]
-"""A non-negative exact decimal given as a string (``"0.0125"``) or an integer."""
+PlainDecimal = Annotated[Decimal, PlainSerializer(plain, return_type=str, when_used="json")]
+"""An output decimal: JSON shows it as a string in plain notation, never ``1E-7``."""
+DecimalAmount = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    AfterValidator(_non_negative),
+    PlainSerializer(plain, return_type=str, when_used="json"),
+]
+"""A non-negative exact decimal given as a string (``"0.0125"``) or an integer; shown
+in plain notation."""
 Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
 """An instant with an explicit offset, normalized to UTC, between 1970 and 9000."""

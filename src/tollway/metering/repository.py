@@ -16,7 +16,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from tollway.kernel.context import Context
@@ -510,22 +520,24 @@ class UsageRepository:
                 r[0]: (int(r[1]), to_decimal(r[2]), to_decimal(r[3]))
                 for r in self.ctx.session.execute(stmt)
             }
-        # SQLite keeps decimals as text: fold them here, exactly.
-        stmt = select(
-            UsageRollup.metric_code,
-            UsageRollup.event_count,
-            UsageRollup.value_sum,
-            UsageRollup.value_max,
-        ).where(*where)
+        # SQLite keeps decimals as text, which its SUM and MAX would treat as floats (or
+        # order as strings): each metric's values come back joined in one string and are
+        # added here, exactly (as integers when they all are, the usual case).
+        joined = (
+            select(
+                UsageRollup.metric_code,
+                func.sum(UsageRollup.event_count),
+                func.group_concat(_text(UsageRollup.value_sum), " ", type_=String),
+                func.group_concat(_text(UsageRollup.value_max), " ", type_=String),
+            )
+            .where(*where)
+            .group_by(UsageRollup.metric_code)
+        )
         totals: dict[str, tuple[int, Decimal, Decimal]] = {}
         with exact():
-            for code, count, total, maximum in self.ctx.session.execute(stmt):
-                value, peak = to_decimal(total), to_decimal(maximum)
-                if code in totals:
-                    before = totals[code]
-                    totals[code] = (before[0] + count, before[1] + value, max(before[2], peak))
-                else:
-                    totals[code] = (count, value, peak)
+            for row in self.ctx.session.execute(joined):
+                sums, peaks = _numbers(row[2]), _numbers(row[3])
+                totals[row[0]] = (int(row[1]), Decimal(sum(sums)), Decimal(max(peaks)))
         return totals
 
     def rejections(self, page: PageRequest) -> Page[UsageRejection]:
@@ -533,6 +545,20 @@ class UsageRepository:
         if self.ctx.customer_scope is not None:
             stmt = stmt.where(UsageRejection.customer_id == self.ctx.customer_scope)
         return paginate(self.ctx.session, stmt, UsageRejection.id, page)
+
+
+def _text(column: Any) -> Any:
+    """A decimal column as the text SQLite stores it in."""
+    return type_coerce(column, String)
+
+
+def _numbers(joined: str) -> list[int] | list[Decimal]:
+    """Stored decimals joined by spaces, exactly: plain integers (the usual values) as
+    ``int``, which parse and add several times faster."""
+    values = joined.split()
+    if joined.replace(" ", "").isdigit():
+        return [int(value) for value in values]
+    return [Decimal(value) for value in values]
 
 
 _CELL_COLUMNS: tuple[Any, ...] = (

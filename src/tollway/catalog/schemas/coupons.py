@@ -18,6 +18,7 @@ from tollway.kernel.validation import (
     DecimalAmount,
     Instant,
     Name,
+    PlainDecimal,
 )
 
 CouponDuration = Literal["once", "repeating", "forever"]
@@ -77,7 +78,7 @@ class CouponOut(BaseModel):
     id: str
     code: str
     name: str | None
-    percent_off: Decimal | None
+    percent_off: PlainDecimal | None
     amount_off: int | None
     currency: str | None
     duration: CouponDuration

@@ -231,7 +231,7 @@ class MinimumOut(BaseModel):
 
 
 class PlanOut(BaseModel):
-    """A plan as the API shows it; every price names its currency."""
+    """A plan as the API shows it; every price, charge and minimum names its currency."""
 
     id: str
     code: str
@@ -273,7 +273,10 @@ class PlanOut(BaseModel):
             features=plan.features,
             quotas=[QuotaSpec.model_validate(q) for q in plan.quotas],
             included_credits=plan.included_credits,
-            charges=[ChargeSpec.model_validate(c) for c in plan.charges],
+            charges=[
+                ChargeSpec.model_validate({**c, "currency": c.get("currency") or plan.currency})
+                for c in plan.charges
+            ],
             minimum_commitment=[
                 MinimumOut(amount=m["amount"], currency=m.get("currency") or plan.currency)
                 for m in plan.minimum_commitment

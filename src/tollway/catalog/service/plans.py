@@ -27,8 +27,8 @@ from tollway.catalog.schemas import (
     snapshot,
 )
 from tollway.catalog.service.common import (
+    metric_errors,
     require_catalog_write,
-    unknown_metric_errors,
 )
 from tollway.kernel.audit import audit
 from tollway.kernel.context import Context
@@ -63,34 +63,78 @@ def _repeat_errors(
     return errors
 
 
-def _repeats(changes: dict[str, Any], plan: Plan | None, currency: str) -> list[FieldError]:
-    """At most one price per interval, one charge per metric and one minimum commitment
-    per currency (null: ``currency``); the lists not in ``changes`` are the plan's."""
+def _lists(changes: dict[str, Any], plan: Plan | None) -> dict[str, list[Any]]:
+    """The plan's prices, charges and minimum commitments once ``changes`` apply (the
+    lists not in ``changes`` are the plan's), as input specs."""
 
     def items(name: str, spec: type[BaseModel]) -> list[Any]:
         if plan is None or name in changes:
             return list(changes.get(name) or ())
         return [spec.model_validate(item) for item in getattr(plan, name)]
 
+    return {
+        "prices": items("prices", PriceSpec),
+        "charges": items("charges", ChargeSpec),
+        "minimum_commitment": items("minimum_commitment", MinimumSpec),
+    }
+
+
+def _repeats(lists: dict[str, list[Any]], currency: str) -> list[FieldError]:
+    """At most one price per interval, one charge per metric and one minimum commitment
+    per currency (null: ``currency``)."""
     return (
-        _repeat_errors(
-            "prices", "interval", items("prices", PriceSpec), currency, "a second {} price in {}"
-        )
+        _repeat_errors("prices", "interval", lists["prices"], currency, "a second {} price in {}")
         + _repeat_errors(
-            "charges",
-            "metric",
-            items("charges", ChargeSpec),
-            currency,
-            "a second charge for {} in {}",
+            "charges", "metric", lists["charges"], currency, "a second charge for {} in {}"
         )
         + _repeat_errors(
             "minimum_commitment",
             "currency",
-            items("minimum_commitment", MinimumSpec),
+            lists["minimum_commitment"],
             currency,
             "a second minimum commitment in {1}",
         )
     )
+
+
+def _coverage_errors(lists: dict[str, list[Any]], currency: str) -> list[FieldError]:
+    """A plan is sold in every currency its prices, charges and minimum commitments are
+    in (null: ``currency``), and must bill usage the same way in each: every charged
+    metric has a charge in each of them, and a minimum commitment, if any, exists in
+    each. Otherwise its subscribers in the missing currency would pay no usage."""
+    charges, minimums = lists["charges"], lists["minimum_commitment"]
+    if not charges and not minimums:
+        return []
+    sold = {item.currency or currency for items in lists.values() for item in items}
+    sold_text = ", ".join(sorted(sold))
+    charged: dict[str, set[str]] = {}
+    for charge in charges:
+        charged.setdefault(charge.metric, set()).add(charge.currency or currency)
+    errors = [
+        FieldError(
+            "charges",
+            f"no charge for {metric!r} in {missing}: the plan is sold in {sold_text} "
+            "and each charged metric needs a charge in each of them",
+        )
+        for metric, currencies in charged.items()
+        for missing in sorted(sold - currencies)
+    ]
+    if minimums:
+        errors += [
+            FieldError(
+                "minimum_commitment",
+                f"no minimum commitment in {missing}: the plan is sold in {sold_text} "
+                "and needs a minimum commitment in each of them, or none",
+            )
+            for missing in sorted(sold - {m.currency or currency for m in minimums})
+        ]
+    return errors
+
+
+def _list_errors(changes: dict[str, Any], plan: Plan | None, currency: str) -> list[FieldError]:
+    """What is wrong with the plan's money lists once ``changes`` apply, in ``currency``."""
+    lists = _lists(changes, plan)
+    return _repeats(lists, currency) + _coverage_errors(lists, currency)
 
 
 def _column_value(field: str, value: Any) -> Any:
@@ -119,15 +163,16 @@ def _clear_default(ctx: Context, *, keep: Plan | None, now: datetime) -> None:
 
 
 def create_plan(ctx: Context, data: PlanCreate) -> Plan:
-    """Create a plan; its ``code`` must be new in the product and every quota and
-    charge must name an existing billable metric."""
+    """Create a plan; its ``code`` must be new in the product, every quota and charge
+    must name an existing billable metric, and usage must be priced in every currency
+    the plan is sold in."""
     require_catalog_write(ctx)
     repo = PlanRepository(ctx)
     if repo.by_code(data.code) is not None:
         raise AlreadyExists(f"plan {data.code!r} already exists", param="code")
     currency = data.currency or product_currency(ctx)
-    errors = _repeats(dict(data), None, currency)
-    errors += unknown_metric_errors(ctx, quotas=data.quotas, charges=data.charges)
+    errors = _list_errors(dict(data), None, currency)
+    errors += metric_errors(ctx, quotas=data.quotas, charges=data.charges)
     if errors:
         raise ValidationFailed(errors)
     now = ctx.now()
@@ -214,8 +259,16 @@ def apply_plan_changes(ctx: Context, plan: Plan, changes: dict[str, Any]) -> lis
                 "currency", "send the minimum commitment in the new currency in the same request"
             )
         )
-    errors += _repeats(changes, plan, changes.get("currency") or plan.currency)
-    errors += unknown_metric_errors(
+    if (
+        new_currency not in (None, plan.currency)
+        and "charges" not in changes
+        and any(c.get("currency") is None for c in plan.charges)
+    ):
+        errors.append(
+            FieldError("charges", "send the charges in the new currency in the same request")
+        )
+    errors += _list_errors(changes, plan, changes.get("currency") or plan.currency)
+    errors += metric_errors(
         ctx, quotas=changes.get("quotas", ()), charges=changes.get("charges", ())
     )
     if errors:

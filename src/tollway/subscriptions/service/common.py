@@ -63,8 +63,19 @@ def plan_price(
 ) -> int:
     """One period's price of ``plan`` on ``cycle`` in ``currency``, or 422.
 
-    A plan without any price is free; a custom-priced plan needs ``price_override``.
+    A plan without any price is free; a custom-priced plan needs ``price_override``;
+    a plan with usage charges is sold only in their currencies.
     """
+    if not plan.sold_in(currency):
+        raise ValidationFailed(
+            [
+                FieldError(
+                    field,
+                    f"plan {plan.code!r} is not sold in {currency}: "
+                    "its usage is priced in other currencies",
+                )
+            ]
+        )
     if override is not None:
         return override
     amount = plan.price_for(cycle, currency)
