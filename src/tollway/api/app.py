@@ -16,6 +16,7 @@ from tollway.api.routers import (
     catalog,
     customers,
     events,
+    invoices,
     notifications,
     product,
     quotas,
@@ -48,6 +49,7 @@ _V1_ROUTERS = [
     webhooks.router,
     notifications.router,
     quotas.router,
+    invoices.router,
 ]
 
 

@@ -1,0 +1,156 @@
+"""An invoice's life: finalize (number, due date, credits), pay, void, mark
+uncollectible, and the overdue notice on the customer's clock."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from tollway.invoicing import states
+from tollway.invoicing.events import (
+    INVOICE_FINALIZED,
+    INVOICE_OVERDUE,
+    INVOICE_PAID,
+    INVOICE_UNCOLLECTIBLE,
+    INVOICE_VOIDED,
+)
+from tollway.invoicing.models import Invoice
+from tollway.invoicing.numbering import invoice_number
+from tollway.invoicing.repository import InvoiceRepository
+from tollway.invoicing.service.common import emit, load, outputs
+from tollway.invoicing.settings import invoicing_settings
+from tollway.invoicing.totals import amount_due
+from tollway.kernel.access import require_full_access
+from tollway.kernel.audit import audit
+from tollway.kernel.context import Context
+from tollway.kernel.jobs import enqueue
+
+OVERDUE_JOB = "invoicing.overdue"
+
+
+def finalize_invoices(ctx: Context, invoices: Sequence[Invoice]) -> None:
+    """Issue draft invoices: numbers (one reservation per year for all of them), due
+    dates, credits applied; ``invoice.finalized``, and ``invoice.paid`` for those with
+    nothing left to pay. An open one gets its overdue check at its due date."""
+    settings = invoicing_settings(ctx)
+    repo = InvoiceRepository(ctx)
+    by_year: dict[int, list[Invoice]] = defaultdict(list)
+    for invoice in invoices:
+        states.check("finalize", invoice.status)
+        by_year[ctx.now(invoice.test_clock_id).year].append(invoice)
+    for year, group in sorted(by_year.items()):
+        last = repo.take_numbers(year, len(group))
+        for offset, invoice in enumerate(sorted(group, key=lambda i: i.id)):
+            invoice.number = invoice_number(
+                settings.number_prefix, year, last - len(group) + 1 + offset
+            )
+    for invoice in invoices:
+        now = ctx.now(invoice.test_clock_id)
+        invoice.issued_at = now
+        invoice.due_date = now + timedelta(days=settings.net_terms_days)
+        invoice.updated_at = now
+        invoice.amount_due = amount_due(invoice.total, invoice.credits_applied, invoice.amount_paid)
+        if invoice.amount_due == 0:
+            invoice.status = states.PAID
+            invoice.paid_at = now
+        else:
+            invoice.status = states.OPEN
+            _schedule_overdue(ctx, invoice)
+    for invoice, snapshot in zip(invoices, outputs(ctx, invoices), strict=True):
+        emit(ctx, invoice, INVOICE_FINALIZED, snapshot)
+        if invoice.status == states.PAID:
+            emit(ctx, invoice, INVOICE_PAID, snapshot)
+
+
+def _schedule_overdue(ctx: Context, invoice: Invoice) -> None:
+    due = invoice.due_date
+    assert due is not None
+    enqueue(
+        ctx,
+        OVERDUE_JOB,
+        {"invoice_id": invoice.id, "due_date": due.isoformat()},
+        due_at=due,
+        test_clock_id=invoice.test_clock_id,
+        dedup_key=f"invoice-overdue:{invoice.id}",
+    )
+
+
+def _audited(ctx: Context, invoice: Invoice, action: str, before: str) -> None:
+    audit(
+        ctx,
+        f"invoice.{action}",
+        subject_type="invoice",
+        subject_id=invoice.id,
+        before={"status": before},
+        after={"status": invoice.status},
+        customer_id=invoice.customer_id,
+        test_clock_id=invoice.test_clock_id,
+    )
+
+
+def finalize_invoice(ctx: Context, invoice_id: str) -> Invoice:
+    """Finalize a draft (409 otherwise)."""
+    require_full_access(ctx, "finalize invoices")
+    invoice = load(ctx, invoice_id, lock=True)
+    finalize_invoices(ctx, [invoice])
+    _audited(ctx, invoice, "finalize", states.DRAFT)
+    return invoice
+
+
+def pay_invoice(ctx: Context, invoice_id: str) -> Invoice:
+    """Record that what was due has been paid out of band (open or uncollectible)."""
+    require_full_access(ctx, "mark invoices paid")
+    invoice = load(ctx, invoice_id, lock=True)
+    before = invoice.status
+    states.check("pay", before)
+    now = ctx.now(invoice.test_clock_id)
+    invoice.amount_paid += invoice.amount_due
+    invoice.amount_due = 0
+    invoice.status = states.PAID
+    invoice.paid_at = now
+    invoice.updated_at = now
+    _audited(ctx, invoice, "pay", before)
+    emit(ctx, invoice, INVOICE_PAID)
+    return invoice
+
+
+def void_invoice(ctx: Context, invoice_id: str) -> Invoice:
+    """Cancel an invoice that is not paid: it stays, with its number, as void; the
+    credits it used go back to the customer's balance."""
+    require_full_access(ctx, "void invoices")
+    invoice = load(ctx, invoice_id, lock=True)
+    before = invoice.status
+    states.check("void", before)
+    now = ctx.now(invoice.test_clock_id)
+    invoice.status = states.VOID
+    invoice.voided_at = now
+    invoice.amount_due = 0
+    invoice.updated_at = now
+    _audited(ctx, invoice, "void", before)
+    emit(ctx, invoice, INVOICE_VOIDED)
+    return invoice
+
+
+def mark_uncollectible(ctx: Context, invoice_id: str) -> Invoice:
+    """Give up collecting an open invoice (it may still be paid or voided)."""
+    require_full_access(ctx, "mark invoices uncollectible")
+    invoice = load(ctx, invoice_id, lock=True)
+    before = invoice.status
+    states.check("mark_uncollectible", before)
+    invoice.status = states.UNCOLLECTIBLE
+    invoice.updated_at = ctx.now(invoice.test_clock_id)
+    _audited(ctx, invoice, "mark_uncollectible", before)
+    emit(ctx, invoice, INVOICE_UNCOLLECTIBLE)
+    return invoice
+
+
+def notify_overdue(ctx: Context, invoice_id: str, due_date: datetime) -> None:
+    """The overdue job: ``invoice.overdue`` if the invoice is still open at its due date
+    (a paid, voided or re-dated invoice makes it a no-op)."""
+    invoice = InvoiceRepository(ctx).by_id(invoice_id)
+    if invoice is None or invoice.status != states.OPEN or invoice.due_date != due_date:
+        return
+    if ctx.now(invoice.test_clock_id) < due_date:
+        return
+    emit(ctx, invoice, INVOICE_OVERDUE)

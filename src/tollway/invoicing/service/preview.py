@@ -1,0 +1,34 @@
+"""The upcoming invoice: what a run at the end of the current period would bill so
+far, built by the run's own code, with nothing claimed, numbered or written."""
+
+from __future__ import annotations
+
+from tollway.customers import get_customer
+from tollway.invoicing.schemas import InvoiceOut
+from tollway.invoicing.service.build import SUBSCRIPTION, Draft, build
+from tollway.invoicing.service.runs import subscription_lines
+from tollway.invoicing.settings import invoicing_settings
+from tollway.kernel.context import Context
+from tollway.kernel.errors import NotFound
+from tollway.subscriptions import current_subscription, subscription_charges
+
+
+def upcoming_invoice(ctx: Context, external_id: str) -> InvoiceOut:
+    """The customer's next invoice as it stands: the live subscription's charges not
+    invoiced yet and its current period's usage to date; 404 without a live
+    subscription."""
+    customer = get_customer(ctx, external_id)
+    sub = current_subscription(ctx, customer.id)
+    if sub is None:
+        raise NotFound(f"customer {external_id!r} has no live subscription", param="external_id")
+    now = ctx.now(customer.test_clock_id)
+    charges = [
+        c for c in subscription_charges(ctx, customer_id=customer.id) if c.subscription_id == sub.id
+    ]
+    window = None if sub.status == "trialing" else (sub.current_period_start, now)
+    lines = subscription_lines(
+        ctx, sub, customer, charges, usage_window=window, plan_code=None, preview=True
+    )
+    draft = Draft(customer, sub.currency, lines, SUBSCRIPTION, sub.id)
+    invoice, rows = build(ctx, draft, invoicing_settings(ctx), now=now)
+    return InvoiceOut.of(invoice, rows, now=now)
