@@ -98,6 +98,21 @@ def run_invoices(
     repo = InvoiceRepository(ctx)
     unique = list({item.subscription_id: item for item in items}.values())
     subs = {item.subscription_id: get_subscription(ctx, item.subscription_id) for item in unique}
+    invoice_ids = {sub_id: new_id("inv") for sub_id in subs}
+    # Usage keys first (in one order, so concurrent runs wait for each other instead of
+    # deadlocking): a run that finds its key taken waits for the holder to commit, by
+    # when the charges it would have raced for are claimed too.
+    keys = sorted(
+        (
+            PeriodKey(item.subscription_id, *item.closed_period, USAGE)
+            for item in unique
+            if item.closed_period is not None
+        ),
+        key=lambda k: k.subscription_id,
+    )
+    claimed = repo.claim_periods(keys, [invoice_ids[k.subscription_id] for k in keys])
+    if claim_periods and len(claimed) < len(keys):
+        raise Conflict("that period's usage is already invoiced", param="period_start")
     customers: dict[str, Customer] = {}
     open_charges: dict[str, list[SubscriptionCharge]] = {}
     for sub in subs.values():
@@ -106,15 +121,6 @@ def run_invoices(
             open_charges[sub.customer_id] = subscription_charges(
                 ctx, customer_id=sub.customer_id, lock=True
             )
-    invoice_ids = {sub_id: new_id("inv") for sub_id in subs}
-    keys = [
-        PeriodKey(item.subscription_id, *item.closed_period, USAGE)
-        for item in unique
-        if item.closed_period is not None
-    ]
-    claimed = repo.claim_periods(keys, [invoice_ids[k.subscription_id] for k in keys])
-    if claim_periods and len(claimed) < len(keys):
-        raise Conflict("that period's usage is already invoiced", param="period_start")
     drafts: list[Draft] = []
     claims: dict[str, list[SubscriptionCharge]] = {}
     for item in unique:
