@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
+from invoices import invoices_of
 from story import Story, utc
-
-
-def invoices_of(story: Story, customer: str) -> list[dict]:
-    body = story.ok("GET", f"/v1/customers/{customer}/invoices", params={"limit": 100})
-    return list(reversed(body["data"]))
 
 
 def test_a_subscription_is_invoiced_in_advance_at_start_and_each_renewal(story: Story) -> None:
