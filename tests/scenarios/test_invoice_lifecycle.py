@@ -123,3 +123,36 @@ def test_a_voided_run_invoice_is_not_billed_again(story: Story) -> None:
         "invoice.finalized",
         "invoice.voided",
     ]
+
+
+def test_the_upcoming_invoice_is_the_next_run_computed_now(story: Story) -> None:
+    story.plan("pro", 3000)
+    story.plan("basic", 1000)
+    story.post(
+        "/v1/coupons",
+        {"code": "HALF3", "percent_off": "50", "duration": "repeating", "duration_months": 2},
+        201,
+    )
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    sub = story.subscribe("acme", "pro", billing_cycle="monthly", coupon_code="HALF3")
+    story.advance(utc(2026, 3, 20))
+    preview = story.ok("GET", "/v1/customers/acme/upcoming-invoice")
+    assert (preview["status"], preview["number"], preview["id"].startswith("inv_")) == (
+        "draft",
+        None,
+        True,
+    )
+    assert lines(preview) == [("plan", 3000, 1500)]  # April, second month of the coupon
+    assert preview["period_start"][:10] == "2026-04-01"
+    # A downgrade scheduled for period end shows in the preview; nothing was written.
+    story.post(f"/v1/subscriptions/{sub['id']}/change", {"new_plan_id": "basic"})
+    preview = story.ok("GET", "/v1/customers/acme/upcoming-invoice")
+    assert lines(preview) == [("plan", 1000, 500)]
+    assert len(invoices_of(story, "acme")) == 1
+    assert story.sub(sub["id"])["plan_id"] == "pro"
+    story.advance(utc(2026, 4, 1))
+    renewal = invoices_of(story, "acme")[-1]
+    assert (lines(renewal), renewal["total"]) == (lines(preview), preview["total"])
+    missing = story.client.get("/v1/customers/nobody/upcoming-invoice")
+    assert missing.status_code == 404

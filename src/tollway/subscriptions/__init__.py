@@ -36,6 +36,7 @@ from tollway.subscriptions.service.change import ChangeResult, change_plan
 from tollway.subscriptions.service.common import out as subscription_out
 from tollway.subscriptions.service.create import create_subscription
 from tollway.subscriptions.service.pause import pause_subscription, resume_subscription
+from tollway.subscriptions.service.preview import renewal_charges
 from tollway.subscriptions.service.reads import (
     charges_of,
     current_subscription,
@@ -94,6 +95,7 @@ __all__ = [
     "payments_enabled",
     "reactivate_subscription",
     "remove_addon",
+    "renewal_charges",
     "resume_subscription",
     "set_addon",
     "subscription_charges",

@@ -1,5 +1,5 @@
-"""The upcoming invoice: what a run at the end of the current period would bill so
-far, built by the run's own code, with nothing claimed, numbered or written."""
+"""The upcoming invoice: what the run at the end of the current period will bill,
+built by the run's own code, with nothing claimed, numbered or written."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from tollway.invoicing.service.runs import subscription_lines
 from tollway.invoicing.settings import invoicing_settings
 from tollway.kernel.context import Context
 from tollway.kernel.errors import NotFound
-from tollway.subscriptions import current_subscription, subscription_charges
+from tollway.subscriptions import current_subscription, renewal_charges, subscription_charges
 
 
 def upcoming_invoice(ctx: Context, external_id: str) -> InvoiceOut:
-    """The customer's next invoice as it stands: the live subscription's charges not
-    invoiced yet and its current period's usage to date; 404 without a live
-    subscription."""
+    """The customer's next invoice as it stands now: the live subscription's charges
+    not invoiced yet, what its renewal will bill in advance (computed by the renewal
+    itself, undone) and its current period's usage to date, in arrears; 404 without
+    a live subscription."""
     customer = get_customer(ctx, external_id)
     sub = current_subscription(ctx, customer.id)
     if sub is None:
@@ -25,6 +26,7 @@ def upcoming_invoice(ctx: Context, external_id: str) -> InvoiceOut:
     charges = [
         c for c in subscription_charges(ctx, customer_id=customer.id) if c.subscription_id == sub.id
     ]
+    charges += renewal_charges(ctx, sub.id)
     window = None if sub.status == "trialing" else (sub.current_period_start, now)
     lines = subscription_lines(
         ctx, sub, customer, charges, usage_window=window, plan_code=None, preview=True
