@@ -2,6 +2,7 @@
 
 from tollway.catalog.charges import ChargeSpec, Tier
 from tollway.catalog.models import AddOn, BillableMetric, Coupon, Plan
+from tollway.catalog.pricing import Priced, PriceLine, charges_in, minimum_top_up, price
 from tollway.catalog.schemas import (
     UNLIMITED,
     AddOnCreate,
@@ -51,10 +52,13 @@ __all__ = [
     "PlanCreate",
     "PlanOut",
     "PlanUpdate",
+    "PriceLine",
     "PriceSpec",
+    "Priced",
     "QuotaSpec",
     "Tier",
     "archive_plan",
+    "charges_in",
     "create_addon",
     "create_coupon",
     "create_metric",
@@ -70,5 +74,7 @@ __all__ = [
     "list_coupons",
     "list_metrics",
     "list_plans",
+    "minimum_top_up",
+    "price",
     "update_plan",
 ]

@@ -19,6 +19,7 @@ from tollway.kernel.validation import (
     MAX_COUNT,
     Code,
     Count,
+    Currency,
     DecimalAmount,
     MinorAmount,
 )
@@ -106,7 +107,9 @@ class ChargeSpec(BaseModel):
       bounded per event by ``min_amount`` and ``max_amount``.
     - ``flat``: ``amount`` once per period when there is any usage.
 
-    ``included_units`` are free before any of the above applies.
+    ``included_units`` are free before any of the above applies. ``currency`` is the
+    currency the amounts are in (null: the plan's), so a plan sold in several
+    currencies has one charge per metric and currency.
     """
 
     model_config = INPUT_CONFIG
@@ -122,6 +125,7 @@ class ChargeSpec(BaseModel):
     min_amount: DecimalAmount | None = _optional()
     max_amount: DecimalAmount | None = _optional()
     amount: MinorAmount | None = _optional()
+    currency: Currency | None = _optional()
 
     @model_validator(mode="after")
     def _fits_model(self) -> Self:

@@ -46,6 +46,9 @@ class Plan(Base):
     quotas: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     included_credits: Mapped[int] = mapped_column(BigInteger, default=0)
     charges: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    minimum_commitment: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    """``[{amount, currency}]``: the least a period's usage charges come to, per currency;
+    ``currency`` null = the plan's."""
     custom_pricing: Mapped[bool] = mapped_column(default=False)
     is_default: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
@@ -60,6 +63,14 @@ class Plan(Base):
                 amount: int = price["amount"]
                 return amount
         return None
+
+    def minimum_for(self, currency: str) -> int:
+        """The per-period minimum commitment in ``currency`` (minor units), 0 when none."""
+        for minimum in self.minimum_commitment:
+            if (minimum.get("currency") or self.currency) == currency:
+                amount: int = minimum["amount"]
+                return amount
+        return 0
 
 
 class BillableMetric(Base):

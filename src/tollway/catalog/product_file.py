@@ -4,9 +4,10 @@ A file holds ``version: 1``, ``product`` (name, company), ``plans``, ``branding`
 and ``reseller``, plus two Tollway sections, ``metrics`` (the API's metric shape)
 and, per plan, ``quotas`` and ``charges`` (the API's shapes, amounts in minor
 units). Plan prices (``price_monthly``, ``price_quarterly``, ``price_annual``,
-``price_lifetime``) are in MAJOR units of the product currency (``29`` is $29.00,
-¥29 in JPY). ``included_credits`` counts credits, and a credit is one minor unit
-(2000 credits are worth $20.00), as everywhere in Tollway. Plan features map as follows:
+``price_lifetime``) and ``minimum_commitment`` (the least a period's usage charges
+come to) are in MAJOR units of the product currency (``29`` is $29.00, ¥29 in JPY).
+``included_credits`` counts credits, and a credit is one minor unit (2000 credits
+are worth $20.00), as everywhere in Tollway. Plan features map as follows:
 
 - numeric ``max_<metric>``: a quota on ``<metric>`` for the period ``total``, hard;
 - numeric ``<metric>_per_<hour|day|month>``: a quota for that period, hard;
@@ -44,6 +45,7 @@ from tollway.catalog.schemas import (
     FeatureKey,
     Interval,
     MetricCreate,
+    MinimumSpec,
     PlanCreate,
     PriceSpec,
     QuotaPeriod,
@@ -161,6 +163,7 @@ class FilePlan(BaseModel):
     price_quarterly: MajorAmount | None = None
     price_annual: MajorAmount | None = None
     price_lifetime: MajorAmount | None = None
+    minimum_commitment: MajorAmount | None = None
     trial_days: Count = 0
     included_credits: Count = 0
     custom_pricing: StrictBool = False
@@ -342,6 +345,12 @@ def _plan_draft(
             prices.append(PriceSpec(interval=interval, amount=to_minor(major, currency)))
         except ValueError as exc:
             errors.append(FieldError(prefix + key, str(exc)))
+    minimums = []
+    if plan.minimum_commitment is not None:
+        try:
+            minimums.append(MinimumSpec(amount=to_minor(plan.minimum_commitment, currency)))
+        except ValueError as exc:
+            errors.append(FieldError(prefix + "minimum_commitment", str(exc)))
     derived, features = _split_features(plan.features)
     taken = {(q.metric, q.period): key for key, q in derived}
     for i, quota in enumerate(plan.quotas):
@@ -368,6 +377,7 @@ def _plan_draft(
             quotas=[q for _, q in derived] + plan.quotas,
             included_credits=plan.included_credits,
             charges=plan.charges,
+            minimum_commitment=minimums,
             custom_pricing=plan.custom_pricing,
             is_default=plan.is_default,
         )

@@ -105,6 +105,16 @@ class PriceSpec(BaseModel):
     stripe_price_id: str | None = Field(default=None, max_length=255)
 
 
+class MinimumSpec(BaseModel):
+    """A per-period minimum commitment in one currency (the plan's by default): when the
+    period's usage charges come to less, the invoice tops them up to ``amount``."""
+
+    model_config = INPUT_CONFIG
+
+    amount: MinorAmount
+    currency: Currency | None = None
+
+
 class QuotaSpec(BaseModel):
     """A limit on a metric per period (``-1`` unlimited) and how it is enforced."""
 
@@ -134,6 +144,13 @@ Prices = Annotated[
         )
     ),
 ]
+Minimums = Annotated[
+    list[MinimumSpec],
+    Field(max_length=20),
+    AfterValidator(
+        _unique_by(lambda m: m.currency, "currency", "a second minimum in this currency")
+    ),
+]
 Quotas = Annotated[
     list[QuotaSpec],
     Field(max_length=100),
@@ -144,7 +161,9 @@ Quotas = Annotated[
 Charges = Annotated[
     list[ChargeSpec],
     Field(max_length=100),
-    AfterValidator(_unique_by(lambda c: c.metric, "metric", "a second charge for this metric")),
+    AfterValidator(
+        _unique_by(lambda c: (c.metric, c.currency), "metric", "a second charge for this metric")
+    ),
 ]
 
 
@@ -163,6 +182,7 @@ class PlanCreate(BaseModel):
     quotas: Quotas = Field(default_factory=list)
     included_credits: MinorAmount = 0
     charges: Charges = Field(default_factory=list)
+    minimum_commitment: Minimums = Field(default_factory=list)
     custom_pricing: StrictBool = False
     is_default: StrictBool = Field(
         default=False, description="The free plan customers fall back to; one per product."
@@ -192,6 +212,7 @@ class PlanUpdate(BaseModel):
     quotas: Quotas | None = None
     included_credits: MinorAmount | None = None
     charges: Charges | None = None
+    minimum_commitment: Minimums | None = None
     custom_pricing: StrictBool | None = None
     is_default: StrictBool | None = None
     active: StrictBool | None = None
@@ -202,6 +223,11 @@ class PriceOut(BaseModel):
     amount: int
     currency: str
     stripe_price_id: str | None
+
+
+class MinimumOut(BaseModel):
+    amount: int
+    currency: str
 
 
 class PlanOut(BaseModel):
@@ -218,6 +244,7 @@ class PlanOut(BaseModel):
     quotas: list[QuotaSpec]
     included_credits: int
     charges: list[ChargeSpec]
+    minimum_commitment: list[MinimumOut]
     custom_pricing: bool
     is_default: bool
     active: bool
@@ -247,6 +274,10 @@ class PlanOut(BaseModel):
             quotas=[QuotaSpec.model_validate(q) for q in plan.quotas],
             included_credits=plan.included_credits,
             charges=[ChargeSpec.model_validate(c) for c in plan.charges],
+            minimum_commitment=[
+                MinimumOut(amount=m["amount"], currency=m.get("currency") or plan.currency)
+                for m in plan.minimum_commitment
+            ],
             custom_pricing=plan.custom_pricing,
             is_default=plan.is_default,
             active=plan.active,

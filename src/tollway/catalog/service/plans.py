@@ -12,10 +12,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from tollway.catalog import events
+from tollway.catalog.charges import ChargeSpec
 from tollway.catalog.models import Plan
 from tollway.catalog.repository import PlanRepository
-from tollway.catalog.schemas import PlanCreate, PlanOut, PlanUpdate, PriceSpec, snapshot
+from tollway.catalog.schemas import (
+    MinimumSpec,
+    PlanCreate,
+    PlanOut,
+    PlanUpdate,
+    PriceSpec,
+    snapshot,
+)
 from tollway.catalog.service.common import (
     require_catalog_write,
     unknown_metric_errors,
@@ -29,7 +39,7 @@ from tollway.kernel.pagination import Page, PageRequest
 from tollway.kernel.tenancy import product_currency
 
 _NULLABLE = frozenset({"description"})
-_JSON_LISTS = frozenset({"prices", "quotas", "charges"})
+_JSON_LISTS = frozenset({"prices", "quotas", "charges", "minimum_commitment"})
 _CREATE_COLUMNS = sorted(set(PlanCreate.model_fields) - {"code", "currency"})
 
 
@@ -37,18 +47,50 @@ def _snapshot(plan: Plan) -> dict[str, Any]:
     return snapshot(PlanOut.of(plan))
 
 
-def _price_errors(prices: Sequence[PriceSpec], currency: str) -> list[FieldError]:
-    """At most one price per interval and (resolved) currency."""
+def _repeat_errors(
+    name: str, field: str, items: Sequence[Any], currency: str, what: str
+) -> list[FieldError]:
+    """One error per item of the list ``name`` repeating an earlier item's ``field`` in the
+    same currency (a null currency is ``currency``); ``what`` is formatted with the
+    field's value and the currency. With ``field`` "currency", the currency alone counts."""
     seen: set[tuple[str, str]] = set()
     errors = []
-    for index, price in enumerate(prices):
-        key = (price.interval, price.currency or currency)
+    for index, item in enumerate(items):
+        key = ("" if field == "currency" else getattr(item, field), item.currency or currency)
         if key in seen:
-            errors.append(
-                FieldError(f"prices[{index}].interval", f"a second {key[0]} price in {key[1]}")
-            )
+            errors.append(FieldError(f"{name}[{index}].{field}", what.format(*key)))
         seen.add(key)
     return errors
+
+
+def _repeats(changes: dict[str, Any], plan: Plan | None, currency: str) -> list[FieldError]:
+    """At most one price per interval, one charge per metric and one minimum commitment
+    per currency (null: ``currency``); the lists not in ``changes`` are the plan's."""
+
+    def items(name: str, spec: type[BaseModel]) -> list[Any]:
+        if plan is None or name in changes:
+            return list(changes.get(name) or ())
+        return [spec.model_validate(item) for item in getattr(plan, name)]
+
+    return (
+        _repeat_errors(
+            "prices", "interval", items("prices", PriceSpec), currency, "a second {} price in {}"
+        )
+        + _repeat_errors(
+            "charges",
+            "metric",
+            items("charges", ChargeSpec),
+            currency,
+            "a second charge for {} in {}",
+        )
+        + _repeat_errors(
+            "minimum_commitment",
+            "currency",
+            items("minimum_commitment", MinimumSpec),
+            currency,
+            "a second minimum commitment in {1}",
+        )
+    )
 
 
 def _column_value(field: str, value: Any) -> Any:
@@ -84,7 +126,7 @@ def create_plan(ctx: Context, data: PlanCreate) -> Plan:
     if repo.by_code(data.code) is not None:
         raise AlreadyExists(f"plan {data.code!r} already exists", param="code")
     currency = data.currency or product_currency(ctx)
-    errors = _price_errors(data.prices, currency)
+    errors = _repeats(dict(data), None, currency)
     errors += unknown_metric_errors(ctx, quotas=data.quotas, charges=data.charges)
     if errors:
         raise ValidationFailed(errors)
@@ -162,13 +204,17 @@ def apply_plan_changes(ctx: Context, plan: Plan, changes: dict[str, Any]) -> lis
         errors.append(
             FieldError("currency", "send the prices in the new currency in the same request")
         )
-    if "prices" in changes or "currency" in changes:
-        prices = (
-            changes["prices"]
-            if "prices" in changes
-            else [PriceSpec.model_validate(p) for p in plan.prices]
+    if (
+        new_currency not in (None, plan.currency)
+        and "minimum_commitment" not in changes
+        and any(m.get("currency") is None for m in plan.minimum_commitment)
+    ):
+        errors.append(
+            FieldError(
+                "currency", "send the minimum commitment in the new currency in the same request"
+            )
         )
-        errors += _price_errors(prices, changes.get("currency") or plan.currency)
+    errors += _repeats(changes, plan, changes.get("currency") or plan.currency)
     errors += unknown_metric_errors(
         ctx, quotas=changes.get("quotas", ()), charges=changes.get("charges", ())
     )
