@@ -3,6 +3,7 @@
 from tollway.metering.aggregation import GRANULARITIES, Granularity, MetricDef
 from tollway.metering.errors import MalformedBody
 from tollway.metering.intake import loads
+from tollway.metering.rating import RatedCharge, rate_usage
 from tollway.metering.schemas import (
     MAX_BATCH,
     BatchOut,
@@ -37,6 +38,7 @@ __all__ = [
     "MeteringSettings",
     "MetricDef",
     "MetricStatistics",
+    "RatedCharge",
     "Rejected",
     "RejectionOut",
     "StatisticsOut",
@@ -47,6 +49,7 @@ __all__ = [
     "ingest",
     "list_rejections",
     "loads",
+    "rate_usage",
     "usage",
     "usage_statistics",
 ]

@@ -331,6 +331,26 @@ class UsageRepository:
             stmt = stmt.where(UsageEvent.customer_id == self.ctx.customer_scope)
         return [(r[0], r[1], r[2], r[3]) for r in self.ctx.session.execute(stmt)]
 
+    def event_values(
+        self, customer_id: str, metric_code: str, start: datetime, end: datetime
+    ) -> list[tuple[Decimal, dict[str, Any]]]:
+        """``(quantity, properties)`` of one customer's raw events of a metric in
+        ``[start, end)``, in event order: only for charges priced per event."""
+        stmt = (
+            select(UsageEvent.quantity, UsageEvent.properties)
+            .where(
+                UsageEvent.product_id == self.ctx.product_id,
+                UsageEvent.customer_id == customer_id,
+                UsageEvent.metric_code == metric_code,
+                UsageEvent.timestamp >= start,
+                UsageEvent.timestamp < end,
+            )
+            .order_by(UsageEvent.timestamp, UsageEvent.event_id)
+        )
+        if self.ctx.customer_scope is not None:
+            stmt = stmt.where(UsageEvent.customer_id == self.ctx.customer_scope)
+        return [(r[0], r[1]) for r in self.ctx.session.execute(stmt)]
+
     def set_integrals(self, values: dict[CellKey, tuple[datetime, Decimal]]) -> None:
         """Store ``(first_at, integral)`` of gauge cells."""
         for key, (first_at, integral) in sorted(values.items()):

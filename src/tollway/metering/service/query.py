@@ -130,6 +130,17 @@ def usage(
     return Usage(billable, start, end, granularity, total, points, groups)
 
 
+def usage_total(
+    ctx: Context, customer: Customer, metric: MetricDef, start: datetime, end: datetime
+) -> Decimal:
+    """The total of an already resolved ``metric`` over ``[start, end)``: :func:`usage`
+    without buckets, groups or filters (an empty period has none)."""
+    if end <= start:
+        return Decimal(0)
+    series, distinct = _read(ctx, customer, metric, (start, end), {})
+    return reduce(metric.aggregation, list(series.values()), distinct, [(start, end)])[0]
+
+
 def _edges(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """The parts of ``[start, end)`` that are not whole UTC hours."""
     whole_start, whole_end = ceil_hour(start), floor_hour(end)
