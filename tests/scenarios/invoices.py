@@ -25,3 +25,31 @@ def amounts(invoice: dict[str, Any]) -> dict[str, int]:
 
 def tax(story: Story, **section: Any) -> None:
     story.ok("PATCH", "/v1/product/settings", json={"invoicing": section})
+
+
+def metric(story: Story, code: str, aggregation: str = "sum") -> None:
+    story.post(
+        "/v1/metrics",
+        {"code": code, "name": code.replace("_", " "), "aggregation": aggregation},
+        201,
+    )
+
+
+def usage_plan(story: Story, code: str, charges: list[dict[str, Any]], **extra: Any) -> None:
+    """A plan with usage ``charges`` (and, in ``extra``, prices or included credits)."""
+    body = {"code": code, "name": code.title(), "charges": charges, **extra}
+    story.post("/v1/plans", body, 201)
+
+
+def use(story: Story, customer: str, metric_code: str, quantity: int | str, at: str) -> None:
+    body = {"customer_id": customer, "metric": metric_code, "quantity": quantity, "timestamp": at}
+    story.post("/v1/usage", body, 202)
+
+
+def usage_lines(invoice: dict[str, Any]) -> list[tuple[str, str, str, int]]:
+    """``(metric, quantity, unit_amount, amount)`` of the usage lines."""
+    return [
+        (line["metric"], line["quantity"], line["unit_amount"], line["amount"])
+        for line in invoice["line_items"]
+        if line["kind"] == "usage"
+    ]

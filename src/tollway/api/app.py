@@ -14,6 +14,7 @@ from tollway.api.deps import AppStateDep
 from tollway.api.routers import (
     audit,
     catalog,
+    credits,
     customers,
     events,
     invoices,
@@ -49,6 +50,7 @@ _V1_ROUTERS = [
     webhooks.router,
     notifications.router,
     quotas.router,
+    credits.router,
     invoices.router,
 ]
 

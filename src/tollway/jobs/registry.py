@@ -71,6 +71,7 @@ def default_registry(
     from tollway.jobs.relay import tasks as relay_tasks
     from tollway.kernel.clock import SystemClock
     from tollway.kernel.settings import get_settings
+    from tollway.ledger import tasks as ledger_tasks
     from tollway.metering import tasks as metering_tasks
     from tollway.notifications import tasks as notification_tasks
     from tollway.quotas import tasks as quota_tasks
@@ -95,4 +96,5 @@ def default_registry(
     notifications = notification_tasks.build(settings)
     registry.include(notifications.handlers, consumers=notifications.consumers)
     registry.include(quota_tasks.HANDLERS)
+    registry.include(ledger_tasks.HANDLERS, consumers=ledger_tasks.CONSUMERS)
     return registry

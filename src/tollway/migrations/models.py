@@ -6,6 +6,7 @@ from tollway.customers import models as customer_models
 from tollway.invoicing import models as invoicing_models
 from tollway.kernel import audit, clock, idempotency, jobs, outbox, relay, tenancy
 from tollway.kernel.db import Base
+from tollway.ledger import models as ledger_models
 from tollway.metering import models as metering_models
 from tollway.notifications import models as notification_models
 from tollway.quotas import models as quota_models
@@ -29,5 +30,6 @@ MODULES = (
     subscription_models,
     notification_models,
     webhook_models,
+    ledger_models,
 )
 metadata = Base.metadata

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tollway import invoicing, metering, notifications, quotas, subscriptions
+from tollway import invoicing, ledger, metering, notifications, quotas, subscriptions
 from tollway.api.deps import Ctx
 from tollway.api.routing import resource_router
 from tollway.kernel.access import require_full_access
@@ -29,6 +29,7 @@ SETTINGS_SECTIONS: dict[str, type[BaseModel]] = {
     metering.SETTINGS_SECTION: metering.MeteringSettings,
     notifications.SETTINGS_SECTION: notifications.NotificationSettings,
     quotas.SECTION: quotas.QuotasSettings,
+    ledger.SECTION: ledger.CreditsSettings,
     invoicing.SECTION: invoicing.InvoicingSettings,
 }
 """Each domain's settings model, by section name. Domains add theirs here."""

@@ -22,6 +22,7 @@ from tollway.kernel.context import Context
 from tollway.kernel.errors import ValidationFailed
 from tollway.kernel.ids import new_id
 from tollway.kernel.outbox import record_event
+from tollway.ledger import refund_to_balance
 
 REFUNDED, CREDITED = "refunded", "credited"
 
@@ -58,6 +59,15 @@ def create_credit_note(ctx: Context, invoice_id: str, data: CreditNoteCreate) ->
         grant_id=None,
         created_at=now,
     )
+    if note.outcome == CREDITED and note.returned:
+        note.grant_id = refund_to_balance(
+            ctx,
+            customer,
+            amount=note.returned,
+            currency=note.currency,
+            reason=f"credit note {note.number}: {data.reason}",
+            key=f"credit-note:{note.id}",
+        ).id
     repo.add_all([note])
     invoice.amount_credited += amount
     invoice.amount_due -= reduction

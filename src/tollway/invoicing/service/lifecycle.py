@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from tollway.customers import get_customer_by_id
 from tollway.invoicing import states
 from tollway.invoicing.events import (
     INVOICE_FINALIZED,
@@ -25,6 +26,7 @@ from tollway.kernel.access import require_full_access
 from tollway.kernel.audit import audit
 from tollway.kernel.context import Context
 from tollway.kernel.jobs import enqueue
+from tollway.ledger import apply_to_invoice, refund_to_balance, release_invoice
 
 OVERDUE_JOB = "invoicing.overdue"
 
@@ -50,6 +52,7 @@ def finalize_invoices(ctx: Context, invoices: Sequence[Invoice]) -> None:
         invoice.issued_at = now
         invoice.due_date = now + timedelta(days=settings.net_terms_days)
         invoice.updated_at = now
+        _settle_with_balance(ctx, invoice, now)
         invoice.amount_due = amount_due(invoice.total, invoice.credits_applied, invoice.amount_paid)
         if invoice.amount_due == 0:
             invoice.status = states.PAID
@@ -61,6 +64,29 @@ def finalize_invoices(ctx: Context, invoices: Sequence[Invoice]) -> None:
         emit(ctx, invoice, INVOICE_FINALIZED, snapshot)
         if invoice.status == states.PAID:
             emit(ctx, invoice, INVOICE_PAID, snapshot)
+
+
+def _settle_with_balance(ctx: Context, invoice: Invoice, now: datetime) -> None:
+    """Pay what the customer's paying credits cover; a negative total (credits larger
+    than what is billed) goes to the customer's balance instead."""
+    if invoice.total > invoice.amount_paid:
+        invoice.credits_applied = apply_to_invoice(
+            ctx,
+            invoice.customer_id,
+            currency=invoice.currency,
+            amount=invoice.total - invoice.amount_paid,
+            invoice_id=invoice.id,
+            at=now,
+        )
+    elif invoice.total < 0:
+        refund_to_balance(
+            ctx,
+            get_customer_by_id(ctx, invoice.customer_id),
+            amount=-invoice.total,
+            currency=invoice.currency,
+            reason=f"invoice {invoice.number} credits more than it bills",
+            key=f"invoice:{invoice.id}",
+        )
 
 
 def _schedule_overdue(ctx: Context, invoice: Invoice) -> None:
@@ -117,14 +143,16 @@ def pay_invoice(ctx: Context, invoice_id: str) -> Invoice:
 
 def void_invoice(ctx: Context, invoice_id: str) -> Invoice:
     """Cancel an invoice that is not paid: it stays, with its number, as void; the
-    credits it used go back to the customer's balance."""
+    credits it used go back to the customer's balance (``credits_applied`` 0)."""
     require_full_access(ctx, "void invoices")
     invoice = load(ctx, invoice_id, lock=True)
     before = invoice.status
     states.check("void", before)
     now = ctx.now(invoice.test_clock_id)
+    release_invoice(ctx, invoice.id, now)
     invoice.status = states.VOID
     invoice.voided_at = now
+    invoice.credits_applied = 0
     invoice.amount_due = 0
     invoice.updated_at = now
     _audited(ctx, invoice, "void", before)

@@ -21,6 +21,7 @@ from tollway.invoicing.models import Invoice
 from tollway.invoicing.repository import InvoiceRepository, PeriodKey
 from tollway.invoicing.service.build import SUBSCRIPTION, Draft, save
 from tollway.invoicing.service.lifecycle import finalize_invoices
+from tollway.invoicing.service.usage import USAGE, usage_lines
 from tollway.invoicing.settings import invoicing_settings
 from tollway.invoicing.totals import Line, line_discount
 from tollway.kernel.access import require_full_access
@@ -34,8 +35,6 @@ from tollway.subscriptions import (
     mark_charges_invoiced,
     subscription_charges,
 )
-
-USAGE = "usage"
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,13 @@ def subscription_lines(
 ) -> list[Line]:
     """A subscription's invoice lines: its charges, then its usage over ``usage_window``
     (in arrears). ``preview`` computes without settling anything in the ledger."""
-    return [charge_line(c) for c in charges]
+    lines = [charge_line(c) for c in charges]
+    if usage_window is not None:
+        start, end = usage_window
+        lines += usage_lines(
+            ctx, sub, customer, plan_code=plan_code, start=start, end=end, preview=preview
+        )
+    return lines
 
 
 def run_invoices(

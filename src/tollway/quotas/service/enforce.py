@@ -23,6 +23,7 @@ from tollway.quotas.service.core import (
     fire_thresholds,
     start_grace_if_due,
 )
+from tollway.quotas.service.credits import refuse_without_credits
 from tollway.quotas.service.sources import Quota, sources
 
 
@@ -131,6 +132,7 @@ def consume(
             f"customer {external_id!r} is suspended; every consume is refused until "
             "POST /v1/customers/{external_id}/reinstate"
         )
+    refuse_without_credits(ctx, customer, metric)
     src = sources(ctx, customer, metric)
     quota = src.quota(metric) or _none(metric)
     state = repo.lock_state(customer.id, metric)

@@ -1,0 +1,83 @@
+"""Usage in arrears: a closed period's rated usage as invoice lines, then the plan's
+minimum commitment top-up and the plan allocation's coverage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tollway.catalog import charges_in, find_metrics, get_plan, minimum_top_up
+from tollway.customers import Customer
+from tollway.invoicing.totals import Line
+from tollway.kernel.context import Context
+from tollway.ledger import settle_allocation
+from tollway.metering import rate_usage
+from tollway.subscriptions import Subscription
+
+USAGE, MINIMUM, INCLUDED = "usage", "minimum_commitment", "included_credits"
+
+
+def usage_lines(
+    ctx: Context,
+    sub: Subscription,
+    customer: Customer,
+    *,
+    plan_code: str | None,
+    start: datetime,
+    end: datetime,
+    preview: bool,
+) -> list[Line]:
+    """The usage of ``[start, end)`` priced by the charges of ``plan_code`` (the
+    subscription's plan by default) in the subscription's currency: one line per
+    priced line, a ``minimum_commitment`` top-up when the usage amount is below the
+    plan's minimum, and a negative ``included_credits`` line for what the period's
+    plan allocation covered (settled in the ledger; a ``preview`` settles nothing
+    and takes the plan's included credits, up to the usage)."""
+    if end <= start:
+        return []
+    plan = get_plan(ctx, plan_code or sub.plan_code)
+    specs = charges_in(plan.charges, sub.currency, plan.currency)
+    rated = rate_usage(ctx, customer, specs, start, end) if specs else []
+    names = {
+        code: m.name for code, m in find_metrics(ctx, {r.charge.metric for r in rated}).items()
+    }
+    lines = [
+        Line(
+            kind=USAGE,
+            description=f"{names.get(r.charge.metric, r.charge.metric)}: {priced.description}",
+            amount=priced.amount,
+            quantity=priced.quantity,
+            unit_amount=priced.unit_amount,
+            period_start=start,
+            period_end=end,
+            metric=r.charge.metric,
+        )
+        for r in rated
+        for priced in r.priced.lines
+    ]
+    charged = sum(r.priced.amount for r in rated)
+    top_up = minimum_top_up(plan.minimum_for(sub.currency), charged)
+    if top_up:
+        lines.append(
+            Line(
+                kind=MINIMUM,
+                description=f"Minimum commitment of {plan.name}",
+                amount=top_up,
+                period_start=start,
+                period_end=end,
+            )
+        )
+    if preview:
+        covered = min(charged, plan.included_credits)
+    else:
+        covered = settle_allocation(ctx, sub.id, start, end).covered
+    if covered:
+        lines.append(
+            Line(
+                kind=INCLUDED,
+                description=f"Included credits of {plan.name}",
+                amount=-covered,
+                period_start=start,
+                period_end=end,
+            )
+        )
+    return lines

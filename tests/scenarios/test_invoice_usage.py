@@ -1,0 +1,127 @@
+"""Invoice stories with usage in arrears: resource rates, hybrid plans, tiers and
+minimum commitments, to the cent."""
+
+from __future__ import annotations
+
+from invoices import invoices_of, lines, metric, usage_lines, usage_plan, use
+from story import Story, utc
+
+MONTHLY = {"billing_cycle": "monthly"}
+
+
+def test_resource_rates_make_one_invoice_of_140_with_two_lines(story: Story) -> None:
+    """2 cores for 10 hours at 5 per core-hour, 4 GB for 10 hours at 1 per GB-hour."""
+    metric(story, "cpu_cores", "weighted_sum")
+    metric(story, "memory_gb", "weighted_sum")
+    usage_plan(
+        story,
+        "cloud",
+        [
+            {"metric": "cpu_cores", "model": "standard", "unit_amount": "5"},
+            {"metric": "memory_gb", "model": "standard", "unit_amount": "1"},
+        ],
+    )
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    story.subscribe("acme", "cloud", **MONTHLY)
+    story.advance(utc(2026, 3, 10))
+    use(story, "acme", "cpu_cores", 2, "2026-03-05T08:00:00Z")
+    use(story, "acme", "cpu_cores", 0, "2026-03-05T18:00:00Z")
+    use(story, "acme", "memory_gb", 4, "2026-03-05T08:00:00Z")
+    use(story, "acme", "memory_gb", 0, "2026-03-05T18:00:00Z")
+    assert invoices_of(story, "acme") == []  # a usage-only plan bills nothing in advance
+    story.advance(utc(2026, 4, 1))
+    (invoice,) = invoices_of(story, "acme")
+    assert usage_lines(invoice) == [("cpu_cores", "20", "5", 100), ("memory_gb", "40", "1", 40)]
+    assert (invoice["total"], invoice["amount_due"], invoice["status"]) == (140, 140, "open")
+    assert (invoice["period_start"][:10], invoice["period_end"][:10]) == (
+        "2026-03-01",
+        "2026-04-01",
+    )
+    story.advance(utc(2026, 4, 2))
+    assert len(invoices_of(story, "acme")) == 1  # rerunning the advance bills nothing again
+
+
+def test_hybrid_base_in_advance_then_overage_with_the_next_base(story: Story) -> None:
+    metric(story, "core_hours")
+    usage_plan(
+        story,
+        "hybrid",
+        [{"metric": "core_hours", "model": "standard", "unit_amount": "5", "included_units": 100}],
+        prices=[{"interval": "monthly", "amount": 2999}],
+    )
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    story.subscribe("acme", "hybrid", **MONTHLY)
+    story.advance(utc(2026, 3, 15))
+    use(story, "acme", "core_hours", 120, "2026-03-14T10:00:00Z")
+    (first,) = invoices_of(story, "acme")
+    assert (lines(first), first["total"]) == ([("plan", 2999, 0)], 2999)
+    preview = story.ok("GET", "/v1/customers/acme/upcoming-invoice")
+    assert [(line["kind"], line["amount"]) for line in preview["line_items"]] == [
+        ("plan", 2999),
+        ("usage", 100),
+    ]
+    story.advance(utc(2026, 4, 1))
+    first, renewal = invoices_of(story, "acme")
+    assert [
+        (line["kind"], line["amount"], line["period_start"][:10]) for line in renewal["line_items"]
+    ] == [
+        ("plan", 2999, "2026-04-01"),
+        ("usage", 100, "2026-03-01"),
+    ]
+    assert usage_lines(renewal) == [("core_hours", "20", "5", 100)]
+    assert (renewal["total"], renewal["number"]) == (3099, "INV-2026-0002")
+    assert (preview["total"], preview["line_items"][1]["amount"]) == (3099, 100)
+
+
+def test_graduated_and_volume_tiers_on_1500_units(story: Story) -> None:
+    tiers = [
+        {"up_to": 100, "unit_amount": "10"},
+        {"up_to": 1000, "unit_amount": "5"},
+        {"up_to": None, "unit_amount": "1"},
+    ]
+    metric(story, "api_calls")
+    usage_plan(story, "graduated", [{"metric": "api_calls", "model": "graduated", "tiers": tiers}])
+    usage_plan(story, "volume", [{"metric": "api_calls", "model": "volume", "tiers": tiers}])
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("grad")
+    story.customer("vol")
+    story.subscribe("grad", "graduated", **MONTHLY)
+    story.subscribe("vol", "volume", **MONTHLY)
+    story.advance(utc(2026, 3, 2))
+    for customer in ("grad", "vol"):
+        use(story, customer, "api_calls", 1500, "2026-03-01T12:00:00Z")
+    story.advance(utc(2026, 4, 1))
+    (graduated,) = invoices_of(story, "grad")
+    (volume,) = invoices_of(story, "vol")
+    assert [(q, u, a) for _, q, u, a in usage_lines(graduated)] == [
+        ("100", "10", 1000),
+        ("900", "5", 4500),
+        ("500", "1", 500),
+    ]
+    assert graduated["total"] == 6000
+    assert [(q, u, a) for _, q, u, a in usage_lines(volume)] == [("1500", "1", 1500)]
+    assert volume["total"] == 1500
+
+
+def test_a_minimum_commitment_tops_up_a_quiet_period(story: Story) -> None:
+    metric(story, "api_calls")
+    usage_plan(
+        story,
+        "committed",
+        [{"metric": "api_calls", "model": "standard", "unit_amount": "2"}],
+        minimum_commitment=[{"amount": 1000}],
+    )
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    story.subscribe("acme", "committed", **MONTHLY)
+    story.advance(utc(2026, 3, 2))
+    use(story, "acme", "api_calls", 150, "2026-03-01T12:00:00Z")
+    story.advance(utc(2026, 4, 1))
+    (invoice,) = invoices_of(story, "acme")
+    assert [(line["kind"], line["amount"]) for line in invoice["line_items"]] == [
+        ("usage", 300),
+        ("minimum_commitment", 700),
+    ]
+    assert invoice["total"] == 1000
