@@ -125,3 +125,46 @@ def test_a_minimum_commitment_tops_up_a_quiet_period(story: Story) -> None:
         ("minimum_commitment", 700),
     ]
     assert invoice["total"] == 1000
+
+
+def test_a_manual_invoice_of_a_period_bills_its_usage_once(story: Story) -> None:
+    metric(story, "core_hours")
+    usage_plan(
+        story,
+        "hybrid",
+        [{"metric": "core_hours", "model": "standard", "unit_amount": "5"}],
+        prices=[{"interval": "monthly", "amount": 2999}],
+    )
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    sub = story.subscribe("acme", "hybrid", **MONTHLY)
+    story.advance(utc(2026, 3, 20))
+    use(story, "acme", "core_hours", 30, "2026-03-10T10:00:00Z")
+    body = {
+        "customer_id": "acme",
+        "subscription_id": sub["id"],
+        "period_start": "2026-03-01T00:00:00Z",
+        "period_end": "2026-03-20T00:00:00Z",
+    }
+    draft = story.post("/v1/invoices", body, 201)
+    assert (draft["status"], draft["billing_reason"], lines(draft)) == (
+        "draft",
+        "manual",
+        [("usage", 150, 0)],
+    )
+    again = story.client.post("/v1/invoices", json=body)
+    assert again.status_code == 409, again.text
+    story.post(f"/v1/invoices/{draft['id']}/finalize")
+    story.advance(utc(2026, 4, 1))
+    first, manual, renewal = invoices_of(story, "acme")
+    assert lines(renewal) == [("plan", 2999, 0)]  # March's usage was billed by hand
+    assert [i["number"] for i in (first, manual, renewal)] == [
+        "INV-2026-0001",
+        "INV-2026-0002",
+        "INV-2026-0003",
+    ]
+    nothing = story.client.post(
+        "/v1/invoices",
+        json={**body, "period_start": "2026-02-01T00:00:00Z", "period_end": "2026-02-02T00:00:00Z"},
+    )
+    assert nothing.status_code == 422, nothing.text
