@@ -33,6 +33,10 @@ def test_resource_rates_make_one_invoice_of_140_with_two_lines(story: Story) -> 
     story.advance(utc(2026, 4, 1))
     (invoice,) = invoices_of(story, "acme")
     assert usage_lines(invoice) == [("cpu_cores", "20", "5", 100), ("memory_gb", "40", "1", 40)]
+    assert [line["description"] for line in invoice["line_items"]] == [
+        "cpu cores: 20 \u00d7 5",
+        "memory gb: 40 \u00d7 1",
+    ]
     assert (invoice["total"], invoice["amount_due"], invoice["status"]) == (140, 140, "open")
     assert (invoice["period_start"][:10], invoice["period_end"][:10]) == (
         "2026-03-01",

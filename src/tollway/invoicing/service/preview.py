@@ -7,6 +7,7 @@ from tollway.customers import get_customer
 from tollway.invoicing.schemas import InvoiceOut
 from tollway.invoicing.service.build import SUBSCRIPTION, Draft, build
 from tollway.invoicing.service.runs import subscription_lines
+from tollway.invoicing.service.usage import PlanBook
 from tollway.invoicing.settings import invoicing_settings
 from tollway.kernel.context import Context
 from tollway.kernel.errors import NotFound
@@ -29,7 +30,14 @@ def upcoming_invoice(ctx: Context, external_id: str) -> InvoiceOut:
     charges += renewal_charges(ctx, sub.id)
     window = None if sub.status == "trialing" else (sub.current_period_start, now)
     lines = subscription_lines(
-        ctx, sub, customer, charges, usage_window=window, plan_code=None, preview=True
+        ctx,
+        sub,
+        customer,
+        charges,
+        PlanBook(ctx),
+        usage_window=window,
+        plan_code=None,
+        preview=True,
     )
     draft = Draft(customer, sub.currency, lines, SUBSCRIPTION, sub.id)
     invoice, rows = build(ctx, draft, invoicing_settings(ctx), now=now)

@@ -21,7 +21,7 @@ from tollway.invoicing.models import Invoice
 from tollway.invoicing.repository import InvoiceRepository, PeriodKey
 from tollway.invoicing.service.build import SUBSCRIPTION, Draft, save
 from tollway.invoicing.service.lifecycle import finalize_invoices
-from tollway.invoicing.service.usage import USAGE, usage_lines
+from tollway.invoicing.service.usage import USAGE, PlanBook, usage_lines
 from tollway.invoicing.settings import invoicing_settings
 from tollway.invoicing.totals import Line, line_discount
 from tollway.kernel.access import require_full_access
@@ -70,6 +70,7 @@ def subscription_lines(
     sub: Subscription,
     customer: Customer,
     charges: Sequence[SubscriptionCharge],
+    book: PlanBook,
     *,
     usage_window: tuple[datetime, datetime] | None,
     plan_code: str | None,
@@ -81,7 +82,7 @@ def subscription_lines(
     if usage_window is not None:
         start, end = usage_window
         lines += usage_lines(
-            ctx, sub, customer, plan_code=plan_code, start=start, end=end, preview=preview
+            ctx, sub, customer, book, plan_code=plan_code, start=start, end=end, preview=preview
         )
     return lines
 
@@ -126,6 +127,7 @@ def run_invoices(
             open_charges[sub.customer_id] = subscription_charges(
                 ctx, customer_id=sub.customer_id, lock=True
             )
+    book = PlanBook(ctx)
     drafts: list[Draft] = []
     claims: dict[str, list[SubscriptionCharge]] = {}
     for item in unique:
@@ -138,6 +140,7 @@ def run_invoices(
             sub,
             customer,
             charges,
+            book,
             usage_window=window,
             plan_code=item.plan_code,
             preview=False,

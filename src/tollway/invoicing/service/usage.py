@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tollway.catalog import charges_in, find_metrics, get_plan, minimum_top_up
+from tollway.catalog import Plan, charges_in, find_metrics, get_plan, minimum_top_up
 from tollway.customers import Customer
 from tollway.invoicing.totals import Line
 from tollway.kernel.context import Context
@@ -16,10 +16,36 @@ from tollway.subscriptions import Subscription
 USAGE, MINIMUM, INCLUDED = "usage", "minimum_commitment", "included_credits"
 
 
+class PlanBook:
+    """The plans and metric names a run needs, each read once however many
+    subscriptions it invoices."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._plans: dict[str, Plan] = {}
+        self._names: dict[str, str] = {}
+
+    def plan(self, code: str) -> Plan:
+        if code not in self._plans:
+            self._plans[code] = get_plan(self.ctx, code)
+        return self._plans[code]
+
+    def metric_name(self, code: str) -> str:
+        """The metric's name (its code when it has none), reading the names of every
+        metric of the plans seen so far on a miss."""
+        if code not in self._names:
+            charged = {c["metric"] for p in self._plans.values() for c in p.charges}
+            wanted = ({code} | charged) - self._names.keys()
+            found = find_metrics(self.ctx, wanted)
+            self._names.update({m: found[m].name if m in found else m for m in wanted})
+        return self._names[code]
+
+
 def usage_lines(
     ctx: Context,
     sub: Subscription,
     customer: Customer,
+    book: PlanBook,
     *,
     plan_code: str | None,
     start: datetime,
@@ -37,13 +63,10 @@ def usage_lines(
     plan = get_plan(ctx, plan_code or sub.plan_code)
     specs = charges_in(plan.charges, sub.currency, plan.currency)
     rated = rate_usage(ctx, customer, specs, start, end) if specs else []
-    names = {
-        code: m.name for code, m in find_metrics(ctx, {r.charge.metric for r in rated}).items()
-    }
     lines = [
         Line(
             kind=USAGE,
-            description=f"{names.get(r.charge.metric, r.charge.metric)}: {priced.description}",
+            description=f"{book.metric_name(r.charge.metric)}: {priced.description}",
             amount=priced.amount,
             quantity=priced.quantity,
             unit_amount=priced.unit_amount,
