@@ -55,6 +55,11 @@ class InvoiceRepository:
             stmt = stmt.with_for_update()
         return self.ctx.session.scalar(stmt)
 
+    def by_ids(self, invoice_ids: Sequence[str]) -> list[Invoice]:
+        """The invoices among ``invoice_ids``, in id order."""
+        stmt = self._readable().where(Invoice.id.in_(list(invoice_ids))).order_by(Invoice.id)
+        return list(self.ctx.session.scalars(stmt))
+
     def for_customer(self, customer_id: str, page: PageRequest) -> Page[Invoice]:
         stmt = self._readable().where(Invoice.customer_id == customer_id)
         return paginate(self.ctx.session, stmt, Invoice.id, page)

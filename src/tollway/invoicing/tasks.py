@@ -54,7 +54,7 @@ def on_subscription_event(ctx: Context, event: Event) -> None:
 
 
 def _overdue(ctx: Context, payload: dict[str, Any]) -> None:
-    notify_overdue(ctx, payload["invoice_id"], _at(payload["due_date"]))
+    notify_overdue(ctx, payload["invoice_ids"], _at(payload["due_date"]))
 
 
 HANDLERS: dict[str, Callable[[Context, dict[str, Any]], None]] = {OVERDUE_JOB: _overdue}

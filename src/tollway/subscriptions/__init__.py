@@ -43,8 +43,10 @@ from tollway.subscriptions.service.reads import (
     get_subscription,
     list_customer_subscriptions,
     mark_charges_invoiced,
+    open_charges_for_update,
     paused_quota_policy,
     subscription_charges,
+    subscriptions_by_id,
 )
 from tollway.subscriptions.service.timeline import extend_trial, mark_past_due, mark_recovered
 from tollway.subscriptions.settings import (
@@ -90,6 +92,7 @@ __all__ = [
     "mark_charges_invoiced",
     "mark_past_due",
     "mark_recovered",
+    "open_charges_for_update",
     "pause_subscription",
     "paused_quota_policy",
     "payments_enabled",
@@ -101,4 +104,5 @@ __all__ = [
     "subscription_charges",
     "subscription_out",
     "subscription_settings",
+    "subscriptions_by_id",
 ]

@@ -37,8 +37,10 @@ def emit(
     ctx: Context, invoice: Invoice, event_type: str, snapshot: InvoiceOut | None = None
 ) -> None:
     """Record ``event_type`` with the invoice's snapshot (lines included)."""
-    ctx.session.flush()
-    data: dict[str, Any] = (snapshot or out(ctx, invoice)).model_dump(mode="json")
+    if snapshot is None:
+        ctx.session.flush()
+        snapshot = out(ctx, invoice)
+    data: dict[str, Any] = snapshot.model_dump(mode="json")
     record_event(
         ctx,
         event_type,

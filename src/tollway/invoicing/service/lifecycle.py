@@ -47,30 +47,31 @@ def finalize_invoices(ctx: Context, invoices: Sequence[Invoice]) -> None:
             invoice.number = invoice_number(
                 settings.number_prefix, year, last - len(group) + 1 + offset
             )
-    for invoice in invoices:
+    applied = {i.id: _settle_with_balance(ctx, i, ctx.now(i.test_clock_id)) for i in invoices}
+    for invoice in invoices:  # set after the ledger's reads: one batched UPDATE at the flush
         now = ctx.now(invoice.test_clock_id)
+        invoice.credits_applied = applied[invoice.id]
         invoice.issued_at = now
         invoice.due_date = now + timedelta(days=settings.net_terms_days)
         invoice.updated_at = now
-        _settle_with_balance(ctx, invoice, now)
         invoice.amount_due = amount_due(invoice.total, invoice.credits_applied, invoice.amount_paid)
         if invoice.amount_due == 0:
             invoice.status = states.PAID
             invoice.paid_at = now
         else:
             invoice.status = states.OPEN
-            _schedule_overdue(ctx, invoice)
+    _schedule_overdue(ctx, [i for i in invoices if i.status == states.OPEN])
     for invoice, snapshot in zip(invoices, outputs(ctx, invoices), strict=True):
         emit(ctx, invoice, INVOICE_FINALIZED, snapshot)
         if invoice.status == states.PAID:
             emit(ctx, invoice, INVOICE_PAID, snapshot)
 
 
-def _settle_with_balance(ctx: Context, invoice: Invoice, now: datetime) -> None:
-    """Pay what the customer's paying credits cover; a negative total (credits larger
-    than what is billed) goes to the customer's balance instead."""
+def _settle_with_balance(ctx: Context, invoice: Invoice, now: datetime) -> int:
+    """Pay what the customer's paying credits cover (returns it); a negative total
+    (credits larger than what is billed) goes to the customer's balance instead."""
     if invoice.total > invoice.amount_paid:
-        invoice.credits_applied = apply_to_invoice(
+        return apply_to_invoice(
             ctx,
             invoice.customer_id,
             currency=invoice.currency,
@@ -78,7 +79,7 @@ def _settle_with_balance(ctx: Context, invoice: Invoice, now: datetime) -> None:
             invoice_id=invoice.id,
             at=now,
         )
-    elif invoice.total < 0:
+    if invoice.total < 0:
         refund_to_balance(
             ctx,
             get_customer_by_id(ctx, invoice.customer_id),
@@ -87,19 +88,24 @@ def _settle_with_balance(ctx: Context, invoice: Invoice, now: datetime) -> None:
             reason=f"invoice {invoice.number} credits more than it bills",
             key=f"invoice:{invoice.id}",
         )
+    return invoice.credits_applied
 
 
-def _schedule_overdue(ctx: Context, invoice: Invoice) -> None:
-    due = invoice.due_date
-    assert due is not None
-    enqueue(
-        ctx,
-        OVERDUE_JOB,
-        {"invoice_id": invoice.id, "due_date": due.isoformat()},
-        due_at=due,
-        test_clock_id=invoice.test_clock_id,
-        dedup_key=f"invoice-overdue:{invoice.id}",
-    )
+def _schedule_overdue(ctx: Context, invoices: Sequence[Invoice]) -> None:
+    """One overdue check per due instant and clock, at that instant on that clock."""
+    groups: dict[tuple[str | None, datetime], list[str]] = defaultdict(list)
+    for invoice in invoices:
+        assert invoice.due_date is not None
+        groups[invoice.test_clock_id, invoice.due_date].append(invoice.id)
+    for (clock_id, due), ids in groups.items():
+        enqueue(
+            ctx,
+            OVERDUE_JOB,
+            {"invoice_ids": sorted(ids), "due_date": due.isoformat()},
+            due_at=due,
+            test_clock_id=clock_id,
+            dedup_key=f"invoice-overdue:{min(ids)}",
+        )
 
 
 def _audited(ctx: Context, invoice: Invoice, action: str, before: str) -> None:
@@ -173,12 +179,16 @@ def mark_uncollectible(ctx: Context, invoice_id: str) -> Invoice:
     return invoice
 
 
-def notify_overdue(ctx: Context, invoice_id: str, due_date: datetime) -> None:
-    """The overdue job: ``invoice.overdue`` if the invoice is still open at its due date
-    (a paid, voided or re-dated invoice makes it a no-op)."""
-    invoice = InvoiceRepository(ctx).by_id(invoice_id)
-    if invoice is None or invoice.status != states.OPEN or invoice.due_date != due_date:
-        return
-    if ctx.now(invoice.test_clock_id) < due_date:
-        return
-    emit(ctx, invoice, INVOICE_OVERDUE)
+def notify_overdue(ctx: Context, invoice_ids: Sequence[str], due_date: datetime) -> None:
+    """The overdue job: ``invoice.overdue`` for each invoice still open at its due date
+    (paid, voided or re-dated ones are skipped)."""
+    found = InvoiceRepository(ctx).by_ids(invoice_ids)
+    late = [
+        i
+        for i in found
+        if i.status == states.OPEN
+        and i.due_date == due_date
+        and ctx.now(i.test_clock_id) >= due_date
+    ]
+    for invoice, snapshot in zip(late, outputs(ctx, late), strict=True):
+        emit(ctx, invoice, INVOICE_OVERDUE, snapshot)

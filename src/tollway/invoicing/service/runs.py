@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from tollway.customers import Customer, get_customer_by_id
+from tollway.customers import Customer, find_customers
 from tollway.invoicing.models import Invoice
 from tollway.invoicing.repository import InvoiceRepository, PeriodKey
 from tollway.invoicing.service.build import SUBSCRIPTION, Draft, save
@@ -26,14 +26,14 @@ from tollway.invoicing.settings import invoicing_settings
 from tollway.invoicing.totals import Line, line_discount
 from tollway.kernel.access import require_full_access
 from tollway.kernel.context import Context
-from tollway.kernel.errors import Conflict
+from tollway.kernel.errors import Conflict, NotFound
 from tollway.kernel.ids import new_id
 from tollway.subscriptions import (
     Subscription,
     SubscriptionCharge,
-    get_subscription,
     mark_charges_invoiced,
-    subscription_charges,
+    open_charges_for_update,
+    subscriptions_by_id,
 )
 
 
@@ -103,7 +103,10 @@ def run_invoices(
     settings = invoicing_settings(ctx)
     repo = InvoiceRepository(ctx)
     unique = list({item.subscription_id: item for item in items}.values())
-    subs = {item.subscription_id: get_subscription(ctx, item.subscription_id) for item in unique}
+    subs = subscriptions_by_id(ctx, [item.subscription_id for item in unique])
+    missing = [item.subscription_id for item in unique if item.subscription_id not in subs]
+    if missing:
+        raise NotFound(f"subscription {missing[0]!r} not found", param="subscription_id")
     invoice_ids = {sub_id: new_id("inv") for sub_id in subs}
     # Usage keys first (in one order, so concurrent runs wait for each other instead of
     # deadlocking): a run that finds its key taken waits for the holder to commit, by
@@ -119,14 +122,9 @@ def run_invoices(
     claimed = repo.claim_periods(keys, [invoice_ids[k.subscription_id] for k in keys])
     if claim_periods and len(claimed) < len(keys):
         raise Conflict("that period's usage is already invoiced", param="period_start")
-    customers: dict[str, Customer] = {}
-    open_charges: dict[str, list[SubscriptionCharge]] = {}
-    for sub in subs.values():
-        if sub.customer_id not in customers:
-            customers[sub.customer_id] = get_customer_by_id(ctx, sub.customer_id)
-            open_charges[sub.customer_id] = subscription_charges(
-                ctx, customer_id=sub.customer_id, lock=True
-            )
+    by_external = find_customers(ctx, {sub.customer_external_id for sub in subs.values()})
+    customers = {c.id: c for c in by_external.values()}
+    open_charges = open_charges_for_update(ctx, customers)
     book = PlanBook(ctx)
     drafts: list[Draft] = []
     claims: dict[str, list[SubscriptionCharge]] = {}

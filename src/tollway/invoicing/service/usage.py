@@ -57,10 +57,11 @@ def usage_lines(
     priced line, a ``minimum_commitment`` top-up when the usage amount is below the
     plan's minimum, and a negative ``included_credits`` line for what the period's
     plan allocation covered (settled in the ledger; a ``preview`` settles nothing
-    and takes the plan's included credits, up to the usage)."""
+    and takes the plan's included credits, up to the usage). A plan without
+    included credits has no allocation to settle."""
     if end <= start:
         return []
-    plan = get_plan(ctx, plan_code or sub.plan_code)
+    plan = book.plan(plan_code or sub.plan_code)
     specs = charges_in(plan.charges, sub.currency, plan.currency)
     rated = rate_usage(ctx, customer, specs, start, end) if specs else []
     lines = [
@@ -89,9 +90,10 @@ def usage_lines(
                 period_end=end,
             )
         )
-    if preview:
+    covered = 0
+    if plan.included_credits and preview:
         covered = min(charged, plan.included_credits)
-    else:
+    elif plan.included_credits:
         covered = settle_allocation(ctx, sub.id, start, end).covered
     if covered:
         lines.append(
