@@ -172,3 +172,30 @@ def test_a_manual_invoice_of_a_period_bills_its_usage_once(story: Story) -> None
         json={**body, "period_start": "2026-02-01T00:00:00Z", "period_end": "2026-02-02T00:00:00Z"},
     )
     assert nothing.status_code == 422, nothing.text
+
+
+def test_usage_during_a_trial_is_free(story: Story) -> None:
+    metric(story, "core_hours")
+    usage_plan(
+        story,
+        "hybrid",
+        [{"metric": "core_hours", "model": "standard", "unit_amount": "5"}],
+        prices=[{"interval": "monthly", "amount": 2999}],
+        trial_days=14,
+    )
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    story.subscribe("acme", "hybrid", payment_method_id="pm_card", **MONTHLY)
+    story.advance(utc(2026, 3, 5))
+    use(story, "acme", "core_hours", 30, "2026-03-04T10:00:00Z")
+    assert invoices_of(story, "acme") == []
+    story.advance(utc(2026, 3, 16))
+    use(story, "acme", "core_hours", 10, "2026-03-15T10:00:00Z")
+    (first,) = invoices_of(story, "acme")
+    assert (lines(first), first["period_start"][:10]) == ([("plan", 2999, 0)], "2026-03-15")
+    story.advance(utc(2026, 4, 15))
+    renewal = invoices_of(story, "acme")[-1]
+    assert [(line["kind"], line["amount"]) for line in renewal["line_items"]] == [
+        ("plan", 2999),
+        ("usage", 50),  # the 10 core-hours after the trial
+    ]
