@@ -192,6 +192,14 @@ def test_bad_input_is_422_naming_the_field(client: TestClient) -> None:
         (
             {
                 "customer_id": "acme",
+                "subscription_id": "sub_missing",
+                "period_start": "2026-01-01T00:00:00Z",
+            },
+            "period_end",
+        ),
+        (
+            {
+                "customer_id": "acme",
                 "items": [{"description": "x", "unit_amount": 1}],
                 "currency": "XXX1",
             },

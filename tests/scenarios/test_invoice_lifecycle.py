@@ -156,3 +156,8 @@ def test_the_upcoming_invoice_is_the_next_run_computed_now(story: Story) -> None
     assert (lines(renewal), renewal["total"]) == (lines(preview), preview["total"])
     missing = story.client.get("/v1/customers/nobody/upcoming-invoice")
     assert missing.status_code == 404
+    key = story.post("/v1/customers/acme/keys", {"name": "app"}, 201)["key"]
+    own = story.client.get(
+        "/v1/customers/acme/upcoming-invoice", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert (own.status_code, own.json()["total"]) == (200, 1000), own.text

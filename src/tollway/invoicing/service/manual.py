@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tollway.catalog import get_plan
 from tollway.customers import get_customer
 from tollway.invoicing.models import Invoice
 from tollway.invoicing.schemas import InvoiceCreate
@@ -73,6 +74,11 @@ def create_invoice(ctx: Context, data: InvoiceCreate) -> Invoice:
         raise ValidationFailed.field("subscription_id", "no such subscription") from exc
     if sub.customer_id != customer.id:
         raise ValidationFailed.field("subscription_id", "is not this customer's subscription")
+    if data.plan_id is not None:
+        try:
+            get_plan(ctx, data.plan_id)
+        except NotFound as exc:
+            raise ValidationFailed.field("plan_id", "no such plan") from exc
     period = None
     if data.period_start is not None and data.period_end is not None:
         period = (data.period_start, data.period_end)
