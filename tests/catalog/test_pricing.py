@@ -49,6 +49,18 @@ def test_standard_fractional_unit_amount_rounds_half_even_once() -> None:
     assert price(quarter, D("2.5")).lines[0].description == "2.5 \u00d7 0.25"
 
 
+def test_a_long_quantity_is_priced_exactly_and_shown_short() -> None:
+    core_hours = D(61) / D(3)  # 20.333... core-hours from a gauge
+    priced = price(charge("standard", unit_amount="5"), core_hours)
+    assert priced.amount == 102  # 101.666... rounds once
+    assert priced.lines[0].quantity == core_hours
+    assert priced.lines[0].description == "20.333333 \u00d7 5"
+    # 40 significant digits (more than Decimal's default 28) are all kept until the rounding:
+    # just above the half rounds up.
+    huge = D("1000000000000000.500000000000000000000001")
+    assert price(charge("standard", unit_amount="1"), huge).amount == 10**15 + 1
+
+
 def test_standard_included_units_come_off_first() -> None:
     hybrid = charge("standard", unit_amount="5", included_units=100)
     priced = price(hybrid, D(120))

@@ -2,8 +2,9 @@
 
 Hypothesis draws events (with duplicate ids, several batches, groups and filters),
 stores them through :func:`tollway.metering.ingest` on each backend, then compares
-:func:`tollway.metering.usage` (which reads rollups) with a computation over the raw
-list of events that knows nothing about rollups.
+:func:`tollway.metering.usage` (which reads rollups), and the totals
+:func:`tollway.metering.rate_usage` rates, with a computation over the raw list of
+events that knows nothing about rollups.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tollway.catalog import MetricCreate, create_metric
+from tollway.catalog import ChargeSpec, MetricCreate, create_metric
 from tollway.customers import CustomerCreate, create_customer
 from tollway.kernel.context import Context
-from tollway.metering import ingest, usage
+from tollway.metering import ingest, rate_usage, usage
 
 BASE = datetime(2026, 1, 10, tzinfo=UTC)
 ZONES = ("UTC", "America/New_York", "Europe/Paris", "Asia/Tokyo")
@@ -215,6 +216,10 @@ def test_usage_matches_the_naive_reference(
     ]
     assert result.total == _value(aggregation, selected, start, end)
     assert result.points == expected_points
+    # Rating reads the same totals through its batched path (no query filter).
+    charge = ChargeSpec.model_validate({"metric": code, "model": "standard", "unit_amount": 1})
+    (rated,) = rate_usage(ctx, customer, [charge], start, end)
+    assert rated.priced.units == _value(aggregation, kept, start, end)
     if group_by_tier:
         assert result.groups is not None
         tiers = sorted({e.tier for e in selected if start <= e.at < end})

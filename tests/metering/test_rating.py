@@ -12,7 +12,7 @@ from tollway.catalog import ChargeSpec, MetricCreate, create_metric
 from tollway.customers import Customer, CustomerCreate, create_customer
 from tollway.kernel.context import Context
 from tollway.kernel.errors import NotFound
-from tollway.metering import RatedCharge, ingest, rate_usage
+from tollway.metering import RatedCharge, ingest, rate_usage, usage
 
 DAY = datetime(2026, 1, 14, tzinfo=UTC)
 TIERS = [
@@ -162,14 +162,13 @@ def test_no_usage_and_no_charges(ctx: Context, customer: Customer) -> None:
 
 
 def test_an_unknown_metric_is_not_found(ctx: Context, customer: Customer) -> None:
+    charges = [_charge("nope", "standard", unit_amount="1")]
     with pytest.raises(NotFound, match="nope"):
-        rate_usage(
-            ctx,
-            customer,
-            [_charge("nope", "standard", unit_amount="1")],
-            DAY,
-            DAY + timedelta(days=1),
-        )
+        rate_usage(ctx, customer, charges, DAY, DAY + timedelta(days=1))
+    _metric(ctx, "nope", "count")  # created later in the same session: found then
+    _send(ctx, [{"metric": "nope", "timestamp": _at(1)}])
+    (rated,) = rate_usage(ctx, customer, charges, DAY, DAY + timedelta(days=1))
+    assert rated.priced.amount == 1
 
 
 def test_units_are_decimals(ctx: Context, customer: Customer) -> None:
@@ -180,3 +179,38 @@ def test_units_are_decimals(ctx: Context, customer: Customer) -> None:
     )
     assert rated.priced.units == Decimal("2.5")
     assert rated.priced.amount == 2  # 2.5 rounds half-even
+
+
+@pytest.mark.parametrize(
+    "aggregation", ["count", "sum", "max", "latest", "unique_count", "weighted_sum"]
+)
+def test_rated_units_are_the_usage_totals(
+    ctx: Context, customer: Customer, aggregation: str
+) -> None:
+    field = None if aggregation == "count" else "v"
+    _metric(ctx, "m", aggregation, field=field, group_by=["region"])
+    _metric(ctx, "n", "sum", field="quantity")  # rated together with m: shared reads
+    _send(
+        ctx,
+        [
+            {
+                "metric": metric,
+                "timestamp": _at(minute / 60),
+                "quantity": minute,
+                "properties": {"v": minute % 7, "region": ("eu", "us")[minute % 2]},
+            }
+            for minute in range(5, 600, 13)
+            for metric in ("m", "n")
+        ],
+    )
+    charges = [_charge(code, "standard", unit_amount="1") for code in ("m", "n")]
+    periods = [
+        (DAY, DAY + timedelta(hours=6)),
+        (DAY + timedelta(minutes=20), DAY + timedelta(hours=9, minutes=41)),
+        (DAY + timedelta(hours=2, minutes=10), DAY + timedelta(hours=2, minutes=50)),
+        (DAY + timedelta(hours=3), DAY + timedelta(hours=3, minutes=1)),
+    ]
+    for start, end in periods:
+        rated = rate_usage(ctx, customer, charges, start, end)
+        expected = [usage(ctx, customer, c, start=start, end=end).total for c in ("m", "n")]
+        assert [r.priced.units for r in rated] == expected, (start, end)

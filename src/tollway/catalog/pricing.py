@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, Decimal, localcontext
 from typing import Any, TypeVar
 
 from tollway.catalog.charges import HUNDRED, ChargeSpec, Tier
@@ -27,6 +27,10 @@ from tollway.kernel.money import round_minor
 ZERO = Decimal(0)
 TIMES = "\u00d7"  # the multiplication sign
 DASH = "\u2013"  # an en dash, for ranges
+SHOWN_PLACES = 6
+"""Decimals of a quantity in a line's description (the amount uses every digit)."""
+PRECISION = 80
+"""Digits kept while pricing, so the one rounding per line is the only one."""
 T = TypeVar("T")
 
 
@@ -63,13 +67,14 @@ def price(charge: ChargeSpec, units: Decimal, event_amounts: Sequence[Decimal] =
     events it charges; every other model charges ``units`` minus the included
     units (never below zero).
     """
-    if charge.model == "percentage":
-        return _percentage(charge, units, event_amounts)
-    billable = max(units - Decimal(charge.included_units or 0), ZERO)
-    lines: tuple[PriceLine, ...] = ()
-    if billable > 0:
-        lines = _LINES[charge.model](charge, billable)
-    return Priced(metric=charge.metric, units=units, billable_units=billable, lines=lines)
+    with localcontext(prec=PRECISION):
+        if charge.model == "percentage":
+            return _percentage(charge, units, event_amounts)
+        billable = max(units - Decimal(charge.included_units or 0), ZERO)
+        lines: tuple[PriceLine, ...] = ()
+        if billable > 0:
+            lines = _LINES[charge.model](charge, billable)
+        return Priced(metric=charge.metric, units=units, billable_units=billable, lines=lines)
 
 
 def charges_in(
@@ -85,9 +90,12 @@ def minimum_top_up(minimum: int, charged: int) -> int:
     return max(0, minimum - charged)
 
 
-def _text(number: Decimal | int) -> str:
-    """``1500`` -> ``1,500``; ``Decimal("0.250")`` -> ``0.25`` (no exponent)."""
+def _text(number: Decimal | int, places: int | None = None) -> str:
+    """``1500`` -> ``1,500``; ``Decimal("0.250")`` -> ``0.25`` (no exponent); with
+    ``places``, at most that many decimals (a quantity such as 20.3333… core-hours)."""
     value = Decimal(number)
+    if places is not None:
+        value = value.quantize(Decimal(1).scaleb(-places))
     whole = value == value.to_integral_value()
     value = value.quantize(Decimal(1)) if whole else value.normalize()
     return f"{value:,f}"
@@ -97,7 +105,7 @@ def _standard(charge: ChargeSpec, billable: Decimal) -> tuple[PriceLine, ...]:
     unit = _required(charge.unit_amount)
     return (
         PriceLine(
-            description=f"{_text(billable)} {TIMES} {_text(unit)}",
+            description=f"{_text(billable, SHOWN_PLACES)} {TIMES} {_text(unit)}",
             quantity=billable,
             unit_amount=unit,
             amount=round_minor(billable * unit),
@@ -194,7 +202,9 @@ def _percentage(charge: ChargeSpec, units: Decimal, event_amounts: Sequence[Deci
     count = Decimal(len(billed))
     lines: tuple[PriceLine, ...] = ()
     if billed:
-        description = f"{_text(_required(charge.rate))}% of {_text(sum(billed, ZERO))}"
+        description = (
+            f"{_text(_required(charge.rate))}% of {_text(sum(billed, ZERO), SHOWN_PLACES)}"
+        )
         if fixed:
             description += f" + {_text(fixed)} per event"
         bounds = [

@@ -137,6 +137,12 @@ class Cell:
     def of(cls, at: datetime, event_id: str, value: Decimal) -> Cell:
         return cls(1, value, value, at, event_id, value)
 
+    @classmethod
+    def summary(cls, at: datetime, count: int, total: Decimal, maximum: Decimal) -> Cell:
+        """Several hours of an additive metric (``count``, ``sum``, ``max``) as one cell
+        at ``at``: only ``count``, ``total`` and ``maximum`` mean anything."""
+        return cls(count, total, maximum, at, "", ZERO)
+
     def absorb(self, other: Cell) -> None:
         """Add ``other``'s events to this cell (``first_at``/``integral`` are recomputed).
 

@@ -20,7 +20,9 @@ from tollway.kernel.errors import NotFound
 from tollway.metering.aggregation import MetricDef, event_value, matches
 from tollway.metering.repository import UsageRepository
 from tollway.metering.service.ingest import metric_def
-from tollway.metering.service.query import usage_total
+from tollway.metering.service.query import usage_totals
+
+_METRICS = "tollway.metering.rating.metrics"
 
 
 @dataclass(frozen=True)
@@ -40,30 +42,38 @@ def rate_usage(
 ) -> list[RatedCharge]:
     """Price ``customer``'s usage over ``[start, end)`` with each of ``charges``, in order.
 
-    The metrics are resolved once for all charges and each metric is read once,
-    however many charges price it. An empty period has no usage. 404 when a
-    charge names a metric that does not exist.
+    Each metric is read once, however many charges price it, and the whole hours of
+    every ``count``, ``sum`` and ``max`` metric in a single query. An empty period has
+    no usage. 404 when a charge names a metric that does not exist.
     """
-    codes = {charge.metric for charge in charges}
-    found = find_metrics(ctx, codes)
-    missing = sorted(codes - set(found))
-    if missing:
-        raise NotFound(f"metric {missing[0]!r} not found", param="metric")
-    metrics = {code: metric_def(metric) for code, metric in found.items()}
-    totals: dict[str, Decimal] = {}
+    metrics = _metric_defs(ctx, {charge.metric for charge in charges})
+    totals = usage_totals(ctx, customer, list(metrics.values()), start, end)
     values: dict[str, list[Decimal]] = {}
     rated = []
     for charge in charges:
-        metric = metrics[charge.metric]
-        if metric.code not in totals:
-            totals[metric.code] = usage_total(ctx, customer, metric, start, end)
         amounts: list[Decimal] = []
         if charge.model == "percentage":
-            if metric.code not in values:
-                values[metric.code] = _event_values(ctx, customer, metric, start, end)
-            amounts = values[metric.code]
-        rated.append(RatedCharge(charge, price(charge, totals[metric.code], amounts)))
+            if charge.metric not in values:
+                values[charge.metric] = _event_values(
+                    ctx, customer, metrics[charge.metric], start, end
+                )
+            amounts = values[charge.metric]
+        rated.append(RatedCharge(charge, price(charge, totals[charge.metric], amounts)))
     return rated
+
+
+def _metric_defs(ctx: Context, codes: set[str]) -> dict[str, MetricDef]:
+    """The metrics ``codes``, resolved once per session: a billable metric never changes
+    once created, so an invoice run over many customers looks each up once."""
+    cache: dict[tuple[str, str], MetricDef] = ctx.session.info.setdefault(_METRICS, {})
+    wanted = {code for code in codes if (ctx.product_id, code) not in cache}
+    if wanted:
+        found = find_metrics(ctx, wanted)
+        missing = sorted(wanted - set(found))
+        if missing:
+            raise NotFound(f"metric {missing[0]!r} not found", param="metric")
+        cache.update({(ctx.product_id, code): metric_def(m) for code, m in found.items()})
+    return {code: cache[(ctx.product_id, code)] for code in codes}
 
 
 def _event_values(

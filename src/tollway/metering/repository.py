@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, select
+from sqlalchemy import Select, and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from tollway.kernel.context import Context
@@ -331,6 +331,31 @@ class UsageRepository:
             stmt = stmt.where(UsageEvent.customer_id == self.ctx.customer_scope)
         return [(r[0], r[1], r[2], r[3]) for r in self.ctx.session.execute(stmt)]
 
+    def events_in(
+        self,
+        customer_id: str,
+        metric_codes: Sequence[str],
+        spans: Sequence[tuple[datetime, datetime]],
+    ) -> list[tuple[str, datetime, str, Decimal, dict[str, Any]]]:
+        """``(metric_code, timestamp, event_id, quantity, properties)`` of one customer's
+        raw events of several metrics in any of ``spans`` (each at most an hour): the
+        partial hours at a period's edges, in one query."""
+        stmt = select(
+            UsageEvent.metric_code,
+            UsageEvent.timestamp,
+            UsageEvent.event_id,
+            UsageEvent.quantity,
+            UsageEvent.properties,
+        ).where(
+            UsageEvent.product_id == self.ctx.product_id,
+            UsageEvent.customer_id == customer_id,
+            UsageEvent.metric_code.in_(metric_codes),
+            or_(*(and_(UsageEvent.timestamp >= lo, UsageEvent.timestamp < hi) for lo, hi in spans)),
+        )
+        if self.ctx.customer_scope is not None:
+            stmt = stmt.where(UsageEvent.customer_id == self.ctx.customer_scope)
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in self.ctx.session.execute(stmt)]
+
     def event_values(
         self, customer_id: str, metric_code: str, start: datetime, end: datetime
     ) -> list[tuple[Decimal, dict[str, Any]]]:
@@ -453,6 +478,55 @@ class UsageRepository:
         if self.ctx.customer_scope is not None:
             stmt = stmt.where(UsageRollup.customer_id == self.ctx.customer_scope)
         return [(r[0], r[1], to_decimal(r[2])) for r in self.ctx.session.execute(stmt)]
+
+    def hour_totals(
+        self, customer_id: str, metric_codes: Sequence[str], start: datetime, end: datetime
+    ) -> dict[str, tuple[int, Decimal, Decimal]]:
+        """``(event_count, value_sum, value_max)`` of each metric over the hours in
+        ``[start, end)``, every group together: one query for all the metrics."""
+        if not metric_codes:
+            return {}
+        where: list[Any] = [
+            UsageRollup.product_id == self.ctx.product_id,
+            UsageRollup.customer_id == customer_id,
+            UsageRollup.metric_code.in_(metric_codes),
+            UsageRollup.hour >= start,
+            UsageRollup.hour < end,
+        ]
+        if self.ctx.customer_scope is not None:
+            where.append(UsageRollup.customer_id == self.ctx.customer_scope)
+        if self.postgres:  # numeric: exact sums in SQL
+            stmt = (
+                select(
+                    UsageRollup.metric_code,
+                    func.sum(UsageRollup.event_count),
+                    func.sum(UsageRollup.value_sum),
+                    func.max(UsageRollup.value_max),
+                )
+                .where(*where)
+                .group_by(UsageRollup.metric_code)
+            )
+            return {
+                r[0]: (int(r[1]), to_decimal(r[2]), to_decimal(r[3]))
+                for r in self.ctx.session.execute(stmt)
+            }
+        # SQLite keeps decimals as text: fold them here, exactly.
+        stmt = select(
+            UsageRollup.metric_code,
+            UsageRollup.event_count,
+            UsageRollup.value_sum,
+            UsageRollup.value_max,
+        ).where(*where)
+        totals: dict[str, tuple[int, Decimal, Decimal]] = {}
+        with exact():
+            for code, count, total, maximum in self.ctx.session.execute(stmt):
+                value, peak = to_decimal(total), to_decimal(maximum)
+                if code in totals:
+                    before = totals[code]
+                    totals[code] = (before[0] + count, before[1] + value, max(before[2], peak))
+                else:
+                    totals[code] = (count, value, peak)
+        return totals
 
     def rejections(self, page: PageRequest) -> Page[UsageRejection]:
         stmt = select(UsageRejection).where(UsageRejection.product_id == self.ctx.product_id)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from tollway.catalog import BillableMetric, get_metric
 from tollway.customers import Customer, get_customer_by_id
@@ -31,6 +32,8 @@ from tollway.metering.repository import UsageRepository
 from tollway.metering.service.ingest import metric_def
 
 MAX_DATA_POINTS = 5000
+RawRow = tuple[datetime, str, Decimal, dict[str, Any]]
+"""A raw event: ``(timestamp, event_id, quantity, properties)``."""
 Points = list[tuple[str, Decimal]]
 
 
@@ -130,15 +133,66 @@ def usage(
     return Usage(billable, start, end, granularity, total, points, groups)
 
 
-def usage_total(
-    ctx: Context, customer: Customer, metric: MetricDef, start: datetime, end: datetime
-) -> Decimal:
-    """The total of an already resolved ``metric`` over ``[start, end)``: :func:`usage`
-    without buckets, groups or filters (an empty period has none)."""
+ADDITIVE = frozenset({"count", "sum", "max"})
+"""Aggregations whose whole hours combine in the database, every group together."""
+
+
+def usage_totals(
+    ctx: Context, customer: Customer, metrics: Sequence[MetricDef], start: datetime, end: datetime
+) -> dict[str, Decimal]:
+    """The totals of already resolved ``metrics`` over ``[start, end)``, by code: what
+    :func:`usage` gives without buckets, groups or filters (an empty period has none).
+
+    The whole hours of ``count``, ``sum`` and ``max`` metrics are read in one query for
+    all of them, and the partial hours at the period's edges in another; the other
+    aggregations read their metric's cells.
+    """
     if end <= start:
-        return Decimal(0)
-    series, distinct = _read(ctx, customer, metric, (start, end), {})
-    return reduce(metric.aggregation, list(series.values()), distinct, [(start, end)])[0]
+        return {metric.code: Decimal(0) for metric in metrics}
+    whole_start, whole_end = ceil_hour(start), floor_hour(end)
+    additive = [m.code for m in metrics if m.aggregation in ADDITIVE]
+    repo = UsageRepository(ctx)
+    summaries: dict[str, tuple[int, Decimal, Decimal]] = {}
+    if additive and whole_start < whole_end:
+        summaries = repo.hour_totals(customer.id, additive, whole_start, whole_end)
+    edge_events = _edge_events(repo, customer, [m.code for m in metrics], start, end)
+    totals = {}
+    for metric in metrics:
+        whole: list[tuple[str, datetime, Cell]] | None = None
+        if metric.code in additive:
+            summary = summaries.get(metric.code)
+            whole = (
+                [] if summary is None else [("", whole_start, Cell.summary(whole_start, *summary))]
+            )
+        series, distinct = _read(
+            ctx,
+            customer,
+            metric,
+            (start, end),
+            {},
+            whole=whole,
+            edge_events=edge_events[metric.code],
+        )
+        totals[metric.code] = reduce(
+            metric.aggregation, list(series.values()), distinct, [(start, end)]
+        )[0]
+    return totals
+
+
+def _edge_events(
+    repo: UsageRepository, customer: Customer, codes: list[str], start: datetime, end: datetime
+) -> dict[str, dict[datetime, list[RawRow]]]:
+    """The raw events each edge of ``[start, end)`` needs (from its hour's start), by
+    metric and by the edge's start, read in one query."""
+    edges = _edges(start, end)
+    found: dict[str, dict[datetime, list[RawRow]]] = {code: {} for code in codes}
+    if not edges:
+        return found
+    spans = [(floor_hour(lower), upper) for lower, upper in edges]
+    for code, at, event_id, quantity, properties in repo.events_in(customer.id, codes, spans):
+        lower = next(lower for lower, upper in edges if at < upper)  # edges are ordered
+        found[code].setdefault(lower, []).append((at, event_id, quantity, properties))
+    return found
 
 
 def _edges(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -160,16 +214,20 @@ def _read(
     metric: MetricDef,
     period: tuple[datetime, datetime],
     filters: dict[str, list[str]],
+    *,
+    whole: list[tuple[str, datetime, Cell]] | None = None,
+    edge_events: dict[datetime, list[RawRow]] | None = None,
 ) -> tuple[dict[str, Series], list[tuple[datetime, str, str]]]:
-    """The group series of ``[start, end)``: whole hours from the rollups, and the
-    partial hours at either edge (when the period does not start or end on the hour)
-    from that hour's raw events."""
+    """The group series of ``[start, end)``: whole hours from the rollups (or the
+    ``whole`` cells already read), and the partial hours at either edge (when the
+    period does not start or end on the hour) from that hour's raw events (or the
+    ``edge_events`` already read, by the edge's start)."""
     repo = UsageRepository(ctx)
     start, end = period
     whole_start, whole_end = ceil_hour(start), floor_hour(end)
-    rows: list[tuple[str, datetime, Cell]] = []
+    rows: list[tuple[str, datetime, Cell]] = [] if whole is None else whole
     distinct: list[tuple[datetime, str, str]] = []
-    if whole_start < whole_end:
+    if whole is None and whole_start < whole_end:
         rows = repo.cells(customer.id, metric.code, whole_start, whole_end)
         if metric.aggregation == "unique_count":
             distinct = repo.distinct_values(customer.id, metric.code, whole_start, whole_end)
@@ -177,7 +235,11 @@ def _read(
     if metric.aggregation == "weighted_sum":
         carry = repo.gauges_before(customer.id, metric.code, floor_hour(start))
     for lower, upper in _edges(start, end):
-        events = repo.events_between(customer.id, metric.code, floor_hour(lower), upper)
+        events = (
+            repo.events_between(customer.id, metric.code, floor_hour(lower), upper)
+            if edge_events is None
+            else edge_events.get(lower, [])
+        )
         cells, before, values = partial_cells(metric, events, lower, upper)
         rows.extend((key, lower, cell) for key, cell in cells.items())
         distinct.extend(values)
