@@ -24,6 +24,7 @@ from tollway.ledger import (
     apply_to_invoice,
     credit_summary,
     grant_credits,
+    preview_settlement,
     settle_allocation,
 )
 from tollway.ledger.tasks import CONSUMERS
@@ -95,10 +96,15 @@ def test_settling_is_capped_idempotent_and_the_same_whoever_asks(world: World, c
         _use(ctx, 1000)
         assert allocation_remaining(ctx, customer.id) == 0
     with world.ctx() as ctx:
+        preview = preview_settlement(ctx, world.sub_id, start, end)  # type: ignore[attr-defined]
+        assert [e.kind for e in credit_summary(ctx, world.customer(ctx)).entries] == ["grant"]
+    with world.ctx() as ctx:
         first = settle_allocation(ctx, world.sub_id, start, end)  # type: ignore[attr-defined]
     with world.ctx() as ctx:
         again = settle_allocation(ctx, world.sub_id, start, end)  # type: ignore[attr-defined]
-        assert first == again == Settlement(granted=2000, covered=2000, currency="USD")
+        later = preview_settlement(ctx, world.sub_id, start, end)  # type: ignore[attr-defined]
+        assert preview == first == again == later
+        assert first == Settlement(granted=2000, covered=2000, currency="USD")
         entries = credit_summary(ctx, world.customer(ctx), at=end).entries
         assert sorted((e.kind, e.amount) for e in entries) == [
             ("consume", -2000),

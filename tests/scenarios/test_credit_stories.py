@@ -132,3 +132,48 @@ def test_blocked_overage_refuses_consumes_the_allocation_pays_once_it_is_used_up
     story.advance(utc(2026, 4, 1, 9, 0))  # a new period: a fresh allocation
     story.ok("PATCH", "/v1/product/settings", json={"credits": {"overage": "block"}})
     story.post(consume.format("compute"), {"quantity": 1})
+
+
+def test_a_trial_gets_its_allocation_and_the_first_period_a_fresh_one(story: Story) -> None:
+    story.starts_at(START)
+    _catalog(story)
+    story.customer("acme")
+    story.ok("PATCH", "/v1/product/settings", json={"subscriptions": {"payments_enabled": False}})
+    story.subscribe("acme", "usage", trial_days=7)
+    story.advance(utc(2026, 3, 3))
+    _use(story, 400)
+    credits = _credits(story)
+    assert credits["balance"] == 1600
+    assert credits["grants"][0]["expires_at"] == "2026-03-08T09:00:00Z"
+    story.advance(utc(2026, 3, 8, 9, 0))
+    credits = _credits(story)
+    assert credits["balance"] == 2000
+    assert [g["period_start"] for g in credits["grants"]] == [
+        "2026-03-08T09:00:00Z",
+        "2026-03-01T09:00:00Z",
+    ]
+    assert _entries_of(credits, credits["grants"][1]["id"]) == [
+        ("consume", -400),
+        ("expire", -1600),
+        ("grant", 2000),
+    ]
+
+
+def test_a_pause_settles_the_allocation_and_the_resume_grants_a_new_one(story: Story) -> None:
+    _subscribed(story)
+    sub_id = story.subs_of("acme")[0]["id"]
+    story.advance(utc(2026, 3, 4))
+    _use(story, 250)
+    story.advance(utc(2026, 3, 5))
+    story.post(f"/v1/subscriptions/{sub_id}/pause", {"pause_months": 1})
+    story.advance(utc(2026, 3, 5))
+    assert _credits(story)["balance"] == 0
+    story.post(f"/v1/subscriptions/{sub_id}/resume")
+    story.advance(utc(2026, 3, 6))
+    credits = _credits(story)
+    assert credits["balance"] == 2000
+    assert _entries_of(credits, credits["grants"][1]["id"]) == [
+        ("consume", -250),
+        ("expire", -1750),
+        ("grant", 2000),
+    ]

@@ -14,6 +14,7 @@ from tollway.ledger.service.allocations import (
     Settlement,
     allocation_remaining,
     ensure_usage_allowed,
+    preview_settlement,
     settle_allocation,
 )
 from tollway.ledger.service.common import SECTION, credit_settings
@@ -45,6 +46,7 @@ __all__ = [
     "ensure_usage_allowed",
     "grant_credits",
     "grant_from_api",
+    "preview_settlement",
     "refund_to_balance",
     "release_invoice",
     "settle_allocation",

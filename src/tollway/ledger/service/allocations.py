@@ -63,18 +63,41 @@ def settle_allocation(
     return settle_grant(ctx, grant, period_end)
 
 
+def preview_settlement(
+    ctx: Context, subscription_id: str, period_start: datetime, period_end: datetime
+) -> Settlement:
+    """What :func:`settle_allocation` would answer now, writing nothing (for previews
+    such as an upcoming invoice): a settled allocation's settlement, else the capped
+    burn of ``[period_start, period_end)``."""
+    grant = LedgerRepository(ctx).allocation(subscription_id, period_start)
+    if grant is None:
+        return Settlement(0, 0, get_subscription(ctx, subscription_id).currency)
+    done = _settled(ctx, grant)
+    if done is not None:
+        return done
+    customer = get_customer_by_id(ctx, grant.customer_id)
+    return Settlement(grant.amount, burned(ctx, customer, grant, period_end), grant.currency)
+
+
+def _settled(ctx: Context, grant: CreditGrant) -> Settlement | None:
+    entries = LedgerRepository(ctx).entries([grant.id])
+    if not any(e.kind == SETTLE for e in entries):
+        return None
+    covered = -sum(e.amount for e in entries if e.kind == CONSUME)
+    return Settlement(grant.amount, covered, grant.currency)
+
+
 def settle_grant(ctx: Context, grant: CreditGrant, end: datetime) -> Settlement:
     """Settle the (locked) allocation ``grant`` at ``end`` (at most its period's end)."""
-    repo = LedgerRepository(ctx)
-    entries = repo.entries([grant.id])
-    if any(e.kind == SETTLE for e in entries):
-        covered = -sum(e.amount for e in entries if e.kind == CONSUME)
-        return Settlement(grant.amount, covered, grant.currency)
+    done = _settled(ctx, grant)
+    if done is not None:
+        return done
     if grant.period_end is not None:
         end = min(end, grant.period_end)
     end = max(end, grant.granted_at)
     customer = get_customer_by_id(ctx, grant.customer_id)
     covered = burned(ctx, customer, grant, end)
+    repo = LedgerRepository(ctx)
     if covered:
         repo.add_keyed(new_entry(ctx, grant, CONSUME, -covered, end, key=f"burn:{grant.id}"))
     left = grant.amount - covered
