@@ -9,7 +9,7 @@ from tollway.catalog import Plan, charges_in, find_metrics, get_plan, minimum_to
 from tollway.customers import Customer
 from tollway.invoicing.totals import Line
 from tollway.kernel.context import Context
-from tollway.ledger import settle_allocation
+from tollway.ledger import preview_settlement, settle_allocation
 from tollway.metering import rate_usage
 from tollway.subscriptions import Subscription
 
@@ -56,9 +56,9 @@ def usage_lines(
     subscription's plan by default) in the subscription's currency: one line per
     priced line, a ``minimum_commitment`` top-up when the usage amount is below the
     plan's minimum, and a negative ``included_credits`` line for what the period's
-    plan allocation covered (settled in the ledger; a ``preview`` settles nothing
-    and takes the plan's included credits, up to the usage). A plan without
-    included credits has no allocation to settle."""
+    plan allocation covered (settled in the ledger; a ``preview`` asks what the
+    settlement would be and writes nothing). A plan without included credits has no
+    allocation to settle."""
     if end <= start:
         return []
     plan = book.plan(plan_code or sub.plan_code)
@@ -91,10 +91,9 @@ def usage_lines(
             )
         )
     covered = 0
-    if plan.included_credits and preview:
-        covered = min(charged, plan.included_credits)
-    elif plan.included_credits:
-        covered = settle_allocation(ctx, sub.id, start, end).covered
+    if plan.included_credits:
+        settle = preview_settlement if preview else settle_allocation
+        covered = settle(ctx, sub.id, start, end).covered
     if covered:
         lines.append(
             Line(
