@@ -115,7 +115,7 @@ def run_invoices(
         (
             PeriodKey(item.subscription_id, *item.closed_period, USAGE)
             for item in unique
-            if item.closed_period is not None
+            if item.closed_period is not None and item.closed_period[0] < item.closed_period[1]
         ),
         key=lambda k: k.subscription_id,
     )
