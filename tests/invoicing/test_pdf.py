@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from pdf_kit import pdf_text
 from tollway.invoicing import InvoiceDocument, PdfUnavailable, branding_locale, render_invoice_pdf
 from tollway.invoicing.pdf import data_only_fetcher, render_invoice_html
 
@@ -100,24 +101,6 @@ def invoice(**changes: Any) -> dict[str, Any]:
         "notes": None,
         "created_at": "2026-01-15T11:59:00Z",
     } | changes
-
-
-def pdf_text(pdf: bytes, tmp_path: Path) -> str:
-    """The PDF's text in reading layout, every run of whitespace (no-break spaces from
-    Babel included) collapsed to one space. pdftotext is required, never skipped."""
-    tool = shutil.which("pdftotext")
-    if tool is None:
-        pytest.fail(
-            "pdftotext is missing: install poppler-utils "
-            "(Debian/Ubuntu: apt-get install poppler-utils; .ci/run does it)",
-            pytrace=False,
-        )
-    path = tmp_path / "invoice.pdf"
-    path.write_bytes(pdf)
-    out = subprocess.run(  # noqa: S603 - a fixed tool on our own file
-        [tool, "-layout", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True
-    )
-    return " ".join(out.stdout.decode().split())
 
 
 def image_count(pdf: bytes, tmp_path: Path) -> int:

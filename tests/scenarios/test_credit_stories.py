@@ -167,12 +167,20 @@ def test_a_pause_settles_the_allocation_and_the_resume_grants_a_new_one(story: S
     story.advance(utc(2026, 3, 5))
     story.post(f"/v1/subscriptions/{sub_id}/pause", {"pause_months": 1})
     story.advance(utc(2026, 3, 5))
-    assert _credits(story)["balance"] == 0
+    # The allocation is settled; the balance holds only the unused paid time of the
+    # 4900 fee, which the pause credited on an invoice (4900 x 27.375 / 31 days).
+    credits = _credits(story)
+    assert credits["balance"] == 4327
+    assert sorted((g["source"], g["remaining"]) for g in credits["grants"]) == [
+        ("plan_allocation", 0),
+        ("refund", 4327),
+    ]
     story.post(f"/v1/subscriptions/{sub_id}/resume")
     story.advance(utc(2026, 3, 6))
     credits = _credits(story)
-    assert credits["balance"] == 2000
-    assert _entries_of(credits, credits["grants"][1]["id"]) == [
+    assert credits["balance"] == 2000  # the resumed period's fee used the 4327
+    allocations = [g for g in credits["grants"] if g["source"] == "plan_allocation"]
+    assert _entries_of(credits, allocations[1]["id"]) == [
         ("consume", -250),
         ("expire", -1750),
         ("grant", 2000),

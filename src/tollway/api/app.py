@@ -17,6 +17,7 @@ from tollway.api.routers import (
     credits,
     customers,
     events,
+    invoices,
     notifications,
     product,
     quotas,
@@ -50,6 +51,7 @@ _V1_ROUTERS = [
     notifications.router,
     quotas.router,
     credits.router,
+    invoices.router,
 ]
 
 

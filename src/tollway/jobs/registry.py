@@ -66,6 +66,7 @@ def default_registry(
     ``settings`` configure outgoing channels (SMTP, private targets, timeouts);
     ``wall_clock`` is the real time stamped on webhook attempts (tests inject one).
     """
+    from tollway.invoicing import tasks as invoicing_tasks
     from tollway.jobs import housekeeping, retention, stalled
     from tollway.jobs.relay import tasks as relay_tasks
     from tollway.kernel.clock import SystemClock
@@ -84,6 +85,7 @@ def default_registry(
     registry.include(stalled.HANDLERS, stalled.PERIODIC)
     registry.include(retention.HANDLERS, retention.PERIODIC)
     registry.include(subscription_tasks.HANDLERS)
+    registry.include(invoicing_tasks.HANDLERS, consumers=invoicing_tasks.CONSUMERS)
     registry.include(
         metering_tasks.HANDLERS,
         [Periodic(kind, every) for kind, every in metering_tasks.PERIODIC.items()],

@@ -3,6 +3,7 @@
 from tollway.auth import models as auth_models
 from tollway.catalog import models as catalog_models
 from tollway.customers import models as customer_models
+from tollway.invoicing import models as invoicing_models
 from tollway.kernel import audit, clock, idempotency, jobs, outbox, relay, tenancy
 from tollway.kernel.db import Base
 from tollway.ledger import models as ledger_models
@@ -16,6 +17,7 @@ MODULES = (
     auth_models,
     catalog_models,
     customer_models,
+    invoicing_models,
     metering_models,
     quota_models,
     audit,

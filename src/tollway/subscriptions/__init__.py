@@ -36,14 +36,17 @@ from tollway.subscriptions.service.change import ChangeResult, change_plan
 from tollway.subscriptions.service.common import out as subscription_out
 from tollway.subscriptions.service.create import create_subscription
 from tollway.subscriptions.service.pause import pause_subscription, resume_subscription
+from tollway.subscriptions.service.preview import renewal_charges
 from tollway.subscriptions.service.reads import (
     charges_of,
     current_subscription,
     get_subscription,
     list_customer_subscriptions,
     mark_charges_invoiced,
+    open_charges_for_update,
     paused_quota_policy,
     subscription_charges,
+    subscriptions_by_id,
 )
 from tollway.subscriptions.service.timeline import extend_trial, mark_past_due, mark_recovered
 from tollway.subscriptions.settings import (
@@ -89,14 +92,17 @@ __all__ = [
     "mark_charges_invoiced",
     "mark_past_due",
     "mark_recovered",
+    "open_charges_for_update",
     "pause_subscription",
     "paused_quota_policy",
     "payments_enabled",
     "reactivate_subscription",
     "remove_addon",
+    "renewal_charges",
     "resume_subscription",
     "set_addon",
     "subscription_charges",
     "subscription_out",
     "subscription_settings",
+    "subscriptions_by_id",
 ]

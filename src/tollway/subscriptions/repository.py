@@ -87,14 +87,18 @@ class SubscriptionRepository:
             stmt = stmt.where(SubscriptionCharge.customer_id == customer_id)
         return list(self.ctx.session.scalars(stmt.order_by(SubscriptionCharge.id)))
 
-    def uninvoiced_for_update(self, customer_id: str) -> list[SubscriptionCharge]:
-        """The customer's unclaimed charges, oldest first, locked; rows locked by
+    def by_ids(self, subscription_ids: Iterable[str]) -> list[Subscription]:
+        stmt = self._readable().where(Subscription.id.in_(sorted(set(subscription_ids))))
+        return list(self.ctx.session.scalars(stmt))
+
+    def uninvoiced_for_update(self, *customer_ids: str) -> list[SubscriptionCharge]:
+        """The customers' unclaimed charges, oldest first, locked; rows locked by
         another transaction are skipped (PostgreSQL)."""
         stmt = (
             select(SubscriptionCharge)
             .where(
                 SubscriptionCharge.product_id == self.ctx.product_id,
-                SubscriptionCharge.customer_id == customer_id,
+                SubscriptionCharge.customer_id.in_(sorted(set(customer_ids))),
                 SubscriptionCharge.invoice_id.is_(None),
             )
             .order_by(SubscriptionCharge.id)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tollway import ledger, metering, notifications, quotas, subscriptions
+from tollway import invoicing, ledger, metering, notifications, quotas, subscriptions
 from tollway.api.deps import Ctx
 from tollway.api.routing import resource_router
 from tollway.kernel.access import require_full_access
@@ -30,6 +30,7 @@ SETTINGS_SECTIONS: dict[str, type[BaseModel]] = {
     notifications.SETTINGS_SECTION: notifications.NotificationSettings,
     quotas.SECTION: quotas.QuotasSettings,
     ledger.SECTION: ledger.CreditsSettings,
+    invoicing.SECTION: invoicing.InvoicingSettings,
 }
 """Each domain's settings model, by section name. Domains add theirs here."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from tollway.customers import get_customer, get_customer_by_id
 from tollway.kernel.access import require_full_access
 from tollway.kernel.context import Context
@@ -47,6 +49,23 @@ def subscription_charges(
         return repo.uninvoiced_for_update(customer_id)
     charges = repo.charges(customer_id=customer_id)
     return [c for c in charges if not uninvoiced_only or c.invoice_id is None]
+
+
+def subscriptions_by_id(ctx: Context, subscription_ids: Iterable[str]) -> dict[str, Subscription]:
+    """The subscriptions among ``subscription_ids`` that exist and are in scope, by id
+    (one query, for batch work such as invoice runs)."""
+    return {sub.id: sub for sub in SubscriptionRepository(ctx).by_ids(subscription_ids)}
+
+
+def open_charges_for_update(
+    ctx: Context, customer_ids: Iterable[str]
+) -> dict[str, list[SubscriptionCharge]]:
+    """``subscription_charges(lock=True)`` of many customers (internal ids) in one
+    query: each customer's unclaimed charges, oldest first, under row locks."""
+    found: dict[str, list[SubscriptionCharge]] = {c: [] for c in customer_ids}
+    for charge in SubscriptionRepository(ctx).uninvoiced_for_update(*found):
+        found[charge.customer_id].append(charge)
+    return found
 
 
 def mark_charges_invoiced(ctx: Context, charges: list[SubscriptionCharge], invoice_id: str) -> None:

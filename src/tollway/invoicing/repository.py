@@ -1,0 +1,156 @@
+"""All SQL of invoicing, filtered by product and, for scoped callers, by customer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Insert, Select, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tollway.invoicing.models import (
+    BilledPeriod,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    InvoiceSequence,
+)
+from tollway.kernel.context import Context
+from tollway.kernel.ids import new_id
+from tollway.kernel.pagination import Page, PageRequest, paginate
+
+
+@dataclass(frozen=True)
+class PeriodKey:
+    """What an invoice bills once: ``kind`` of a subscription's period."""
+
+    subscription_id: str
+    period_start: datetime
+    period_end: datetime
+    kind: str
+
+
+class InvoiceRepository:
+    """Invoices, lines, sequences, billed periods and credit notes visible to ``ctx``."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def _readable(self) -> Select[Invoice]:
+        stmt = select(Invoice).where(Invoice.product_id == self.ctx.product_id)
+        if self.ctx.customer_scope is not None:
+            stmt = stmt.where(Invoice.customer_id == self.ctx.customer_scope)
+        return stmt
+
+    def _insert(self, table: type[object]) -> Insert:
+        """An INSERT that can say ON CONFLICT on this session's backend."""
+        if self.ctx.session.get_bind().dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def by_id(self, invoice_id: str, *, lock: bool = False) -> Invoice | None:
+        stmt = self._readable().where(Invoice.id == invoice_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.ctx.session.scalar(stmt)
+
+    def by_ids(self, invoice_ids: Sequence[str]) -> list[Invoice]:
+        """The invoices among ``invoice_ids``, in id order."""
+        stmt = self._readable().where(Invoice.id.in_(list(invoice_ids))).order_by(Invoice.id)
+        return list(self.ctx.session.scalars(stmt))
+
+    def for_customer(self, customer_id: str, page: PageRequest) -> Page[Invoice]:
+        stmt = self._readable().where(Invoice.customer_id == customer_id)
+        return paginate(self.ctx.session, stmt, Invoice.id, page)
+
+    def lines_of(self, invoice_ids: Sequence[str]) -> dict[str, list[InvoiceLine]]:
+        """The lines of each invoice, in their order."""
+        found: dict[str, list[InvoiceLine]] = {i: [] for i in invoice_ids}
+        if not invoice_ids:
+            return found
+        stmt = (
+            select(InvoiceLine)
+            .where(
+                InvoiceLine.product_id == self.ctx.product_id,
+                InvoiceLine.invoice_id.in_(list(invoice_ids)),
+            )
+            .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
+        )
+        for line in self.ctx.session.scalars(stmt):
+            found[line.invoice_id].append(line)
+        return found
+
+    def add_all(self, rows: Iterable[object]) -> None:
+        self.ctx.session.add_all(list(rows))
+        self.ctx.session.flush()
+
+    def take_numbers(self, year: int, count: int) -> int:
+        """Reserve ``count`` numbers of ``year``; returns the last one. The sequence row
+        stays locked until the transaction ends, so numbers never repeat nor skip."""
+        insert = self._insert(InvoiceSequence).values(
+            product_id=self.ctx.product_id, year=year, last_number=count
+        )
+        stmt = insert.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=["product_id", "year"],
+            set_={"last_number": InvoiceSequence.last_number + count},
+        ).returning(InvoiceSequence.last_number)
+        return int(self.ctx.session.execute(stmt).scalar_one())
+
+    def claim_periods(self, keys: Sequence[PeriodKey], invoice_ids: Sequence[str]) -> set[str]:
+        """Insert the billed-period keys (``invoice_ids`` pairs with ``keys``); returns the
+        subscription ids whose key was new. A key another transaction holds waits for
+        it (PostgreSQL) and is then skipped."""
+        if not keys:
+            return set()
+        now = self.ctx.now()
+        rows = [
+            {
+                "id": new_id("bpk"),
+                "product_id": self.ctx.product_id,
+                "subscription_id": key.subscription_id,
+                "period_start": key.period_start,
+                "period_end": key.period_end,
+                "kind": key.kind,
+                "invoice_id": invoice_id,
+                "created_at": now,
+            }
+            for key, invoice_id in zip(keys, invoice_ids, strict=True)
+        ]
+        stmt = (
+            self._insert(BilledPeriod)
+            .values(rows)
+            .on_conflict_do_nothing(  # type: ignore[attr-defined]
+                index_elements=["subscription_id", "period_start", "kind"]
+            )
+            .returning(BilledPeriod.subscription_id)
+        )
+        return set(self.ctx.session.scalars(stmt))
+
+    def forget_empty(self, keys: Sequence[PeriodKey]) -> None:
+        """Keys whose period turned out to have nothing to bill point to no invoice."""
+        for key in keys:
+            self.ctx.session.execute(
+                update(BilledPeriod)
+                .where(
+                    BilledPeriod.subscription_id == key.subscription_id,
+                    BilledPeriod.period_start == key.period_start,
+                    BilledPeriod.kind == key.kind,
+                )
+                .values(invoice_id=None)
+            )
+
+    def credit_notes(self, invoice_id: str) -> list[CreditNote]:
+        """The invoice's credit notes, oldest first."""
+        stmt = (
+            select(CreditNote)
+            .where(
+                CreditNote.product_id == self.ctx.product_id, CreditNote.invoice_id == invoice_id
+            )
+            .order_by(CreditNote.id)
+        )
+        return list(self.ctx.session.scalars(stmt))
+
+    def count_credit_notes(self, invoice_id: str) -> int:
+        stmt = select(func.count(CreditNote.id)).where(CreditNote.invoice_id == invoice_id)
+        return int(self.ctx.session.scalar(stmt) or 0)

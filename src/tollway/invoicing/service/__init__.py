@@ -1,0 +1,1 @@
+"""Invoicing use cases: runs, manual invoices, the lifecycle, credit notes and reads."""

@@ -1,0 +1,102 @@
+"""From lines to an invoice: tax, totals and periods. The real runs, manual invoices
+and the upcoming-invoice preview all build their invoices here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tollway.customers import Customer
+from tollway.invoicing.events import INVOICE_CREATED
+from tollway.invoicing.models import Invoice, InvoiceLine
+from tollway.invoicing.repository import InvoiceRepository
+from tollway.invoicing.service.common import emit, line_rows, outputs
+from tollway.invoicing.settings import InvoicingSettings
+from tollway.invoicing.states import DRAFT
+from tollway.invoicing.tax import TaxTreatment, treatment
+from tollway.invoicing.totals import Line, compute_totals
+from tollway.kernel.context import Context
+from tollway.kernel.ids import new_id
+
+SUBSCRIPTION, MANUAL = "subscription", "manual"
+
+
+@dataclass
+class Draft:
+    """An invoice about to be made: whose, in which currency, which lines."""
+
+    customer: Customer
+    currency: str
+    lines: list[Line]
+    reason: str
+    subscription_id: str | None = None
+    id: str = field(default_factory=lambda: new_id("inv"))
+
+
+def tax_of(customer: Customer, settings: InvoicingSettings) -> TaxTreatment:
+    """The tax the customer's invoices bear under the product's settings."""
+    return treatment(
+        settings.tax_rates,
+        customer_external_id=customer.external_id,
+        country=customer.country,
+        tax_id=customer.tax_id,
+        seller_country=settings.seller_country,
+        reverse_charge_note=settings.reverse_charge_note,
+    )
+
+
+def build(
+    ctx: Context, draft: Draft, settings: InvoicingSettings, *, now: datetime
+) -> tuple[Invoice, list[InvoiceLine]]:
+    """The draft invoice and its lines as rows, totals computed; nothing is stored."""
+    tax = tax_of(draft.customer, settings)
+    totals = compute_totals(draft.lines, tax)
+    starts = [line.period_start for line in draft.lines if line.period_start is not None]
+    ends = [line.period_end for line in draft.lines if line.period_end is not None]
+    invoice = Invoice(
+        id=draft.id,
+        product_id=ctx.product_id,
+        customer_id=draft.customer.id,
+        customer_external_id=draft.customer.external_id,
+        subscription_id=draft.subscription_id,
+        test_clock_id=draft.customer.test_clock_id,
+        number=None,
+        status=DRAFT,
+        billing_reason=draft.reason,
+        currency=draft.currency,
+        period_start=min(starts, default=None),
+        period_end=max(ends, default=None),
+        issued_at=None,
+        due_date=None,
+        paid_at=None,
+        voided_at=None,
+        subtotal=totals.subtotal,
+        discount=totals.discount,
+        tax=totals.tax,
+        total=totals.total,
+        credits_applied=0,
+        amount_paid=0,
+        amount_due=max(0, totals.total),
+        amount_credited=0,
+        tax_label=tax.label if tax.rate or tax.note else None,
+        tax_rate=tax.rate if tax.rate or tax.note else None,
+        tax_inclusive=tax.inclusive,
+        notes=tax.note,
+        created_at=now,
+        updated_at=now,
+    )
+    return invoice, line_rows(ctx, invoice.id, draft.lines)
+
+
+def save(ctx: Context, drafts: list[Draft], settings: InvoicingSettings) -> list[Invoice]:
+    """Store the drafts as draft invoices with their lines; ``invoice.created`` each."""
+    invoices: list[Invoice] = []
+    rows: list[object] = []
+    for draft in drafts:
+        invoice, lines = build(ctx, draft, settings, now=ctx.now(draft.customer.test_clock_id))
+        invoices.append(invoice)
+        rows += [invoice, *lines]
+    InvoiceRepository(ctx).add_all(rows)
+    for invoice, snapshot in zip(invoices, outputs(ctx, invoices), strict=True):
+        emit(ctx, invoice, INVOICE_CREATED, snapshot)
+    return invoices

@@ -1,0 +1,73 @@
+"""What the invoicing use cases share: loading, outputs, events and stored rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tollway.invoicing.models import Invoice, InvoiceLine
+from tollway.invoicing.repository import InvoiceRepository
+from tollway.invoicing.schemas import InvoiceOut
+from tollway.invoicing.totals import Line
+from tollway.kernel.context import Context
+from tollway.kernel.errors import NotFound
+from tollway.kernel.ids import new_id
+from tollway.kernel.outbox import record_event
+
+
+def load(ctx: Context, invoice_id: str, *, lock: bool = False) -> Invoice:
+    """The invoice; 404 when absent or out of the caller's scope."""
+    invoice = InvoiceRepository(ctx).by_id(invoice_id, lock=lock)
+    if invoice is None:
+        raise NotFound(f"invoice {invoice_id!r} not found", param="id")
+    return invoice
+
+
+def outputs(ctx: Context, invoices: Sequence[Invoice]) -> list[InvoiceOut]:
+    """The invoices with their lines, ``overdue`` on each customer's clock."""
+    lines = InvoiceRepository(ctx).lines_of([i.id for i in invoices])
+    return [InvoiceOut.of(i, lines[i.id], now=ctx.now(i.test_clock_id)) for i in invoices]
+
+
+def out(ctx: Context, invoice: Invoice) -> InvoiceOut:
+    return outputs(ctx, [invoice])[0]
+
+
+def emit(
+    ctx: Context, invoice: Invoice, event_type: str, snapshot: InvoiceOut | None = None
+) -> None:
+    """Record ``event_type`` with the invoice's snapshot (lines included)."""
+    if snapshot is None:
+        ctx.session.flush()
+        snapshot = out(ctx, invoice)
+    data: dict[str, Any] = snapshot.model_dump(mode="json")
+    record_event(
+        ctx,
+        event_type,
+        data,
+        customer_id=invoice.customer_id,
+        test_clock_id=invoice.test_clock_id,
+    )
+
+
+def line_rows(ctx: Context, invoice_id: str, lines: Sequence[Line]) -> list[InvoiceLine]:
+    """The stored lines of ``invoice_id``, in order."""
+    return [
+        InvoiceLine(
+            id=new_id("il"),
+            product_id=ctx.product_id,
+            invoice_id=invoice_id,
+            position=position,
+            kind=line.kind,
+            description=line.description,
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+            amount=line.amount,
+            discount=line.discount,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            charge_id=line.charge_id,
+            metric=line.metric,
+        )
+        for position, line in enumerate(lines)
+    ]

@@ -1,0 +1,61 @@
+"""The invoicing consumer of subscription events, and the overdue job."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from tollway.invoicing.service.lifecycle import OVERDUE_JOB, notify_overdue
+from tollway.invoicing.service.runs import invoice_subscription
+from tollway.kernel.context import Context
+from tollway.kernel.outbox import Event
+from tollway.kernel.relay import Consumer
+
+CONSUMER = "invoicing"
+
+SUBSCRIPTION_EVENTS = frozenset(
+    (
+        "subscription.created",
+        "subscription.updated",
+        "subscription.renewed",
+        "subscription.canceled",
+        "subscription.paused",
+        "subscription.resumed",
+        "subscription.reactivated",
+        "subscription.expired",
+    )
+)
+"""Events that may carry ``billing`` (charges recorded) or ``closed_period`` (usage
+to bill in arrears)."""
+
+
+def _at(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def on_subscription_event(ctx: Context, event: Event) -> None:
+    """Run invoices for the event's subscription when it made something billable:
+    its unclaimed charges and, with ``closed_period``, that period's usage, rated with
+    the plan the period was on (a trial's usage is free)."""
+    data = event.data
+    closed = data.get("closed_period")
+    if data.get("billing") is None and closed is None:
+        return
+    period = None
+    if closed is not None and closed.get("period_end") is not None:
+        period = (_at(closed["period_start"]), _at(closed["period_end"]))
+    previous = data.get("previous_attributes") or {}
+    if previous.get("status", data["status"]) == "trialing":
+        period = None  # usage during a trial is free
+    invoice_subscription(
+        ctx, data["id"], closed_period=period, plan_code=previous.get("plan_id", data["plan_id"])
+    )
+
+
+def _overdue(ctx: Context, payload: dict[str, Any]) -> None:
+    notify_overdue(ctx, payload["invoice_ids"], _at(payload["due_date"]))
+
+
+HANDLERS: dict[str, Callable[[Context, dict[str, Any]], None]] = {OVERDUE_JOB: _overdue}
+CONSUMERS = [Consumer(CONSUMER, on_subscription_event, types=SUBSCRIPTION_EVENTS)]

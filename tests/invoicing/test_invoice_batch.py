@@ -1,0 +1,94 @@
+"""A batch invoice run: many subscriptions in one transaction, with few queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tollway import catalog, customers, invoicing, subscriptions
+from tollway.kernel.clock import Clock
+from tollway.kernel.context import Context
+from tollway.kernel.db import unit_of_work
+from tollway.kernel.errors import NotFound
+from tollway.kernel.tenancy import ensure_product
+
+MAX_QUERIES_PER_INVOICE = 10
+
+
+@contextmanager
+def counting(engine: Engine) -> Iterator[list[int]]:
+    count = [0]
+
+    def tick(*_: object) -> None:
+        count[0] += 1
+
+    event.listen(engine, "before_cursor_execute", tick)
+    try:
+        yield count
+    finally:
+        event.remove(engine, "before_cursor_execute", tick)
+
+
+def _subscribed(ctx: Context, count: int, offset: int = 0) -> list[subscriptions.Subscription]:
+    found = []
+    for n in range(offset, offset + count):
+        customers.create_customer(ctx, customers.CustomerCreate(external_id=f"c{n}"))
+        found.append(
+            subscriptions.create_subscription(
+                ctx, subscriptions.SubscriptionCreate(customer_id=f"c{n}", plan_id="pro")
+            )
+        )
+    return found
+
+
+def test_one_run_invoices_many_subscriptions_once(
+    session_factory: sessionmaker[Session], clock: Clock, engine: Engine
+) -> None:
+    with unit_of_work(session_factory) as session:
+        product_id = ensure_product(session, code="default", name="Default", clock=clock).id
+        ctx = Context(session=session, product_id=product_id, clock=clock)
+        catalog.create_metric(
+            ctx, catalog.MetricCreate(code="calls", name="Calls", aggregation="sum")
+        )
+        catalog.create_plan(
+            ctx,
+            catalog.PlanCreate(
+                code="pro",
+                name="Pro",
+                prices=[catalog.PriceSpec(interval="monthly", amount=2999)],
+                charges=[
+                    catalog.ChargeSpec.model_validate(
+                        {"metric": "calls", "model": "standard", "unit_amount": "2"}
+                    )
+                ],
+            ),
+        )
+        small = _subscribed(ctx, 10)
+        large = _subscribed(ctx, 30, offset=10)
+    start = clock.now()
+    period = (start, start + timedelta(days=31))
+
+    def run(subs: list[subscriptions.Subscription]) -> tuple[list[invoicing.Invoice], int]:
+        with counting(engine) as queries, unit_of_work(session_factory) as session:
+            ctx = Context(session=session, product_id=product_id, clock=clock)
+            made = invoicing.run_invoices(ctx, [invoicing.RunItem(s.id, period) for s in subs])
+        return made, queries[0]
+
+    first, small_queries = run(small)
+    second, large_queries = run(large)
+    assert [i.number for i in first + second] == [f"INV-2026-{n:04d}" for n in range(1, 41)]
+    assert {(i.status, i.total) for i in first + second} == {("open", 2999)}
+    assert (large_queries - small_queries) / 20 <= MAX_QUERIES_PER_INVOICE
+    again, _ = run(small + large)
+    assert again == []
+    with unit_of_work(session_factory) as session:
+        assert session.scalar(select(func.count()).select_from(invoicing.Invoice)) == 40
+        ctx = Context(session=session, product_id=product_id, clock=clock)
+        with pytest.raises(NotFound):
+            invoicing.run_invoices(ctx, [invoicing.RunItem("sub_missing", period)])

@@ -1,0 +1,114 @@
+"""Concurrent finalizations and invoice runs, with real threads on each backend
+(PostgreSQL runs them truly in parallel; SQLite takes one writer at a time)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tollway import catalog, customers, invoicing, subscriptions
+from tollway.invoicing.models import BilledPeriod
+from tollway.kernel.clock import Clock
+from tollway.kernel.context import Context
+from tollway.kernel.db import unit_of_work
+from tollway.kernel.errors import Conflict
+from tollway.kernel.tenancy import ensure_product
+
+THREADS = 8
+
+
+def _race(work: list[Callable[[], None]]) -> list[str]:
+    barrier = threading.Barrier(len(work))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def run(job: Callable[[], None]) -> None:
+        barrier.wait()
+        try:
+            job()
+            outcome = "ok"
+        except Conflict:
+            outcome = "conflict"
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(outcomes)
+
+
+def _product(session_factory: sessionmaker[Session], clock: Clock) -> str:
+    with unit_of_work(session_factory) as session:
+        return ensure_product(session, code="default", name="Default", clock=clock).id
+
+
+def test_concurrent_finalizations_take_every_number_once(
+    session_factory: sessionmaker[Session], clock: Clock
+) -> None:
+    product_id = _product(session_factory, clock)
+    with unit_of_work(session_factory) as session:
+        ctx = Context(session=session, product_id=product_id, clock=clock)
+        customers.create_customer(ctx, customers.CustomerCreate(external_id="acme"))
+        drafts = [
+            invoicing.create_invoice(
+                ctx,
+                invoicing.InvoiceCreate(
+                    customer_id="acme",
+                    items=[invoicing.ItemIn(description=f"item {n}", unit_amount=100 + n)],
+                ),
+            ).id
+            for n in range(THREADS * 2)
+        ]
+
+    def finalize(invoice_id: str) -> Callable[[], None]:
+        def job() -> None:
+            with unit_of_work(session_factory) as session:
+                ctx = Context(session=session, product_id=product_id, clock=clock)
+                invoicing.finalize_invoice(ctx, invoice_id)
+
+        return job
+
+    # Each draft twice: one finalization wins, the other finds it open (409).
+    outcomes = _race([finalize(i) for i in drafts] * 2)
+    assert outcomes == ["conflict"] * len(drafts) + ["ok"] * len(drafts)
+    with unit_of_work(session_factory) as session:
+        numbers = sorted(session.scalars(select(invoicing.Invoice.number)))
+    assert numbers == [f"INV-2026-{n:04d}" for n in range(1, len(drafts) + 1)]
+
+
+def test_two_workers_running_the_same_run_bill_once(
+    session_factory: sessionmaker[Session], clock: Clock
+) -> None:
+    product_id = _product(session_factory, clock)
+    with unit_of_work(session_factory) as session:
+        ctx = Context(session=session, product_id=product_id, clock=clock)
+        catalog.create_plan(
+            ctx,
+            catalog.PlanCreate(
+                code="pro", name="Pro", prices=[catalog.PriceSpec(interval="monthly", amount=2999)]
+            ),
+        )
+        customers.create_customer(ctx, customers.CustomerCreate(external_id="acme"))
+        sub = subscriptions.create_subscription(
+            ctx, subscriptions.SubscriptionCreate(customer_id="acme", plan_id="pro")
+        )
+        period = (sub.current_period_start, sub.current_period_start + timedelta(days=31))
+
+    def run() -> None:
+        with unit_of_work(session_factory) as session:
+            ctx = Context(session=session, product_id=product_id, clock=clock, actor="worker")
+            invoicing.invoice_subscription(ctx, sub.id, closed_period=period)
+
+    assert _race([run] * THREADS) == ["ok"] * THREADS
+    with unit_of_work(session_factory) as session:
+        invoices = list(session.scalars(select(invoicing.Invoice)))
+        keys = session.scalar(select(func.count()).select_from(BilledPeriod))
+    assert [(i.number, i.total) for i in invoices] == [("INV-2026-0001", 2999)]
+    assert keys == 1

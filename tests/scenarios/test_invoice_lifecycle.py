@@ -1,0 +1,163 @@
+"""Invoice stories on test clocks: statuses, overdue, coupons, upgrades and tax."""
+
+from __future__ import annotations
+
+from invoices import amounts, invoices_of, lines, tax
+from story import Story, utc
+
+
+def test_an_unpaid_invoice_becomes_overdue_on_the_customers_clock(story: Story) -> None:
+    story.plan("pro", 2999)
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    story.subscribe("acme", "pro", billing_cycle="monthly")
+    story.advance(utc(2026, 3, 1))
+    (invoice,) = invoices_of(story, "acme")
+    assert (invoice["status"], invoice["due_date"][:10], invoice["overdue"]) == (
+        "open",
+        "2026-03-31",
+        False,
+    )
+    story.advance(utc(2026, 3, 30, 23))
+    assert story.event_types("invoice.") == ["invoice.created", "invoice.finalized"]
+    story.advance(utc(2026, 3, 31, 1))
+    assert story.event_types("invoice.") == [
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.overdue",
+    ]
+    assert story.ok("GET", f"/v1/invoices/{invoice['id']}")["overdue"] is True
+    paid = story.post(f"/v1/invoices/{invoice['id']}/pay")
+    assert (paid["status"], paid["overdue"]) == ("paid", False)
+
+
+def test_a_paid_invoice_never_becomes_overdue(story: Story) -> None:
+    story.plan("pro", 2999)
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    story.subscribe("acme", "pro", billing_cycle="monthly")
+    story.advance(utc(2026, 3, 1))
+    (invoice,) = invoices_of(story, "acme")
+    story.post(f"/v1/invoices/{invoice['id']}/pay")
+    story.advance(utc(2026, 3, 31, 13))
+    assert "invoice.overdue" not in story.event_types("invoice.")
+
+
+def test_nothing_to_pay_is_issued_and_paid_at_once(story: Story) -> None:
+    story.plan("pro", 2999)
+    story.post("/v1/coupons", {"code": "FIRSTFREE", "percent_off": "100", "duration": "once"}, 201)
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    story.subscribe("acme", "pro", billing_cycle="monthly", coupon_code="FIRSTFREE")
+    story.advance(utc(2026, 4, 1))
+    first, second = invoices_of(story, "acme")
+    assert (first["number"], first["status"], first["total"], first["paid_at"] is not None) == (
+        "INV-2026-0001",
+        "paid",
+        0,
+        True,
+    )
+    assert lines(first) == [("plan", 2999, 2999)]
+    assert (second["status"], second["total"], lines(second)) == ("open", 2999, [("plan", 2999, 0)])
+    assert story.event_types("invoice.paid") == ["invoice.paid"]
+
+
+def test_an_upgrade_with_a_coupon_and_tax(story: Story) -> None:
+    """$30 → $60 on Mar 11 12:00 with 50 % forever and 10 % tax: the proration lines carry
+    the coupon, the tax applies to what is left."""
+    story.plan("pro", 3000)
+    story.plan("max", 6000)
+    tax(story, tax_rates=[{"rate": "10", "label": "Sales tax"}])
+    story.post("/v1/coupons", {"code": "HALF", "percent_off": "50", "duration": "forever"}, 201)
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    sub = story.subscribe("acme", "pro", billing_cycle="monthly", coupon_code="HALF")
+    story.advance(utc(2026, 3, 11, 12))
+    story.post(f"/v1/subscriptions/{sub['id']}/change", {"new_plan_id": "max"})
+    story.advance(utc(2026, 3, 11, 12))
+    first, upgrade = invoices_of(story, "acme")
+    assert lines(first) == [("plan", 3000, 1500)]
+    assert amounts(first) == {
+        "subtotal": 3000,
+        "discount": 1500,
+        "tax": 150,
+        "total": 1650,
+        "credits_applied": 0,
+        "amount_due": 1650,
+        "amount_paid": 0,
+    }
+    assert lines(upgrade) == [("proration", -1984, -992), ("proration", 3968, 1984)]
+    assert (upgrade["tax_label"], upgrade["tax_rate"]) == ("Sales tax", "10")
+    assert amounts(upgrade) == {
+        "subtotal": 1984,
+        "discount": 992,
+        "tax": 99,  # 99.2
+        "total": 1091,
+        "credits_applied": 0,
+        "amount_due": 1091,
+        "amount_paid": 0,
+    }
+    story.advance(utc(2026, 4, 1))
+    renewal = invoices_of(story, "acme")[-1]
+    assert (lines(renewal), renewal["total"]) == ([("plan", 6000, 3000)], 3300)
+    assert [i["number"] for i in invoices_of(story, "acme")] == [
+        "INV-2026-0001",
+        "INV-2026-0002",
+        "INV-2026-0003",
+    ]
+
+
+def test_a_voided_run_invoice_is_not_billed_again(story: Story) -> None:
+    story.plan("pro", 2999)
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    story.subscribe("acme", "pro", billing_cycle="monthly")
+    story.advance(utc(2026, 3, 1))
+    (invoice,) = invoices_of(story, "acme")
+    voided = story.post(f"/v1/invoices/{invoice['id']}/void")
+    assert (voided["status"], voided["amount_due"]) == ("void", 0)
+    story.advance(utc(2026, 3, 2))
+    assert [i["status"] for i in invoices_of(story, "acme")] == ["void"]
+    assert story.event_types("invoice.") == [
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.voided",
+    ]
+
+
+def test_the_upcoming_invoice_is_the_next_run_computed_now(story: Story) -> None:
+    story.plan("pro", 3000)
+    story.plan("basic", 1000)
+    story.post(
+        "/v1/coupons",
+        {"code": "HALF3", "percent_off": "50", "duration": "repeating", "duration_months": 2},
+        201,
+    )
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    sub = story.subscribe("acme", "pro", billing_cycle="monthly", coupon_code="HALF3")
+    story.advance(utc(2026, 3, 20))
+    preview = story.ok("GET", "/v1/customers/acme/upcoming-invoice")
+    assert (preview["status"], preview["number"], preview["id"].startswith("inv_")) == (
+        "draft",
+        None,
+        True,
+    )
+    assert lines(preview) == [("plan", 3000, 1500)]  # April, second month of the coupon
+    assert preview["period_start"][:10] == "2026-04-01"
+    # A downgrade scheduled for period end shows in the preview; nothing was written.
+    story.post(f"/v1/subscriptions/{sub['id']}/change", {"new_plan_id": "basic"})
+    preview = story.ok("GET", "/v1/customers/acme/upcoming-invoice")
+    assert lines(preview) == [("plan", 1000, 500)]
+    assert len(invoices_of(story, "acme")) == 1
+    assert story.sub(sub["id"])["plan_id"] == "pro"
+    story.advance(utc(2026, 4, 1))
+    renewal = invoices_of(story, "acme")[-1]
+    assert (lines(renewal), renewal["total"]) == (lines(preview), preview["total"])
+    missing = story.client.get("/v1/customers/nobody/upcoming-invoice")
+    assert missing.status_code == 404
+    key = story.post("/v1/customers/acme/keys", {"name": "app"}, 201)["key"]
+    own = story.client.get(
+        "/v1/customers/acme/upcoming-invoice", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert (own.status_code, own.json()["total"]) == (200, 1000), own.text
