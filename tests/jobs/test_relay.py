@@ -169,7 +169,9 @@ def test_two_concurrent_relayers_handle_each_event_exactly_once(
     assert sorted(seen.calls) == sorted(ids)
     assert len(receipts(jobs.factory, "c")) == 60
     assert audited(jobs.factory) == sorted(ids)
-    assert cursor(jobs.factory, "c") == ids[-1]
+    # on PostgreSQL the cursor moves once every transaction of the cluster up to a
+    # pass's checkpoint has ended (other databases' transactions count too)
+    assert settle_cursor(jobs, registry, clock, ids[-1]) == ids[-1]
 
 
 def test_the_periodic_relay_job_relays_and_prunes_itself(
