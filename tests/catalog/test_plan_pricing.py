@@ -278,3 +278,15 @@ def test_percentage_needs_a_sum_metric(ctx: Context) -> None:
     with pytest.raises(ValidationFailed) as caught:
         catalog.update_plan(ctx, "pro", PlanUpdate.model_validate({"charges": charges[1:2]}))
     assert [e.field for e in caught.value.errors] == ["charges[0].model"]
+
+
+@pytest.mark.usefixtures("metric")
+def test_a_plan_stored_before_the_currency_rule_stays_editable(ctx: Context) -> None:
+    plan = _plan(ctx, charges=[_calls("5")])
+    plan.prices = [{"interval": "monthly", "amount": 2799, "currency": "EUR"}]  # as stored
+    ctx.session.flush()
+    catalog.update_plan(ctx, "pro", PlanUpdate(name="Pro 2026"))
+    assert catalog.get_plan(ctx, "pro").name == "Pro 2026"
+    with pytest.raises(ValidationFailed) as caught:
+        catalog.update_plan(ctx, "pro", PlanUpdate.model_validate({"prices": plan.prices}))
+    assert [e.field for e in caught.value.errors] == ["charges"]

@@ -40,6 +40,7 @@ from tollway.kernel.tenancy import product_currency
 
 _NULLABLE = frozenset({"description"})
 _JSON_LISTS = frozenset({"prices", "quotas", "charges", "minimum_commitment"})
+_MONEY = frozenset({"currency", "prices", "charges", "minimum_commitment"})
 _CREATE_COLUMNS = sorted(set(PlanCreate.model_fields) - {"code", "currency"})
 
 
@@ -132,9 +133,14 @@ def _coverage_errors(lists: dict[str, list[Any]], currency: str) -> list[FieldEr
 
 
 def _list_errors(changes: dict[str, Any], plan: Plan | None, currency: str) -> list[FieldError]:
-    """What is wrong with the plan's money lists once ``changes`` apply, in ``currency``."""
+    """What is wrong with the plan's money lists once ``changes`` apply, in ``currency``.
+    Currency coverage is checked when the changes touch money: a plan stored before
+    that rule stays editable (renamed, archived) without fixing its charges first."""
     lists = _lists(changes, plan)
-    return _repeats(lists, currency) + _coverage_errors(lists, currency)
+    errors = _repeats(lists, currency)
+    if plan is None or _MONEY & changes.keys():
+        errors += _coverage_errors(lists, currency)
+    return errors
 
 
 def _column_value(field: str, value: Any) -> Any:
