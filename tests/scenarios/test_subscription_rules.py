@@ -365,3 +365,27 @@ def test_create_replays_with_an_idempotency_key(story: Story) -> None:
     assert second.json() == first.json()
     assert second.headers["Idempotent-Replayed"] == "true"
     assert len(story.subs_of("acme")) == 1
+
+
+def test_the_fallback_is_only_a_default_plan_sold_in_the_customers_currency(
+    story: Story,
+) -> None:
+    story.plan("basic", 900, is_default=True)  # a paid default, priced in USD only
+    story.plan("pro", 3000, currency="EUR")
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("eu", currency="EUR")
+    sub = story.subscribe("eu", "pro")
+    story.post(f"/v1/subscriptions/{sub['id']}/cancel", {"cancel_immediately": True})
+    # never "basic" for free in EUR: no fallback at all
+    assert [(s["plan_id"], s["status"]) for s in story.subs_of("eu")] == [("pro", "canceled")]
+
+
+def test_a_free_default_plan_is_the_fallback_in_any_currency(story: Story) -> None:
+    story.plan("free", 0, is_default=True)
+    story.plan("pro", 3000, currency="EUR")
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("eu", currency="EUR")
+    sub = story.subscribe("eu", "pro")
+    story.post(f"/v1/subscriptions/{sub['id']}/cancel", {"cancel_immediately": True})
+    subs = [(s["plan_id"], s["status"], s["amount"]) for s in story.subs_of("eu")]
+    assert subs == [("pro", "canceled", 3000), ("free", "active", 0)]

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tollway.kernel.validation import INPUT_CONFIG
+from tollway.kernel.validation import INPUT_CONFIG, PlainDecimal
 
 Period = Literal["hourly", "daily", "monthly", "billing_period", "total"]
 Enforcement = Literal["hard", "soft", "rate_limit"]
@@ -71,10 +71,10 @@ class ReinstateIn(BaseModel):
 
 class CheckOut(BaseModel):
     allowed: bool
-    used: Decimal
+    used: PlainDecimal
     limit: int
     """``-1`` when unlimited."""
-    remaining: Decimal | None
+    remaining: PlainDecimal | None
     """``null`` when unlimited."""
     enforcement: Enforcement | None
     resets_at: datetime | None
@@ -82,9 +82,9 @@ class CheckOut(BaseModel):
 
 
 class QuotaStatusOut(BaseModel):
-    used: Decimal
+    used: PlainDecimal
     limit: int
-    percent: Decimal | None
+    percent: PlainDecimal | None
     resets_at: datetime | None
     enforcement: Enforcement
     period: Period
@@ -113,6 +113,6 @@ class GracePeriodOut(BaseModel):
     exceeded_quotas: list[str]
     grace_started: datetime | None
     grace_ends: datetime | None
-    overage_percent: Decimal | None
+    overage_percent: PlainDecimal | None
     recommended_action: Literal["none", "upgrade_plan", "upgrade_required", "contact_support"]
     suspended: bool

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StringConstraints
 
-from tollway.kernel.validation import INPUT_CONFIG, Code, MinorAmount
+from tollway.kernel.validation import INPUT_CONFIG, Code, MinorAmount, PlainDecimal
 from tollway.subscriptions.models import (
     RetentionOffer,
     Subscription,
@@ -232,7 +231,7 @@ class ChangeOut(BaseModel):
 class OfferOut(BaseModel):
     id: str
     type: str
-    discount_percent: Decimal | None = None
+    discount_percent: PlainDecimal | None = None
     duration_months: int | None = None
     pause_months: int | None = None
     expires_at: datetime

@@ -161,13 +161,17 @@ def fall_back_to_default(ctx: Context, ended: Subscription) -> Subscription | No
     intervals = [p["interval"] for p in plan.prices]
     if intervals and "monthly" not in intervals:
         cycle = intervals[0]
-    amount = plan.price_for(cycle, customer.currency) or 0
+    amount = plan.price_for(cycle, customer.currency)
+    if not plan.sold_in(customer.currency) or (
+        amount is None and any(p["amount"] for p in plan.prices)
+    ):
+        return None  # a paid default plan not sold in the customer's currency is no fallback
     sub = new_subscription(
         ctx,
         customer,
         plan,
         cycle=cycle,
-        amount=amount,
+        amount=amount or 0,
         start=ctx.now(customer.test_clock_id),
         trial_days=0,
         fallback_of=ended.id,
