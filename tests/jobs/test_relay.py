@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tollway import customers
 from tollway.jobs import Registry, advance_test_clock, create_test_clock, relay, relay_events
 from tollway.jobs.relay import CURSOR_LAG, RELAY_KIND, tasks
+from tollway.jobs.retention import prune_delivery_logs
 from tollway.kernel.audit import AuditRecord, audit
 from tollway.kernel.clock import Clock
 from tollway.kernel.context import Context
@@ -308,3 +309,26 @@ def test_an_event_committing_late_is_still_relayed_within_the_lag(
         )
     relay_once(jobs, registry, clock, CURSOR_LAG)
     assert seen.calls == [b, late_id]
+
+
+def test_pruning_keeps_receipts_the_relay_could_still_look_for(
+    jobs: Jobs, registry: Registry, clock: Any
+) -> None:
+    clock.set(datetime.now(UTC) + timedelta(seconds=1))  # ids carry the real time
+    seen = Seen()
+    registry.register_consumer(Consumer("c", seen))
+    [a] = record(jobs, "a")
+    assert relay_once(jobs, registry, clock, CURSOR_LAG) == 1
+    assert cursor(jobs.factory, "c") is None  # the cursor has not passed it yet
+    clock.set(clock.now() + timedelta(days=91))
+    with unit_of_work(jobs.factory) as session:
+        prune_delivery_logs(jobs.context(session), {})
+    assert set(receipts(jobs.factory, "c")) == {a}  # kept: the relay reads past None
+    assert relay_once(jobs, registry, clock, CURSOR_LAG) == 0
+    assert seen.calls == [a]  # handled once, never again
+    assert settle_cursor(jobs, registry, clock, a) == a
+    with unit_of_work(jobs.factory) as session:
+        prune_delivery_logs(jobs.context(session), {})
+    assert receipts(jobs.factory, "c") == {}  # behind the cursor and old: pruned
+    assert relay_once(jobs, registry, clock, CURSOR_LAG) == 0
+    assert seen.calls == [a]

@@ -2,8 +2,11 @@
 
 - webhook deliveries that finished (succeeded or failed) more than 30 days ago,
   with their attempts;
-- relay receipts (``done``) older than 90 days: the cursor passed them long ago,
-  and the relay's sweep looks back 24 hours only (``failed``/``dead`` are kept);
+- relay receipts (``done``) older than 90 days of events their consumer's cursor has
+  passed (the relay reads only past the cursor, and its sweep looks back 24 hours),
+  not of test-clock customers' events (their relay reads every event of the clock);
+  ``failed``/``dead`` are kept. A receipt the relay could still look for is never
+  pruned, or its event would be handled again;
 - notifications read more than 90 days ago (unread ones are kept).
 """
 
@@ -14,9 +17,11 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from tollway.customers import Customer
 from tollway.jobs.registry import Handler, Periodic
 from tollway.kernel.context import Context
-from tollway.kernel.relay import DONE, EventReceipt
+from tollway.kernel.outbox import Event
+from tollway.kernel.relay import DONE, EventReceipt, RelayCursor
 from tollway.notifications import Notification
 from tollway.webhooks import WebhookAttempt, WebhookDelivery
 
@@ -43,11 +48,19 @@ def prune_delivery_logs(ctx: Context, payload: dict[str, Any]) -> None:
             WebhookDelivery.updated_at < now - DELIVERY_RETENTION,
         )
     )
-    ctx.session.execute(
-        delete(EventReceipt).where(
-            EventReceipt.status == DONE, EventReceipt.updated_at < now - RECEIPT_RETENTION
+    behind_cursor = (
+        select(EventReceipt.id)
+        .join(RelayCursor, RelayCursor.consumer == EventReceipt.consumer)
+        .join(Event, Event.id == EventReceipt.event_id)
+        .outerjoin(Customer, Customer.id == Event.customer_id)
+        .where(
+            EventReceipt.status == DONE,
+            EventReceipt.updated_at < now - RECEIPT_RETENTION,
+            EventReceipt.event_id <= RelayCursor.position,
+            Customer.test_clock_id.is_(None),
         )
     )
+    ctx.session.execute(delete(EventReceipt).where(EventReceipt.id.in_(behind_cursor)))
     ctx.session.execute(
         delete(Notification).where(
             Notification.read_at.is_not(None),
