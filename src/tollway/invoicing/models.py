@@ -135,8 +135,14 @@ class CreditNote(Base):
     due_reduction: Mapped[int] = mapped_column(BigInteger)
     """The part that lowered what was still due on the invoice."""
     returned: Mapped[int] = mapped_column(BigInteger)
-    """The rest, given back as ``outcome`` says."""
+    """The rest, given back: ``refunded`` + ``credited``."""
+    refunded: Mapped[int] = mapped_column(BigInteger)
+    """The part of ``returned`` refunded in cash (payments move it); never more than
+    the cash the invoice was paid (``amount_paid``) and not refunded yet."""
+    credited: Mapped[int] = mapped_column(BigInteger)
+    """The part of ``returned`` credited to the customer's balance (``grant_id``)."""
     outcome: Mapped[str] = mapped_column(String(20))
-    """``refunded`` (money goes back through payments) or ``credited`` (to the balance)."""
+    """What the note did: ``refunded``, ``credited`` (to the balance), ``split`` (both)
+    or ``due_reduced`` (it only lowered what was due)."""
     grant_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Insert, Select, func, select, update
+from sqlalchemy import Insert, Select, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tollway.invoicing.models import (
@@ -150,7 +150,3 @@ class InvoiceRepository:
             .order_by(CreditNote.id)
         )
         return list(self.ctx.session.scalars(stmt))
-
-    def count_credit_notes(self, invoice_id: str) -> int:
-        stmt = select(func.count(CreditNote.id)).where(CreditNote.invoice_id == invoice_id)
-        return int(self.ctx.session.scalar(stmt) or 0)

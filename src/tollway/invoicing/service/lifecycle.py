@@ -25,6 +25,7 @@ from tollway.invoicing.totals import amount_due
 from tollway.kernel.access import require_full_access
 from tollway.kernel.audit import audit
 from tollway.kernel.context import Context
+from tollway.kernel.errors import InvalidTransition
 from tollway.kernel.jobs import enqueue
 from tollway.ledger import apply_to_invoice, refund_to_balance, release_invoice
 
@@ -149,11 +150,17 @@ def pay_invoice(ctx: Context, invoice_id: str) -> Invoice:
 
 def void_invoice(ctx: Context, invoice_id: str) -> Invoice:
     """Cancel an invoice that is not paid: it stays, with its number, as void; the
-    credits it used go back to the customer's balance (``credits_applied`` 0)."""
+    credits it used go back to the customer's balance (``credits_applied`` 0). An
+    invoice with credit notes cannot be voided (409): the notes gave back already."""
     require_full_access(ctx, "void invoices")
     invoice = load(ctx, invoice_id, lock=True)
     before = invoice.status
     states.check("void", before)
+    if invoice.amount_credited:
+        raise InvalidTransition(
+            "cannot void an invoice with credit notes: they already gave back what it billed",
+            status_from=before,
+        )
     now = ctx.now(invoice.test_clock_id)
     release_invoice(ctx, invoice.id, now)
     invoice.status = states.VOID
