@@ -161,3 +161,28 @@ def test_the_upcoming_invoice_is_the_next_run_computed_now(story: Story) -> None
         "/v1/customers/acme/upcoming-invoice", headers={"Authorization": f"Bearer {key}"}
     )
     assert (own.status_code, own.json()["total"]) == (200, 1000), own.text
+
+
+def test_numbers_take_the_utc_year_and_due_dates_the_customers_clock(story: Story) -> None:
+    """Net terms are days on the customer's clock at the same local time of day (30
+    days from Mar 1 12:00 PST is Mar 31 12:00 PDT, 19:00Z across the DST change);
+    the number's year is the UTC year of issue (Jan 1 03:00Z is still Dec 31 in Los
+    Angeles, and the number is of 2027)."""
+    story.starts_at(utc(2026, 3, 1, 20))
+    story.customer("acme", timezone="America/Los_Angeles")
+    body = {
+        "customer_id": "acme",
+        "auto_finalize": True,
+        "items": [{"description": "Setup", "unit_amount": 100}],
+    }
+    march = story.post("/v1/invoices", body, 201)
+    assert (march["issued_at"], march["due_date"]) == (
+        "2026-03-01T20:00:00Z",
+        "2026-03-31T19:00:00Z",
+    )
+    story.advance(utc(2027, 1, 1, 3))
+    new_year = story.post("/v1/invoices", body, 201)
+    assert (new_year["number"], new_year["due_date"]) == (
+        "INV-2027-0001",
+        "2027-01-31T03:00:00Z",
+    )
