@@ -186,3 +186,28 @@ def test_numbers_take_the_utc_year_and_due_dates_the_customers_clock(story: Stor
         "INV-2027-0001",
         "2027-01-31T03:00:00Z",
     )
+
+
+def test_an_amount_off_coupon_on_proportional_lines_takes_their_share(story: Story) -> None:
+    """A 1000-off forever coupon on a 3000 plan: half a period's credit gives back half
+    of the 2000 paid (-1500 with -500 off); an upgrade to 6000 at mid-period credits
+    -1500 (-500 off) and charges 3000 with 500 off (half of the new period's 5000)."""
+    story.plan("pro", 3000)
+    story.plan("max", 6000)
+    coupon = {"code": "OFF10", "amount_off": 1000, "currency": "USD", "duration": "forever"}
+    story.post("/v1/coupons", coupon, 201)
+    story.starts_at(utc(2026, 4, 1))
+    story.customer("acme")
+    story.customer("bolt")
+    canceled = story.subscribe("acme", "pro", coupon_code="OFF10", billing_cycle="monthly")
+    upgraded = story.subscribe("bolt", "pro", coupon_code="OFF10", billing_cycle="monthly")
+    story.advance(utc(2026, 4, 16))
+    story.post(f"/v1/subscriptions/{canceled['id']}/cancel", {"cancel_immediately": True})
+    story.post(f"/v1/subscriptions/{upgraded['id']}/change", {"new_plan_id": "max"})
+    story.advance(utc(2026, 4, 16, 1))
+    first, cancel = invoices_of(story, "acme")
+    assert (lines(first), first["total"]) == ([("plan", 3000, 1000)], 2000)
+    assert (lines(cancel), cancel["total"]) == ([("cancel_credit", -1500, -500)], -1000)
+    _, upgrade = invoices_of(story, "bolt")
+    assert lines(upgrade) == [("proration", -1500, -500), ("proration", 3000, 500)]
+    assert upgrade["total"] == 1500  # 2500 for half of max at 5000, less 1000 unused of pro
