@@ -2,12 +2,13 @@
 and credit notes.
 
 ``invoice_billed_periods`` is what makes usage in arrears exactly-once: one row per
-(subscription, period start, kind), inserted in the transaction that bills it, so
-a rerun or a second worker running the same run finds the key taken and bills
-nothing twice. Period fees, prorations and add-ons are exactly-once through the
-subscription charge rows an invoice claims. ``invoice_sequences`` holds the last
-number given per (product, year); incrementing it locks the row until commit, so
-concurrent finalizations take turns and numbers have no gaps nor duplicates.
+billed interval (subscription, period start, kind), inserted in the transaction that
+bills it; a subscription's intervals chain (each starts where the billed usage
+ended), so a rerun or a second worker finds the key taken and bills nothing twice.
+Period fees, prorations and add-ons are exactly-once through the subscription charge
+rows an invoice claims. ``invoice_sequences`` holds the last number given per
+(product, year); incrementing it locks the row until commit, so concurrent
+finalizations take turns and numbers have no gaps nor duplicates.
 """
 
 from __future__ import annotations

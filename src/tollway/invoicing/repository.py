@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Insert, Select, select, update
+from sqlalchemy import Insert, Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tollway.invoicing.models import (
@@ -126,6 +126,22 @@ class InvoiceRepository:
             .returning(BilledPeriod.subscription_id)
         )
         return set(self.ctx.session.scalars(stmt))
+
+    def billed_until(self, subscription_ids: Sequence[str]) -> dict[str, datetime]:
+        """Where each subscription's billed usage ends (the latest end of its usage
+        keys); subscriptions with none are absent."""
+        if not subscription_ids:
+            return {}
+        stmt = (
+            select(BilledPeriod.subscription_id, func.max(BilledPeriod.period_end))
+            .where(
+                BilledPeriod.product_id == self.ctx.product_id,
+                BilledPeriod.subscription_id.in_(list(subscription_ids)),
+                BilledPeriod.kind == "usage",
+            )
+            .group_by(BilledPeriod.subscription_id)
+        )
+        return dict(self.ctx.session.execute(stmt).all())
 
     def forget_empty(self, keys: Sequence[PeriodKey]) -> None:
         """Keys whose period turned out to have nothing to bill point to no invoice."""

@@ -51,8 +51,10 @@ def create_invoice(ctx: Context, data: InvoiceCreate) -> Invoice:
     """A manual invoice, draft unless ``auto_finalize``.
 
     With ``items``: one line each (``one_off``). With ``subscription_id``: the
-    subscription's charges not invoiced yet and, with a period, its usage over it
-    (billed once: a period already billed is 409), by the invoice run's own code."""
+    subscription's charges not invoiced yet and, with a period, its usage over it, by
+    the invoice run's own code. The period starts where the subscription's billed
+    usage ends (409 otherwise: nothing is billed twice, nothing is skipped) and ends
+    by now (422)."""
     require_full_access(ctx, "create invoices")
     _check(data)
     customer = get_customer(ctx, data.customer_id)
@@ -94,6 +96,10 @@ def create_invoice(ctx: Context, data: InvoiceCreate) -> Invoice:
             raise ValidationFailed.field("plan_id", "no such plan") from exc
     period = None
     if data.period_start is not None and data.period_end is not None:
+        if data.period_end > ctx.now(customer.test_clock_id):
+            raise ValidationFailed.field(
+                "period_end", "must not be in the future: later usage would never be billed"
+            )
         period = (data.period_start, data.period_end)
     found = run_invoices(
         ctx,
