@@ -221,6 +221,28 @@ def test_bad_input_is_422_naming_the_field(client: TestClient) -> None:
     assert client.get("/v1/customers/acme/invoices").json()["data"] == []
 
 
+def test_amounts_beyond_the_largest_amount_are_422_not_a_crash(client: TestClient) -> None:
+    """Each line and the invoice's total stay within 10^15 minor units."""
+    _customer(client)
+    huge = {"description": "x", "quantity": 10**9, "unit_amount": 10**15}
+    cases: list[tuple[list[dict[str, Any]], str]] = [
+        ([{"description": "ok", "unit_amount": 1}, huge], "items[1].unit_amount"),
+        ([{"description": "x", "unit_amount": 10**15}] * 100, "items"),
+        (
+            [{"description": "x", "quantity": 2, "unit_amount": 5 * 10**14 + 1}],
+            "items[0].unit_amount",
+        ),
+    ]
+    for items, field in cases:
+        response = client.post("/v1/invoices", json={"customer_id": "acme", "items": items})
+        assert response.status_code == 422, response.text
+        assert [e["field"] for e in response.json()["errors"]] == [field]
+    at_limit = [{"description": "x", "quantity": 2, "unit_amount": 5 * 10**14}]
+    response = client.post("/v1/invoices", json={"customer_id": "acme", "items": at_limit})
+    assert (response.status_code, response.json()["total"]) == (201, 10**15)
+    assert len(client.get("/v1/customers/acme/invoices").json()["data"]) == 1
+
+
 def test_customer_keys_see_only_their_own_invoices_and_cannot_write(
     client: TestClient, anonymous: TestClient
 ) -> None:

@@ -83,6 +83,38 @@ def test_reverse_charge_needs_an_eu_seller_and_a_valid_id_of_another_member_stat
     assert (french_business.rate, french_business.note) == (Decimal(0), NOTE)
 
 
+def test_prices_that_include_a_tax_not_charged_are_reduced_to_net() -> None:
+    """Reverse charge, or an exempt customer, on prices that include VAT: the invoice
+    bills their net (11900 with 19% included is 10000), no tax."""
+    inclusive = [
+        TaxRate(rate=Decimal(19), label="MwSt", inclusive=True),
+        TaxRate(rate=Decimal(0), label="Exempt", customer_id="charity"),
+    ]
+
+    def tax(customer: str, tax_id: str | None = None) -> TaxTreatment:
+        return treatment(
+            inclusive,
+            customer_external_id=customer,
+            country="FR",
+            tax_id=tax_id,
+            seller_country="DE",
+            reverse_charge_note=NOTE,
+        )
+
+    for treated in (tax("paris", "FR40303265045"), tax("charity")):
+        totals = compute_totals(lines((11900, 0)), treated)
+        assert totals.__dict__ == {"subtotal": 11900, "discount": 0, "tax": 0, "total": 10000}
+    assert compute_totals(lines((11900, 0)), tax("berlin")).__dict__ == {
+        "subtotal": 11900,
+        "discount": 0,
+        "tax": 1900,
+        "total": 11900,
+    }
+    exclusive = compute_totals(lines((11900, 0)), tax_for("acme", "DE", "FR40303265045"))
+    assert (exclusive.tax, exclusive.total) == (0, 11900)  # exclusive prices are net already
+    assert compute_totals(lines((11900, 0)), tax_for("charity", "FR")).total == 9917  # 20% held
+
+
 def test_line_discounts_round_half_even_once_and_follow_the_sign() -> None:
     assert line_discount(2999, {"percent_off": "50"}) == 1500  # 1499.5 -> 1500 (even)
     assert line_discount(2997, {"percent_off": "50"}) == 1498  # 1498.5 -> 1498 (even)

@@ -15,7 +15,7 @@ from tollway import catalog, customers, invoicing, subscriptions
 from tollway.kernel.clock import Clock
 from tollway.kernel.context import Context
 from tollway.kernel.db import unit_of_work
-from tollway.kernel.errors import NotFound
+from tollway.kernel.errors import NotFound, ValidationFailed
 from tollway.kernel.tenancy import ensure_product
 
 MAX_QUERIES_PER_INVOICE = 10
@@ -92,3 +92,30 @@ def test_one_run_invoices_many_subscriptions_once(
         ctx = Context(session=session, product_id=product_id, clock=clock)
         with pytest.raises(NotFound):
             invoicing.run_invoices(ctx, [invoicing.RunItem("sub_missing", period)])
+
+
+def test_a_run_refuses_two_periods_of_one_subscription(
+    session_factory: sessionmaker[Session], clock: Clock
+) -> None:
+    """Keeping one of them would silently drop the other's usage; the same item twice
+    is one item."""
+    with unit_of_work(session_factory) as session:
+        product_id = ensure_product(session, code="default", name="Default", clock=clock).id
+        ctx = Context(session=session, product_id=product_id, clock=clock)
+        catalog.create_plan(
+            ctx,
+            catalog.PlanCreate(
+                code="pro", name="Pro", prices=[catalog.PriceSpec(interval="monthly", amount=2999)]
+            ),
+        )
+        (sub,) = _subscribed(ctx, 1)
+    start = clock.now()
+    march = invoicing.RunItem(sub.id, (start, start + timedelta(days=31)))
+    april = invoicing.RunItem(sub.id, (start + timedelta(days=31), start + timedelta(days=61)))
+    with unit_of_work(session_factory) as session:
+        ctx = Context(session=session, product_id=product_id, clock=clock)
+        with pytest.raises(ValidationFailed) as refused:
+            invoicing.run_invoices(ctx, [march, april])
+        assert refused.value.errors[0].field == "subscription_id"
+        made = invoicing.run_invoices(ctx, [march, march])
+        assert [(i.subscription_id, i.total) for i in made] == [(sub.id, 2999)]

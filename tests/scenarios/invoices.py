@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
 from story import Story
+
+from tollway.invoicing.tasks import on_subscription_event
+from tollway.kernel.clock import Clock
+from tollway.kernel.context import Context
+from tollway.kernel.db import unit_of_work
+from tollway.kernel.outbox import Event
 
 
 def invoices_of(story: Story, customer: str) -> list[dict[str, Any]]:
@@ -53,3 +60,15 @@ def usage_lines(invoice: dict[str, Any]) -> list[tuple[str, str, str, int]]:
         for line in invoice["line_items"]
         if line["kind"] == "usage"
     ]
+
+
+def redeliver(story: Story, factory: sessionmaker[Session], clock: Clock, event_type: str) -> None:
+    """Offer the latest ``event_type`` event to the invoicing consumer again, as the
+    relay does after a crash between handling an event and recording it."""
+    (event_id,) = [e["id"] for e in story.events(event_type)][-1:]
+    with unit_of_work(factory) as session:
+        event = session.get_one(Event, event_id)
+        ctx = Context(
+            session=session, product_id=event.product_id, clock=clock, actor="relay:invoicing"
+        )
+        on_subscription_event(ctx, event)

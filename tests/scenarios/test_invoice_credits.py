@@ -190,3 +190,75 @@ def test_a_cancel_credit_larger_than_the_bill_goes_to_the_balance(story: Story) 
     assert lines(cancel) == [("cancel_credit", -1100, 0)]  # 11 of 31 days unused
     assert (cancel["total"], cancel["amount_due"], cancel["status"]) == (-1100, 0, "paid")
     assert balance(story) == 1100
+
+
+def one_off(story: Story, amount: int, customer: str = "acme") -> dict[str, Any]:
+    body = {
+        "customer_id": customer,
+        "auto_finalize": True,
+        "items": [{"description": "Consulting", "unit_amount": amount}],
+    }
+    result: dict[str, Any] = story.post("/v1/invoices", body, 201)
+    return result
+
+
+def note_parts(note: dict[str, Any]) -> tuple[Any, ...]:
+    keys = ("amount", "due_reduction", "refunded", "credited_to_balance", "outcome")
+    return tuple(note[k] for k in keys)
+
+
+def test_a_fully_credited_uncollectible_invoice_is_settled_and_gives_credits_back_once(
+    story: Story,
+) -> None:
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    grant(story, 300)
+    invoice = one_off(story, 1000)
+    assert (invoice["credits_applied"], invoice["amount_due"], balance(story)) == (300, 700, 0)
+    story.post(f"/v1/invoices/{invoice['id']}/mark-uncollectible")
+    note = story.post(f"/v1/invoices/{invoice['id']}/credit-notes", {"reason": "sorry"}, 201)
+    assert note_parts(note) == (1000, 700, 0, 300, "credited")
+    after = story.ok("GET", f"/v1/invoices/{invoice['id']}")
+    assert (after["status"], after["amount_due"], balance(story)) == ("paid", 0, 300)
+    refused = story.client.post(f"/v1/invoices/{invoice['id']}/void", json={})
+    assert refused.status_code == 409, refused.text
+    assert balance(story) == 300
+
+
+def test_an_invoice_with_a_credit_note_cannot_be_voided(story: Story) -> None:
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    grant(story, 300)
+    invoice = one_off(story, 1000)
+    path = f"/v1/invoices/{invoice['id']}"
+    note = story.post(f"{path}/credit-notes", {"amount": 200, "reason": "discount"}, 201)
+    assert note_parts(note) == (200, 200, 0, 0, "due_reduced")
+    refused = story.client.post(f"{path}/void", json={})
+    assert refused.status_code == 409, refused.text
+    assert "credit notes" in refused.json()["detail"]
+    after = story.ok("GET", path)
+    assert (after["status"], after["amount_due"], balance(story)) == ("open", 500, 0)
+
+
+def test_a_refund_gives_back_cash_and_what_credits_paid_goes_to_the_balance(
+    story: Story,
+) -> None:
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    grant(story, 5000)
+    by_credits = one_off(story, 140)
+    assert (by_credits["status"], by_credits["amount_paid"], balance(story)) == ("paid", 0, 4860)
+    path = f"/v1/invoices/{by_credits['id']}/credit-notes"
+    note = story.post(path, {"reason": "sorry", "refund": True}, 201)
+    assert note_parts(note) == (140, 0, 0, 140, "credited")
+    assert balance(story) == 5000
+    story.customer("bolt")
+    grant(story, 100, "bolt")
+    mixed = one_off(story, 140, "bolt")  # 100 by credits, 40 in cash
+    story.post(f"/v1/invoices/{mixed['id']}/pay")
+    path = f"/v1/invoices/{mixed['id']}/credit-notes"
+    first = story.post(path, {"amount": 30, "reason": "part", "refund": True}, 201)
+    assert note_parts(first) == (30, 0, 30, 0, "refunded")
+    rest = story.post(path, {"reason": "rest", "refund": True}, 201)
+    assert note_parts(rest) == (110, 0, 10, 100, "split")
+    assert balance(story, "bolt") == 100

@@ -161,3 +161,53 @@ def test_the_upcoming_invoice_is_the_next_run_computed_now(story: Story) -> None
         "/v1/customers/acme/upcoming-invoice", headers={"Authorization": f"Bearer {key}"}
     )
     assert (own.status_code, own.json()["total"]) == (200, 1000), own.text
+
+
+def test_numbers_take_the_utc_year_and_due_dates_the_customers_clock(story: Story) -> None:
+    """Net terms are days on the customer's clock at the same local time of day (30
+    days from Mar 1 12:00 PST is Mar 31 12:00 PDT, 19:00Z across the DST change);
+    the number's year is the UTC year of issue (Jan 1 03:00Z is still Dec 31 in Los
+    Angeles, and the number is of 2027)."""
+    story.starts_at(utc(2026, 3, 1, 20))
+    story.customer("acme", timezone="America/Los_Angeles")
+    body = {
+        "customer_id": "acme",
+        "auto_finalize": True,
+        "items": [{"description": "Setup", "unit_amount": 100}],
+    }
+    march = story.post("/v1/invoices", body, 201)
+    assert (march["issued_at"], march["due_date"]) == (
+        "2026-03-01T20:00:00Z",
+        "2026-03-31T19:00:00Z",
+    )
+    story.advance(utc(2027, 1, 1, 3))
+    new_year = story.post("/v1/invoices", body, 201)
+    assert (new_year["number"], new_year["due_date"]) == (
+        "INV-2027-0001",
+        "2027-01-31T03:00:00Z",
+    )
+
+
+def test_an_amount_off_coupon_on_proportional_lines_takes_their_share(story: Story) -> None:
+    """A 1000-off forever coupon on a 3000 plan: half a period's credit gives back half
+    of the 2000 paid (-1500 with -500 off); an upgrade to 6000 at mid-period credits
+    -1500 (-500 off) and charges 3000 with 500 off (half of the new period's 5000)."""
+    story.plan("pro", 3000)
+    story.plan("max", 6000)
+    coupon = {"code": "OFF10", "amount_off": 1000, "currency": "USD", "duration": "forever"}
+    story.post("/v1/coupons", coupon, 201)
+    story.starts_at(utc(2026, 4, 1))
+    story.customer("acme")
+    story.customer("bolt")
+    canceled = story.subscribe("acme", "pro", coupon_code="OFF10", billing_cycle="monthly")
+    upgraded = story.subscribe("bolt", "pro", coupon_code="OFF10", billing_cycle="monthly")
+    story.advance(utc(2026, 4, 16))
+    story.post(f"/v1/subscriptions/{canceled['id']}/cancel", {"cancel_immediately": True})
+    story.post(f"/v1/subscriptions/{upgraded['id']}/change", {"new_plan_id": "max"})
+    story.advance(utc(2026, 4, 16, 1))
+    first, cancel = invoices_of(story, "acme")
+    assert (lines(first), first["total"]) == ([("plan", 3000, 1000)], 2000)
+    assert (lines(cancel), cancel["total"]) == ([("cancel_credit", -1500, -500)], -1000)
+    _, upgrade = invoices_of(story, "bolt")
+    assert lines(upgrade) == [("proration", -1500, -500), ("proration", 3000, 500)]
+    assert upgrade["total"] == 1500  # 2500 for half of max at 5000, less 1000 unused of pro

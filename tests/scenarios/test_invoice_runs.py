@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from invoices import invoices_of
+from invoices import invoices_of, redeliver
+from sqlalchemy.orm import Session, sessionmaker
 from story import Story, utc
 
+from tollway.kernel.clock import Clock
 
-def test_a_subscription_is_invoiced_in_advance_at_start_and_each_renewal(story: Story) -> None:
+
+def test_a_subscription_is_invoiced_in_advance_at_start_and_each_renewal(
+    story: Story, session_factory: sessionmaker[Session], clock: Clock
+) -> None:
     story.plan("pro", 2999)
     story.starts_at(utc(2026, 3, 1))
     story.customer("acme")
@@ -18,7 +23,8 @@ def test_a_subscription_is_invoiced_in_advance_at_start_and_each_renewal(story: 
     ]
     assert [(line["kind"], line["amount"]) for line in first[0]["line_items"]] == [("plan", 2999)]
     story.advance(utc(2026, 4, 1))
-    story.advance(utc(2026, 4, 1))  # a rerun creates nothing
+    redeliver(story, session_factory, clock, "subscription.renewed")  # a rerun creates nothing
+    redeliver(story, session_factory, clock, "subscription.created")
     assert [
         (i["number"], i["total"], i["period_start"][:10]) for i in invoices_of(story, "acme")
     ] == [

@@ -3,13 +3,18 @@ minimum commitments, to the cent."""
 
 from __future__ import annotations
 
-from invoices import invoices_of, lines, metric, usage_lines, usage_plan, use
+from invoices import invoices_of, lines, metric, redeliver, usage_lines, usage_plan, use
+from sqlalchemy.orm import Session, sessionmaker
 from story import Story, utc
+
+from tollway.kernel.clock import Clock
 
 MONTHLY = {"billing_cycle": "monthly"}
 
 
-def test_resource_rates_make_one_invoice_of_140_with_two_lines(story: Story) -> None:
+def test_resource_rates_make_one_invoice_of_140_with_two_lines(
+    story: Story, session_factory: sessionmaker[Session], clock: Clock
+) -> None:
     """2 cores for 10 hours at 5 per core-hour, 4 GB for 10 hours at 1 per GB-hour."""
     metric(story, "cpu_cores", "weighted_sum")
     metric(story, "memory_gb", "weighted_sum")
@@ -42,8 +47,8 @@ def test_resource_rates_make_one_invoice_of_140_with_two_lines(story: Story) -> 
         "2026-03-01",
         "2026-04-01",
     )
-    story.advance(utc(2026, 4, 2))
-    assert len(invoices_of(story, "acme")) == 1  # rerunning the advance bills nothing again
+    redeliver(story, session_factory, clock, "subscription.renewed")
+    assert len(invoices_of(story, "acme")) == 1  # the period's usage is billed once
 
 
 def test_hybrid_base_in_advance_then_overage_with_the_next_base(story: Story) -> None:
@@ -167,9 +172,14 @@ def test_a_manual_invoice_of_a_period_bills_its_usage_once(story: Story) -> None
         "INV-2026-0002",
         "INV-2026-0003",
     ]
-    nothing = story.client.post(
+    elsewhere = story.client.post(
         "/v1/invoices",
         json={**body, "period_start": "2026-02-01T00:00:00Z", "period_end": "2026-02-02T00:00:00Z"},
+    )
+    assert elsewhere.status_code == 409, elsewhere.text  # usage is billed until April 1
+    nothing = story.client.post(
+        "/v1/invoices",
+        json={**body, "period_start": "2026-04-01T00:00:00Z", "period_end": "2026-04-01T00:00:01Z"},
     )
     assert nothing.status_code == 422, nothing.text
 
@@ -199,3 +209,55 @@ def test_usage_during_a_trial_is_free(story: Story) -> None:
         ("plan", 2999),
         ("usage", 50),  # the 10 core-hours after the trial
     ]
+
+
+def calls_in_march(story: Story) -> str:
+    """100 calls on Mar 5 and 10 on Mar 20 at 1 each; returns the subscription's id."""
+    metric(story, "calls")
+    usage_plan(story, "metered", [{"metric": "calls", "model": "standard", "unit_amount": "1"}])
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    sub_id: str = story.subscribe("acme", "metered", **MONTHLY)["id"]
+    story.advance(utc(2026, 3, 25))
+    use(story, "acme", "calls", 100, "2026-03-05T08:00:00Z")
+    use(story, "acme", "calls", 10, "2026-03-20T08:00:00Z")
+    return sub_id
+
+
+def test_a_manual_invoice_of_part_of_a_period_leaves_the_rest_to_the_run(story: Story) -> None:
+    """Billed usage never overlaps and leaves no gap: the run bills the period from
+    where the manual invoice stopped."""
+    sub_id = calls_in_march(story)
+    body = {
+        "customer_id": "acme",
+        "subscription_id": sub_id,
+        "period_start": "2026-03-01T00:00:00Z",
+        "period_end": "2026-03-10T00:00:00Z",
+        "auto_finalize": True,
+    }
+    manual = story.post("/v1/invoices", body, 201)
+    assert (manual["total"], manual["period_end"][:10]) == (100, "2026-03-10")
+    story.advance(utc(2026, 4, 1, 1))
+    _, run = invoices_of(story, "acme")
+    assert (run["total"], run["period_start"][:10], run["period_end"][:10]) == (
+        10,
+        "2026-03-10",
+        "2026-04-01",
+    )
+
+
+def test_a_manual_period_that_would_overlap_or_leave_a_gap_is_refused(story: Story) -> None:
+    sub_id = calls_in_march(story)
+    body = {"customer_id": "acme", "subscription_id": sub_id, "auto_finalize": True}
+    for start, end in (("2026-03-15", "2026-03-25"), ("2026-02-01", "2026-03-10")):
+        period = {"period_start": f"{start}T00:00:00Z", "period_end": f"{end}T00:00:00Z"}
+        refused = story.client.post("/v1/invoices", json={**body, **period})
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["param"] == "period_start"
+    future = {"period_start": "2026-03-01T00:00:00Z", "period_end": "2026-04-01T00:00:00Z"}
+    refused = story.client.post("/v1/invoices", json={**body, **future})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "period_end"
+    story.advance(utc(2026, 4, 1, 1))
+    (run,) = invoices_of(story, "acme")
+    assert run["total"] == 110

@@ -2,12 +2,13 @@
 and credit notes.
 
 ``invoice_billed_periods`` is what makes usage in arrears exactly-once: one row per
-(subscription, period start, kind), inserted in the transaction that bills it, so
-a rerun or a second worker running the same run finds the key taken and bills
-nothing twice. Period fees, prorations and add-ons are exactly-once through the
-subscription charge rows an invoice claims. ``invoice_sequences`` holds the last
-number given per (product, year); incrementing it locks the row until commit, so
-concurrent finalizations take turns and numbers have no gaps nor duplicates.
+billed interval (subscription, period start, kind), inserted in the transaction that
+bills it; a subscription's intervals chain (each starts where the billed usage
+ended), so a rerun or a second worker finds the key taken and bills nothing twice.
+Period fees, prorations and add-ons are exactly-once through the subscription charge
+rows an invoice claims. ``invoice_sequences`` holds the last number given per
+(product, year); incrementing it locks the row until commit, so concurrent
+finalizations take turns and numbers have no gaps nor duplicates.
 """
 
 from __future__ import annotations
@@ -135,8 +136,14 @@ class CreditNote(Base):
     due_reduction: Mapped[int] = mapped_column(BigInteger)
     """The part that lowered what was still due on the invoice."""
     returned: Mapped[int] = mapped_column(BigInteger)
-    """The rest, given back as ``outcome`` says."""
+    """The rest, given back: ``refunded`` + ``credited``."""
+    refunded: Mapped[int] = mapped_column(BigInteger)
+    """The part of ``returned`` refunded in cash (payments move it); never more than
+    the cash the invoice was paid (``amount_paid``) and not refunded yet."""
+    credited: Mapped[int] = mapped_column(BigInteger)
+    """The part of ``returned`` credited to the customer's balance (``grant_id``)."""
     outcome: Mapped[str] = mapped_column(String(20))
-    """``refunded`` (money goes back through payments) or ``credited`` (to the balance)."""
+    """What the note did: ``refunded``, ``credited`` (to the balance), ``split`` (both)
+    or ``due_reduced`` (it only lowered what was due)."""
     grant_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]

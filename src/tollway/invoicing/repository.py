@@ -127,6 +127,22 @@ class InvoiceRepository:
         )
         return set(self.ctx.session.scalars(stmt))
 
+    def billed_until(self, subscription_ids: Sequence[str]) -> dict[str, datetime]:
+        """Where each subscription's billed usage ends (the latest end of its usage
+        keys); subscriptions with none are absent."""
+        if not subscription_ids:
+            return {}
+        stmt = (
+            select(BilledPeriod.subscription_id, func.max(BilledPeriod.period_end))
+            .where(
+                BilledPeriod.product_id == self.ctx.product_id,
+                BilledPeriod.subscription_id.in_(list(subscription_ids)),
+                BilledPeriod.kind == "usage",
+            )
+            .group_by(BilledPeriod.subscription_id)
+        )
+        return dict(self.ctx.session.execute(stmt).all())
+
     def forget_empty(self, keys: Sequence[PeriodKey]) -> None:
         """Keys whose period turned out to have nothing to bill point to no invoice."""
         for key in keys:
@@ -150,7 +166,3 @@ class InvoiceRepository:
             .order_by(CreditNote.id)
         )
         return list(self.ctx.session.scalars(stmt))
-
-    def count_credit_notes(self, invoice_id: str) -> int:
-        stmt = select(func.count(CreditNote.id)).where(CreditNote.invoice_id == invoice_id)
-        return int(self.ctx.session.scalar(stmt) or 0)

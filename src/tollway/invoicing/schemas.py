@@ -131,7 +131,13 @@ class CreditNoteOut(BaseModel):
     currency: str
     reason: str
     due_reduction: int
+    """What the note took off the amount due."""
     returned: int
+    """What it gave back of what was paid: ``refunded`` + ``credited_to_balance``."""
+    refunded: int
+    """Refunded in cash: at most the cash paid (``amount_paid``) not refunded yet."""
+    credited_to_balance: int
+    """Credited to the customer's balance (what credits paid, or all with ``refund: false``)."""
     outcome: str
     created_at: datetime
 
@@ -146,6 +152,8 @@ class CreditNoteOut(BaseModel):
             reason=note.reason,
             due_reduction=note.due_reduction,
             returned=note.returned,
+            refunded=note.refunded,
+            credited_to_balance=note.credited,
             outcome=note.outcome,
             created_at=note.created_at,
         )
@@ -186,7 +194,8 @@ class CreditNoteCreate(BaseModel):
     amount: Annotated[MinorAmount, Field(ge=1)] | None = None
     reason: Text
     refund: bool = False
-    """``true``: a refund (through payments); ``false``: credit to the balance."""
+    """``true``: refund the cash paid (through payments), what credits paid goes back
+    to the balance; ``false``: credit everything returned to the balance."""
 
 
 class EmptyBody(BaseModel):

@@ -70,22 +70,29 @@ def reverse_charge(seller_country: str | None, tax_id: str | None) -> bool:
 
 @dataclass(frozen=True)
 class TaxTreatment:
-    """The tax an invoice bears: ``rate`` percent, inclusive or not, or reverse charge."""
+    """The tax an invoice bears: ``rate`` percent, inclusive or not, or reverse charge.
+
+    ``net_of`` is the inclusive rate (percent) the prices hold but the invoice does
+    not charge (reverse charge): its tax is taken out of them."""
 
     rate: Decimal
     label: str
     inclusive: bool = False
     note: str | None = None
+    net_of: Decimal = Decimal(0)
 
 
 NO_TAX = TaxTreatment(rate=Decimal(0), label="Tax")
 
 
 def rate_for(
-    rates: Sequence[TaxRate], *, customer_external_id: str, country: str | None
+    rates: Sequence[TaxRate], *, customer_external_id: str | None, country: str | None
 ) -> TaxRate | None:
-    """The most specific rate: the customer's own, else its country's, else the default."""
-    by_customer = [r for r in rates if r.customer_id == customer_external_id]
+    """The most specific rate: the customer's own, else its country's, else the default
+    (``customer_external_id`` ``None``: the rate of anyone in ``country``)."""
+    by_customer = [
+        r for r in rates if r.customer_id is not None and r.customer_id == customer_external_id
+    ]
     by_country = [
         r for r in rates if r.customer_id is None and country and r.country == country.upper()
     ]
@@ -106,11 +113,20 @@ def treatment(
     reverse_charge_note: str,
 ) -> TaxTreatment:
     """The tax of a customer's invoice: reverse charge (no tax, a note) for an EU
-    business abroad in the EU, else the most specific configured rate, else none."""
+    business abroad in the EU, else the most specific configured rate, else none.
+
+    An invoice that charges no tax (reverse charge, or the customer's own 0% rate: an
+    exempt customer) does not keep the tax its prices include: when the rate those
+    prices hold (the customer's, else its country's, else the default) is inclusive,
+    they are reduced to net (``net_of``)."""
     rate = rate_for(rates, customer_external_id=customer_external_id, country=country)
+    anyone = rate_for(rates, customer_external_id=None, country=country)
+    held = next((r.rate for r in (rate, anyone) if r is not None and r.inclusive), Decimal(0))
     if reverse_charge(seller_country, tax_id):
         label = rate.label if rate is not None else "VAT"
-        return TaxTreatment(rate=Decimal(0), label=label, note=reverse_charge_note)
+        return TaxTreatment(rate=Decimal(0), label=label, note=reverse_charge_note, net_of=held)
     if rate is None:
         return NO_TAX
+    if not rate.rate and held:
+        return TaxTreatment(rate=rate.rate, label=rate.label, net_of=held)
     return TaxTreatment(rate=rate.rate, label=rate.label, inclusive=rate.inclusive)

@@ -8,7 +8,9 @@ a line's discount on the line, the tax on the invoice's taxable amount.
 - ``discount`` is the sum of the line discounts;
 - exclusive tax: ``tax = (subtotal - discount) * rate``, ``total = subtotal -
   discount + tax``; inclusive tax: the prices hold it, ``tax = taxable - taxable /
-  (1 + rate)`` and ``total = subtotal - discount``;
+  (1 + rate)`` and ``total = subtotal - discount``; reverse charge on prices that
+  include a rate: they are reduced to net, ``tax = 0`` and ``total = taxable / (1 +
+  rate)``;
 - ``amount_due = total - credits_applied - amount_paid`` (never below zero).
 """
 
@@ -74,6 +76,9 @@ def compute_totals(lines: Iterable[Line], tax: TaxTreatment) -> Totals:
     subtotal = sum(line.amount for line in items)
     discount = sum(line.discount for line in items)
     taxable = subtotal - discount
+    if tax.net_of:
+        net = round_minor(Decimal(taxable) * HUNDRED / (HUNDRED + tax.net_of))
+        return Totals(subtotal, discount, 0, net)
     if tax.inclusive:
         net = round_minor(Decimal(taxable) * HUNDRED / (HUNDRED + tax.rate))
         return Totals(subtotal, discount, taxable - net, taxable)

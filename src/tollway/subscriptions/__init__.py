@@ -11,6 +11,7 @@ from tollway.subscriptions.models import (
     SubscriptionAddOn,
     SubscriptionCharge,
 )
+from tollway.subscriptions.periods import add_days
 from tollway.subscriptions.schemas import (
     AddOnAttach,
     ChangeOut,
@@ -81,6 +82,7 @@ __all__ = [
     "SubscriptionSettings",
     "TrialExtension",
     "accept_offer",
+    "add_days",
     "cancel_subscription",
     "change_plan",
     "charges_of",

@@ -1,9 +1,12 @@
 """Credit notes: money given back on a finalized invoice, in full or in part.
 
-A note first lowers what is still due on the invoice (an open invoice credited in
-full is settled: ``paid``); the rest was paid already and goes back to the
-customer: ``refund: true`` records a refund (payments move the money), ``false``
-credits the customer's balance. The notes of an invoice never exceed its total.
+A note first lowers what is still due on the invoice (an open or uncollectible
+invoice credited down to nothing due is settled: ``paid``); the rest was paid
+already and goes back to the customer. ``refund: true`` refunds it in cash (payments
+move the money) up to the cash the invoice was paid (``amount_paid``) and not
+refunded yet; what was paid with credits (``credits_applied``) goes back to the
+balance. ``refund: false`` credits all of it to the balance. The notes of an
+invoice never exceed its total.
 """
 
 from __future__ import annotations
@@ -24,7 +27,15 @@ from tollway.kernel.ids import new_id
 from tollway.kernel.outbox import record_event
 from tollway.ledger import refund_to_balance
 
-REFUNDED, CREDITED = "refunded", "credited"
+REFUNDED, CREDITED, SPLIT, DUE_REDUCED = "refunded", "credited", "split", "due_reduced"
+
+
+def _outcome(refunded: int, credited: int) -> str:
+    if refunded and credited:
+        return SPLIT
+    if refunded:
+        return REFUNDED
+    return CREDITED if credited else DUE_REDUCED
 
 
 def create_credit_note(ctx: Context, invoice_id: str, data: CreditNoteCreate) -> CreditNote:
@@ -42,28 +53,32 @@ def create_credit_note(ctx: Context, invoice_id: str, data: CreditNoteCreate) ->
     now = ctx.now(invoice.test_clock_id)
     repo = InvoiceRepository(ctx)
     reduction = min(amount, invoice.amount_due)
+    returned = amount - reduction
+    earlier = repo.credit_notes(invoice.id)
+    cash_left = invoice.amount_paid - sum(n.refunded for n in earlier)
+    refunded = min(returned, cash_left) if data.refund else 0
     note = CreditNote(
         id=new_id("cn"),
         product_id=ctx.product_id,
         invoice_id=invoice.id,
         customer_id=customer.id,
-        number=credit_note_number(
-            invoice.number or invoice.id, repo.count_credit_notes(invoice.id) + 1
-        ),
+        number=credit_note_number(invoice.number or invoice.id, len(earlier) + 1),
         amount=amount,
         currency=invoice.currency,
         reason=data.reason,
         due_reduction=reduction,
-        returned=amount - reduction,
-        outcome=REFUNDED if data.refund else CREDITED,
+        returned=returned,
+        refunded=refunded,
+        credited=returned - refunded,
+        outcome=_outcome(refunded, returned - refunded),
         grant_id=None,
         created_at=now,
     )
-    if note.outcome == CREDITED and note.returned:
+    if note.credited:
         note.grant_id = refund_to_balance(
             ctx,
             customer,
-            amount=note.returned,
+            amount=note.credited,
             currency=note.currency,
             reason=f"credit note {note.number}: {data.reason}",
             key=f"credit-note:{note.id}",
@@ -72,7 +87,7 @@ def create_credit_note(ctx: Context, invoice_id: str, data: CreditNoteCreate) ->
     invoice.amount_credited += amount
     invoice.amount_due -= reduction
     invoice.updated_at = now
-    settled = invoice.status == states.OPEN and invoice.amount_due == 0
+    settled = invoice.status in (states.OPEN, states.UNCOLLECTIBLE) and invoice.amount_due == 0
     if settled:
         invoice.status = states.PAID
         invoice.paid_at = now

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from tollway.customers import get_customer_by_id
+from tollway.customers import find_customers, get_customer_by_id
 from tollway.invoicing import states
 from tollway.invoicing.events import (
     INVOICE_FINALIZED,
@@ -25,15 +25,18 @@ from tollway.invoicing.totals import amount_due
 from tollway.kernel.access import require_full_access
 from tollway.kernel.audit import audit
 from tollway.kernel.context import Context
+from tollway.kernel.errors import InvalidTransition
 from tollway.kernel.jobs import enqueue
 from tollway.ledger import apply_to_invoice, refund_to_balance, release_invoice
+from tollway.subscriptions import add_days
 
 OVERDUE_JOB = "invoicing.overdue"
 
 
 def finalize_invoices(ctx: Context, invoices: Sequence[Invoice]) -> None:
-    """Issue draft invoices: numbers (one reservation per year for all of them), due
-    dates, credits applied; ``invoice.finalized``, and ``invoice.paid`` for those with
+    """Issue draft invoices: numbers (one reservation per UTC year of issue for all of
+    them), due dates (net terms in days on the customer's clock, same local time of
+    day), credits applied; ``invoice.finalized``, and ``invoice.paid`` for those with
     nothing left to pay. An open one gets its overdue check at its due date."""
     settings = invoicing_settings(ctx)
     repo = InvoiceRepository(ctx)
@@ -48,11 +51,15 @@ def finalize_invoices(ctx: Context, invoices: Sequence[Invoice]) -> None:
                 settings.number_prefix, year, last - len(group) + 1 + offset
             )
     applied = {i.id: _settle_with_balance(ctx, i, ctx.now(i.test_clock_id)) for i in invoices}
+    zones = {
+        c.id: c.timezone
+        for c in find_customers(ctx, {i.customer_external_id for i in invoices}).values()
+    }
     for invoice in invoices:  # set after the ledger's reads: one batched UPDATE at the flush
         now = ctx.now(invoice.test_clock_id)
         invoice.credits_applied = applied[invoice.id]
         invoice.issued_at = now
-        invoice.due_date = now + timedelta(days=settings.net_terms_days)
+        invoice.due_date = add_days(now, settings.net_terms_days, zones[invoice.customer_id])
         invoice.updated_at = now
         invoice.amount_due = amount_due(invoice.total, invoice.credits_applied, invoice.amount_paid)
         if invoice.amount_due == 0:
@@ -149,11 +156,17 @@ def pay_invoice(ctx: Context, invoice_id: str) -> Invoice:
 
 def void_invoice(ctx: Context, invoice_id: str) -> Invoice:
     """Cancel an invoice that is not paid: it stays, with its number, as void; the
-    credits it used go back to the customer's balance (``credits_applied`` 0)."""
+    credits it used go back to the customer's balance (``credits_applied`` 0). An
+    invoice with credit notes cannot be voided (409): the notes gave back already."""
     require_full_access(ctx, "void invoices")
     invoice = load(ctx, invoice_id, lock=True)
     before = invoice.status
     states.check("void", before)
+    if invoice.amount_credited:
+        raise InvalidTransition(
+            "cannot void an invoice with credit notes: they already gave back what it billed",
+            status_from=before,
+        )
     now = ctx.now(invoice.test_clock_id)
     release_invoice(ctx, invoice.id, now)
     invoice.status = states.VOID

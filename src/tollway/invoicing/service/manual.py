@@ -8,15 +8,16 @@ from tollway.catalog import get_plan
 from tollway.customers import get_customer, lock_currency
 from tollway.invoicing.models import Invoice
 from tollway.invoicing.schemas import InvoiceCreate
-from tollway.invoicing.service.build import MANUAL, Draft, save
+from tollway.invoicing.service.build import MANUAL, Draft, save, tax_of
 from tollway.invoicing.service.common import load
 from tollway.invoicing.service.lifecycle import finalize_invoices
 from tollway.invoicing.service.runs import RunItem, run_invoices
 from tollway.invoicing.settings import invoicing_settings
-from tollway.invoicing.totals import Line
+from tollway.invoicing.totals import Line, compute_totals
 from tollway.kernel.access import require_full_access
 from tollway.kernel.context import Context
 from tollway.kernel.errors import FieldError, NotFound, Unprocessable, ValidationFailed
+from tollway.kernel.validation import MAX_MINOR
 from tollway.subscriptions import get_subscription
 
 ONE_OFF = "one_off"
@@ -37,6 +38,11 @@ def _check(data: InvoiceCreate) -> None:
         errors.append(FieldError("period_end", "give both period_start and period_end"))
     elif data.period_start and data.period_end and data.period_end <= data.period_start:
         errors.append(FieldError("period_end", "must be after period_start"))
+    for n, item in enumerate(data.items or []):
+        if item.quantity * item.unit_amount > MAX_MINOR:
+            errors.append(
+                FieldError(f"items[{n}].unit_amount", f"quantity x unit_amount exceeds {MAX_MINOR}")
+            )
     if errors:
         raise ValidationFailed(errors)
 
@@ -45,8 +51,10 @@ def create_invoice(ctx: Context, data: InvoiceCreate) -> Invoice:
     """A manual invoice, draft unless ``auto_finalize``.
 
     With ``items``: one line each (``one_off``). With ``subscription_id``: the
-    subscription's charges not invoiced yet and, with a period, its usage over it
-    (billed once: a period already billed is 409), by the invoice run's own code."""
+    subscription's charges not invoiced yet and, with a period, its usage over it, by
+    the invoice run's own code. The period starts where the subscription's billed
+    usage ends (409 otherwise: nothing is billed twice, nothing is skipped) and ends
+    by now (422)."""
     require_full_access(ctx, "create invoices")
     _check(data)
     customer = get_customer(ctx, data.customer_id)
@@ -67,6 +75,8 @@ def create_invoice(ctx: Context, data: InvoiceCreate) -> Invoice:
             )
             for item in data.items
         ]
+        if abs(compute_totals(lines, tax_of(customer, settings)).total) > MAX_MINOR:
+            raise ValidationFailed.field("items", f"the invoice's total exceeds {MAX_MINOR}")
         draft = Draft(customer, customer.currency, lines, MANUAL)
         invoice = save(ctx, [draft], settings)[0]
         if data.auto_finalize:
@@ -86,6 +96,10 @@ def create_invoice(ctx: Context, data: InvoiceCreate) -> Invoice:
             raise ValidationFailed.field("plan_id", "no such plan") from exc
     period = None
     if data.period_start is not None and data.period_end is not None:
+        if data.period_end > ctx.now(customer.test_clock_id):
+            raise ValidationFailed.field(
+                "period_end", "must not be in the future: later usage would never be billed"
+            )
         period = (data.period_start, data.period_end)
     found = run_invoices(
         ctx,

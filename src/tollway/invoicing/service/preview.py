@@ -4,6 +4,7 @@ built by the run's own code, with nothing claimed, numbered or written."""
 from __future__ import annotations
 
 from tollway.customers import get_customer
+from tollway.invoicing.repository import InvoiceRepository
 from tollway.invoicing.schemas import InvoiceOut
 from tollway.invoicing.service.build import SUBSCRIPTION, Draft, build
 from tollway.invoicing.service.runs import subscription_lines
@@ -28,7 +29,8 @@ def upcoming_invoice(ctx: Context, external_id: str) -> InvoiceOut:
         c for c in subscription_charges(ctx, customer_id=customer.id) if c.subscription_id == sub.id
     ]
     charges += renewal_charges(ctx, sub.id)
-    window = None if sub.status == "trialing" else (sub.current_period_start, now)
+    billed = InvoiceRepository(ctx).billed_until([sub.id]).get(sub.id, sub.current_period_start)
+    window = None if sub.status == "trialing" else (max(sub.current_period_start, billed), now)
     lines = subscription_lines(
         ctx,
         sub,

@@ -26,7 +26,7 @@ from tollway.invoicing.settings import invoicing_settings
 from tollway.invoicing.totals import Line, line_discount
 from tollway.kernel.access import require_full_access
 from tollway.kernel.context import Context
-from tollway.kernel.errors import Conflict, NotFound
+from tollway.kernel.errors import Conflict, NotFound, ValidationFailed
 from tollway.kernel.ids import new_id
 from tollway.subscriptions import (
     Subscription,
@@ -102,26 +102,15 @@ def run_invoices(
     require_full_access(ctx, "run invoices")
     settings = invoicing_settings(ctx)
     repo = InvoiceRepository(ctx)
-    unique = list({item.subscription_id: item for item in items}.values())
+    unique = _one_per_subscription(items)
     subs = subscriptions_by_id(ctx, [item.subscription_id for item in unique])
     missing = [item.subscription_id for item in unique if item.subscription_id not in subs]
     if missing:
         raise NotFound(f"subscription {missing[0]!r} not found", param="subscription_id")
     invoice_ids = {sub_id: new_id("inv") for sub_id in subs}
-    # Usage keys first (in one order, so concurrent runs wait for each other instead of
-    # deadlocking): a run that finds its key taken waits for the holder to commit, by
-    # when the charges it would have raced for are claimed too.
-    keys = sorted(
-        (
-            PeriodKey(item.subscription_id, *item.closed_period, USAGE)
-            for item in unique
-            if item.closed_period is not None and item.closed_period[0] < item.closed_period[1]
-        ),
-        key=lambda k: k.subscription_id,
-    )
-    claimed = repo.claim_periods(keys, [invoice_ids[k.subscription_id] for k in keys])
-    if claim_periods and len(claimed) < len(keys):
-        raise Conflict("that period's usage is already invoiced", param="period_start")
+    # Usage keys first (a run that finds its key taken waits for the holder to commit,
+    # by when the charges it would have raced for are claimed too).
+    claimed = _claim_usage(repo, unique, subs, invoice_ids, exact=claim_periods)
     by_external = find_customers(ctx, {sub.customer_external_id for sub in subs.values()})
     customers = {c.id: c for c in by_external.values()}
     open_charges = open_charges_for_update(ctx, customers)
@@ -132,7 +121,8 @@ def run_invoices(
         sub = subs[item.subscription_id]
         customer = customers[sub.customer_id]
         charges = [c for c in open_charges[sub.customer_id] if c.subscription_id == sub.id]
-        window = item.closed_period if sub.id in claimed else None
+        key = claimed.get(sub.id)
+        window = None if key is None else (key.period_start, key.period_end)
         lines = subscription_lines(
             ctx,
             sub,
@@ -148,13 +138,83 @@ def run_invoices(
             drafts.append(draft)
             claims[draft.id] = charges
     billed = {d.subscription_id for d in drafts}
-    repo.forget_empty([k for k in keys if k.subscription_id in claimed - billed])
+    repo.forget_empty([k for sub_id, k in claimed.items() if sub_id not in billed])
     invoices = save(ctx, drafts, settings)
     for draft in drafts:
         mark_charges_invoiced(ctx, claims[draft.id], draft.id)
     if finalize:
         finalize_invoices(ctx, invoices)
     return invoices
+
+
+def _one_per_subscription(items: Sequence[RunItem]) -> list[RunItem]:
+    """The items, repeats dropped; two different items of one subscription are refused
+    (422): its periods are billed one run after the other, in order."""
+    unique = list(dict.fromkeys(items))
+    seen: set[str] = set()
+    for item in unique:
+        if item.subscription_id in seen:
+            raise ValidationFailed.field(
+                "subscription_id",
+                f"subscription {item.subscription_id!r} is in the run twice: "
+                "run its periods one after the other",
+            )
+        seen.add(item.subscription_id)
+    return unique
+
+
+def _claim_usage(
+    repo: InvoiceRepository,
+    items: Sequence[RunItem],
+    subs: dict[str, Subscription],
+    invoice_ids: dict[str, str],
+    *,
+    exact: bool,
+) -> dict[str, PeriodKey]:
+    """Claim the usage each item bills: its closed period from where the
+    subscription's billed usage ends (a part a manual invoice billed is not billed
+    again), as a key starting there, so a subscription's billed usage intervals never
+    overlap and leave no gap. ``exact`` (a manual invoice): the period must start
+    where billed usage ends (at the subscription's start, or its trial's end, before
+    anything was billed), else 409 on ``period_start``.
+
+    Keys are inserted in one order, so concurrent runs wait for each other instead of
+    deadlocking; a run whose key another took meanwhile reads again where that one
+    stopped and claims the rest, if any."""
+    pending = {
+        item.subscription_id: item.closed_period
+        for item in items
+        if item.closed_period is not None and item.closed_period[0] < item.closed_period[1]
+    }
+    claimed: dict[str, PeriodKey] = {}
+    tried: dict[str, datetime] = {}
+    while pending:
+        until = repo.billed_until(sorted(pending))
+        keys: list[PeriodKey] = []
+        for sub_id, (start, end) in sorted(pending.items()):
+            first = until.get(sub_id)
+            if exact:
+                first = first or subs[sub_id].trial_end or subs[sub_id].start_at
+                if first != start:
+                    raise Conflict(
+                        f"this subscription's usage is billed until {first.isoformat()}: "
+                        "a manual period must start there",
+                        param="period_start",
+                    )
+            begin = start if first is None else max(first, start)
+            if begin < end and (sub_id not in tried or begin > tried[sub_id]):
+                keys.append(PeriodKey(sub_id, begin, end, USAGE))
+                tried[sub_id] = begin
+        taken = repo.claim_periods(keys, [invoice_ids[k.subscription_id] for k in keys])
+        if exact and len(taken) < len(keys):
+            raise Conflict("that period's usage is already invoiced", param="period_start")
+        claimed.update({k.subscription_id: k for k in keys if k.subscription_id in taken})
+        pending = {
+            k.subscription_id: pending[k.subscription_id]
+            for k in keys
+            if k.subscription_id not in taken
+        }
+    return claimed
 
 
 def invoice_subscription(

@@ -30,6 +30,7 @@ from tollway.subscriptions.service.credits import (
     addon_credits,
     applies_to_plan,
     closed_period,
+    discount_share,
     paid_span,
     period_discount,
     unused,
@@ -158,7 +159,11 @@ def apply_change_now(
                 )
             for line in changes:
                 if line.amount:
-                    discount = paid_discount if line.amount < 0 else new_discount
+                    discount = (
+                        discount_share(paid_discount, line.amount, old_amount)
+                        if line.amount < 0
+                        else discount_share(new_discount, line.amount, amount)
+                    )
                     lines.append(_line(ctx, sub, line, discount))
         if interval_change:
             lines += addon_credits(ctx, sub, now, kind="addon_proration", reason="cycle change")

@@ -4,11 +4,13 @@ discount, its recurring add-ons, and the usage window a transition closes."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from tollway.catalog import get_coupon
 from tollway.kernel.context import Context
 from tollway.kernel.errors import NotFound
+from tollway.kernel.money import round_minor
 from tollway.subscriptions import proration
 from tollway.subscriptions.models import Subscription, SubscriptionCharge
 from tollway.subscriptions.periods import Period
@@ -47,6 +49,17 @@ def period_discount(ctx: Context, sub: Subscription) -> dict[str, Any] | None:
         if charge.kind == "plan" and charge.period_start == sub.current_period_start:
             return charge.discount
     return None
+
+
+def discount_share(discount: dict[str, Any] | None, amount: int, fee: int) -> dict[str, Any] | None:
+    """The discount of a line that is ``amount`` of a period's ``fee`` (a proration,
+    an unused-time credit): ``percent_off`` as is, ``amount_off`` the same share of the
+    period's, ``amount_off * |amount| / fee`` rounded half-even once (a 1000-off coupon
+    on a 3000 fee takes 500 off a 1500 credit for half the period)."""
+    if discount is None or discount.get("amount_off") is None or not fee:
+        return discount
+    share = round_minor(Decimal(discount["amount_off"]) * abs(amount) / abs(fee))
+    return {**discount, "amount_off": share}
 
 
 def applies_to_plan(ctx: Context, discount: dict[str, Any] | None, plan_code: str) -> bool:
@@ -108,7 +121,7 @@ def unused_time_credits(
                 amount=-amount,
                 start=at,
                 end=sub.current_period_end,
-                discount=period_discount(ctx, sub),
+                discount=discount_share(period_discount(ctx, sub), amount, sub.amount),
             )
         )
     return credits + addon_credits(ctx, sub, now, kind=kind, reason=reason)
