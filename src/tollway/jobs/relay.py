@@ -86,8 +86,12 @@ def relay(
     handled = 0
     for consumer in registry.consumers:
         after = _cursor_position(session, consumer) if test_clock_id is None else ""
-        for event_id in _pending(session, consumer, now, test_clock_id, limit, after=after):
-            handled += _handle(session, consumer, event_id, clock)
+        pending = _pending(session, consumer, now, test_clock_id, limit, after=after)
+        if consumer.batch_handler is not None and len(pending) > 1:
+            handled += _handle_batch(session, consumer, pending, clock)
+        else:
+            for event_id in pending:
+                handled += _handle(session, consumer, event_id, clock)
         if test_clock_id is None:
             bound = time_floor("evt", now - cursor_lag)
             _advance_cursor(session, consumer, after=after, bound=bound, now=now)
@@ -281,6 +285,34 @@ def _handle(session: Session, consumer: Consumer, event_id: str, clock: Clock) -
         error = error_text()
     _record_failure(session, consumer, event_id, clock, error)
     return 0
+
+
+def _handle_batch(session: Session, consumer: Consumer, event_ids: list[str], clock: Clock) -> int:
+    """Hand events to the consumer's batch handler, one savepoint per product; a batch
+    that fails (or meets another relayer) goes event by event instead."""
+    assert consumer.batch_handler is not None
+    events = session.scalars(select(Event).where(Event.id.in_(event_ids)).order_by(Event.id))
+    by_product: dict[str, list[Event]] = {}
+    for event in events:
+        by_product.setdefault(event.product_id, []).append(event)
+    handled = 0
+    for product_id, group in by_product.items():
+        savepoint = session.begin_nested()
+        try:
+            claimed = [event for event in group if _claim(session, consumer, event, clock)]
+            ctx = Context(
+                session=session, product_id=product_id, clock=clock, actor=f"relay:{consumer.name}"
+            )
+            if claimed:
+                consumer.batch_handler(ctx, claimed)
+            session.flush()
+            savepoint.commit()
+            handled += len(claimed)
+        except Exception:
+            savepoint.rollback()
+            log.info("consumer %s: batch failed; handling its events one by one", consumer.name)
+            handled += sum(_handle(session, consumer, event.id, clock) for event in group)
+    return handled
 
 
 def _record_failure(
