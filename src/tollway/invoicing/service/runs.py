@@ -150,8 +150,7 @@ def run_invoices(
     billed = {d.subscription_id for d in drafts}
     repo.forget_empty([k for k in keys if k.subscription_id in claimed - billed])
     invoices = save(ctx, drafts, settings)
-    for draft in drafts:
-        mark_charges_invoiced(ctx, claims[draft.id], draft.id)
+    mark_charges_invoiced(ctx, claims)
     if finalize:
         finalize_invoices(ctx, invoices)
     return invoices
