@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -228,34 +229,56 @@ def _locked_receipt(session: Session, consumer: Consumer, event_id: str) -> Even
 def _claim(session: Session, consumer: Consumer, event: Event, clock: Clock) -> bool:
     """Write (or take over a due failed) receipt as done; ``False`` if another relayer
     handled the event meanwhile. Raises IntegrityError when one is handling it now."""
+    return bool(_claim_all(session, consumer, [event], clock))
+
+
+def _claim_all(
+    session: Session, consumer: Consumer, events: Sequence[Event], clock: Clock
+) -> list[Event]:
+    """:func:`_claim` for several events (those claimed): their receipts locked in one
+    query, the new ones written together."""
     now = clock.now()
-    existing = _locked_receipt(session, consumer, event.id)
-    if existing is not None:
-        if existing.status != FAILED or (
-            existing.next_attempt_at is not None and existing.next_attempt_at > now
-        ):
-            return False
-        existing.status = DONE
-        existing.attempts += 1
-        existing.last_error = None
-        existing.next_attempt_at = None
-        existing.updated_at = now
-        session.flush()
-        return True
-    session.add(
-        EventReceipt(
-            id=new_id("rcpt"),
-            product_id=event.product_id,
-            event_id=event.id,
-            consumer=consumer.name,
-            status=DONE,
-            attempts=1,
-            created_at=now,
-            updated_at=now,
+    existing = {
+        receipt.event_id: receipt
+        for receipt in session.scalars(
+            select(EventReceipt)
+            .where(
+                EventReceipt.event_id.in_([e.id for e in events]),
+                EventReceipt.consumer == consumer.name,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
-    )
+    }
+    claimed = []
+    for event in events:
+        receipt = existing.get(event.id)
+        if receipt is None:
+            session.add(
+                EventReceipt(
+                    id=new_id("rcpt"),
+                    product_id=event.product_id,
+                    event_id=event.id,
+                    consumer=consumer.name,
+                    status=DONE,
+                    attempts=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        elif receipt.status == FAILED and (
+            receipt.next_attempt_at is None or receipt.next_attempt_at <= now
+        ):
+            receipt.status = DONE
+            receipt.attempts += 1
+            receipt.last_error = None
+            receipt.next_attempt_at = None
+            receipt.updated_at = now
+        else:
+            continue
+        claimed.append(event)
     session.flush()
-    return True
+    return claimed
 
 
 def _handle(session: Session, consumer: Consumer, event_id: str, clock: Clock) -> int:
@@ -299,7 +322,7 @@ def _handle_batch(session: Session, consumer: Consumer, event_ids: list[str], cl
     for product_id, group in by_product.items():
         savepoint = session.begin_nested()
         try:
-            claimed = [event for event in group if _claim(session, consumer, event, clock)]
+            claimed = _claim_all(session, consumer, group, clock)
             ctx = Context(
                 session=session, product_id=product_id, clock=clock, actor=f"relay:{consumer.name}"
             )

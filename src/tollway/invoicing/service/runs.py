@@ -126,6 +126,18 @@ def run_invoices(
     customers = {c.id: c for c in by_external.values()}
     open_charges = open_charges_for_update(ctx, customers)
     book = PlanBook(ctx)
+    book.rate(
+        [
+            (
+                subs[item.subscription_id],
+                customers[subs[item.subscription_id].customer_id],
+                item.plan_code,
+                *item.closed_period,
+            )
+            for item in unique
+            if item.closed_period is not None and item.subscription_id in claimed
+        ]
+    )
     drafts: list[Draft] = []
     claims: dict[str, list[SubscriptionCharge]] = {}
     for item in unique:
