@@ -34,7 +34,7 @@ def _at(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def run_item(event: Event) -> RunItem | None:
+def _run_item(event: Event) -> RunItem | None:
     """What a subscription event makes billable: its unclaimed charges and, with
     ``closed_period``, that period's usage, rated with the plan the period was on (a
     trial's usage is free); ``None`` when it made nothing billable."""
@@ -63,7 +63,7 @@ def on_subscription_events(ctx: Context, events: Sequence[Event]) -> None:
     rounds: list[list[RunItem]] = []
     last_round: dict[str, int] = {}
     for event in events:
-        item = run_item(event)
+        item = _run_item(event)
         if item is None:
             continue
         index = last_round.get(item.subscription_id, -1) + 1

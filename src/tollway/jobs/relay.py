@@ -161,11 +161,13 @@ def _advance_cursor(
     committing late is still found; until then receipts alone keep the effect
     exactly-once.
     """
+    # Only events below ``bound`` can hold the cursor back: the newest ones (a burst
+    # being relayed right now) are not scanned on every pass.
     first_open = session.scalar(
         _scoped(
             select(func.min(Event.id))
             .outerjoin(EventReceipt, _receipt_join(consumer))
-            .where(Event.id > after, EventReceipt.id.is_(None)),
+            .where(Event.id > after, Event.id < bound, EventReceipt.id.is_(None)),
             consumer,
             None,
         )
