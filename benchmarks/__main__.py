@@ -16,6 +16,7 @@ MODULES = (
     "benchmarks.testclocks",
     "benchmarks.metering",
     "benchmarks.quotas",
+    "benchmarks.invoice_runs",
 )
 """Benchmark modules, each with a ``BENCHMARKS`` list; later issues add theirs here."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -107,6 +108,38 @@ def test_a_failing_handler_repeats_nothing_that_committed(
     assert receipts(jobs.factory, "flaky")[b].status == DONE
     assert receipts(jobs.factory, "flaky")[b].attempts == 2
     assert audited(jobs.factory) == sorted([a, c, a, b, c, b])
+
+
+def test_a_batch_consumer_gets_a_pass_together_and_a_failing_event_fails_alone(
+    jobs: Jobs, registry: Registry, clock: Any
+) -> None:
+    seen = Seen(fail_on={"b"}, fail_times=2)
+    batches: list[list[str]] = []
+
+    def batch(ctx: Context, events: Sequence[Event]) -> None:
+        batches.append([e.id for e in events])
+        for event in events:
+            seen(ctx, event)
+
+    registry.register_consumer(Consumer("batched", seen, batch_handler=batch))
+    a, b, c = record(jobs, "a", "b", "c")
+    relay_events(jobs.factory, registry, clock)
+    assert batches == [[a, b, c]]  # it failed on b: rolled back, then one by one
+    assert seen.calls == [a, b, a, b, c]
+    assert {e: r.status for e, r in receipts(jobs.factory, "batched").items()} == {
+        a: DONE,
+        b: FAILED,
+        c: DONE,
+    }
+    assert audited(jobs.factory) == sorted([a, c])
+    clock.advance(timedelta(hours=1))
+    relay_events(jobs.factory, registry, clock)
+    assert seen.calls[-1] == b
+    assert audited(jobs.factory) == sorted([a, b, c])
+    d, e = record(jobs, "d", "e")
+    relay_events(jobs.factory, registry, clock)
+    assert batches[-1] == [d, e]
+    assert audited(jobs.factory) == sorted([a, b, c, d, e])
 
 
 def test_a_consumer_gives_up_after_its_attempts(jobs: Jobs, registry: Registry, clock: Any) -> None:

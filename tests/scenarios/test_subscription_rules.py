@@ -289,7 +289,7 @@ def test_current_subscription_for_later_domains(story: Story) -> None:
         assert subscriptions.current_subscription(ctx, idle_id) is None
         charges = subscriptions.subscription_charges(ctx, customer_id=customer_id)
         assert [c.amount for c in charges] == [3000]
-        subscriptions.mark_charges_invoiced(ctx, charges, "inv_1")
+        subscriptions.mark_charges_invoiced(ctx, {"inv_1": charges})
         assert subscriptions.subscription_charges(ctx, customer_id=customer_id) == []
         assert subscriptions.paused_quota_policy(ctx) == "block"
 

@@ -168,7 +168,7 @@ def test_two_invoices_cannot_claim_the_same_charges(
                     )
                     if c.id in seen
                 ]
-                subscriptions.mark_charges_invoiced(ctx, charges, invoice_id)
+                subscriptions.mark_charges_invoiced(ctx, {invoice_id: charges})
 
         return run
 
@@ -196,9 +196,9 @@ def test_claiming_charges_already_on_an_invoice_is_a_conflict(ctx: Context) -> N
     )
     charges = subscriptions.subscription_charges(ctx, customer_id=customer.id, lock=True)
     assert [c.amount for c in charges] == [3000]
-    subscriptions.mark_charges_invoiced(ctx, charges, "inv_a")
+    subscriptions.mark_charges_invoiced(ctx, {"inv_a": charges})
     assert charges[0].invoice_id == "inv_a"
     assert subscriptions.subscription_charges(ctx, customer_id=customer.id, lock=True) == []
     with pytest.raises(Conflict, match="already on another invoice"):
-        subscriptions.mark_charges_invoiced(ctx, charges, "inv_b")
+        subscriptions.mark_charges_invoiced(ctx, {"inv_b": charges})
     assert charges[0].invoice_id == "inv_a"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from tollway.invoicing.service.lifecycle import OVERDUE_JOB, notify_overdue
-from tollway.invoicing.service.runs import invoice_subscription
+from tollway.invoicing.service.runs import RunItem, run_invoices
 from tollway.kernel.context import Context
 from tollway.kernel.outbox import Event
 from tollway.kernel.relay import Consumer
@@ -34,23 +34,45 @@ def _at(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def on_subscription_event(ctx: Context, event: Event) -> None:
-    """Run invoices for the event's subscription when it made something billable:
-    its unclaimed charges and, with ``closed_period``, that period's usage, rated with
-    the plan the period was on (a trial's usage is free)."""
+def _run_item(event: Event) -> RunItem | None:
+    """What a subscription event makes billable: its unclaimed charges and, with
+    ``closed_period``, that period's usage, rated with the plan the period was on (a
+    trial's usage is free); ``None`` when it made nothing billable."""
     data = event.data
     closed = data.get("closed_period")
     if data.get("billing") is None and closed is None:
-        return
+        return None
     period = None
     if closed is not None and closed.get("period_end") is not None:
         period = (_at(closed["period_start"]), _at(closed["period_end"]))
     previous = data.get("previous_attributes") or {}
     if previous.get("status", data["status"]) == "trialing":
         period = None  # usage during a trial is free
-    invoice_subscription(
-        ctx, data["id"], closed_period=period, plan_code=previous.get("plan_id", data["plan_id"])
-    )
+    return RunItem(data["id"], period, previous.get("plan_id", data["plan_id"]))
+
+
+def on_subscription_event(ctx: Context, event: Event) -> None:
+    """Run invoices for the event's subscription when it made something billable."""
+    on_subscription_events(ctx, [event])
+
+
+def on_subscription_events(ctx: Context, events: Sequence[Event]) -> None:
+    """Run invoices for many events in one transaction (the relay's batch). A run
+    invoices each subscription once, so a subscription with several events is run in
+    rounds, its events in order."""
+    rounds: list[list[RunItem]] = []
+    last_round: dict[str, int] = {}
+    for event in events:
+        item = _run_item(event)
+        if item is None:
+            continue
+        index = last_round.get(item.subscription_id, -1) + 1
+        if index == len(rounds):
+            rounds.append([])
+        rounds[index].append(item)
+        last_round[item.subscription_id] = index
+    for items in rounds:
+        run_invoices(ctx, items)
 
 
 def _overdue(ctx: Context, payload: dict[str, Any]) -> None:
@@ -58,4 +80,11 @@ def _overdue(ctx: Context, payload: dict[str, Any]) -> None:
 
 
 HANDLERS: dict[str, Callable[[Context, dict[str, Any]], None]] = {OVERDUE_JOB: _overdue}
-CONSUMERS = [Consumer(CONSUMER, on_subscription_event, types=SUBSCRIPTION_EVENTS)]
+CONSUMERS = [
+    Consumer(
+        CONSUMER,
+        on_subscription_event,
+        types=SUBSCRIPTION_EVENTS,
+        batch_handler=on_subscription_events,
+    )
+]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -86,8 +87,12 @@ def relay(
     handled = 0
     for consumer in registry.consumers:
         after = _cursor_position(session, consumer) if test_clock_id is None else ""
-        for event_id in _pending(session, consumer, now, test_clock_id, limit, after=after):
-            handled += _handle(session, consumer, event_id, clock)
+        pending = _pending(session, consumer, now, test_clock_id, limit, after=after)
+        if consumer.batch_handler is not None and len(pending) > 1:
+            handled += _handle_batch(session, consumer, pending, clock)
+        else:
+            for event_id in pending:
+                handled += _handle(session, consumer, event_id, clock)
         if test_clock_id is None:
             bound = time_floor("evt", now - cursor_lag)
             _advance_cursor(session, consumer, after=after, bound=bound, now=now)
@@ -156,11 +161,13 @@ def _advance_cursor(
     committing late is still found; until then receipts alone keep the effect
     exactly-once.
     """
+    # Only events below ``bound`` can hold the cursor back: the newest ones (a burst
+    # being relayed right now) are not scanned on every pass.
     first_open = session.scalar(
         _scoped(
             select(func.min(Event.id))
             .outerjoin(EventReceipt, _receipt_join(consumer))
-            .where(Event.id > after, EventReceipt.id.is_(None)),
+            .where(Event.id > after, Event.id < bound, EventReceipt.id.is_(None)),
             consumer,
             None,
         )
@@ -224,34 +231,56 @@ def _locked_receipt(session: Session, consumer: Consumer, event_id: str) -> Even
 def _claim(session: Session, consumer: Consumer, event: Event, clock: Clock) -> bool:
     """Write (or take over a due failed) receipt as done; ``False`` if another relayer
     handled the event meanwhile. Raises IntegrityError when one is handling it now."""
+    return bool(_claim_all(session, consumer, [event], clock))
+
+
+def _claim_all(
+    session: Session, consumer: Consumer, events: Sequence[Event], clock: Clock
+) -> list[Event]:
+    """:func:`_claim` for several events (those claimed): their receipts locked in one
+    query, the new ones written together."""
     now = clock.now()
-    existing = _locked_receipt(session, consumer, event.id)
-    if existing is not None:
-        if existing.status != FAILED or (
-            existing.next_attempt_at is not None and existing.next_attempt_at > now
-        ):
-            return False
-        existing.status = DONE
-        existing.attempts += 1
-        existing.last_error = None
-        existing.next_attempt_at = None
-        existing.updated_at = now
-        session.flush()
-        return True
-    session.add(
-        EventReceipt(
-            id=new_id("rcpt"),
-            product_id=event.product_id,
-            event_id=event.id,
-            consumer=consumer.name,
-            status=DONE,
-            attempts=1,
-            created_at=now,
-            updated_at=now,
+    existing = {
+        receipt.event_id: receipt
+        for receipt in session.scalars(
+            select(EventReceipt)
+            .where(
+                EventReceipt.event_id.in_([e.id for e in events]),
+                EventReceipt.consumer == consumer.name,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
-    )
+    }
+    claimed = []
+    for event in events:
+        receipt = existing.get(event.id)
+        if receipt is None:
+            session.add(
+                EventReceipt(
+                    id=new_id("rcpt"),
+                    product_id=event.product_id,
+                    event_id=event.id,
+                    consumer=consumer.name,
+                    status=DONE,
+                    attempts=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        elif receipt.status == FAILED and (
+            receipt.next_attempt_at is None or receipt.next_attempt_at <= now
+        ):
+            receipt.status = DONE
+            receipt.attempts += 1
+            receipt.last_error = None
+            receipt.next_attempt_at = None
+            receipt.updated_at = now
+        else:
+            continue
+        claimed.append(event)
     session.flush()
-    return True
+    return claimed
 
 
 def _handle(session: Session, consumer: Consumer, event_id: str, clock: Clock) -> int:
@@ -281,6 +310,34 @@ def _handle(session: Session, consumer: Consumer, event_id: str, clock: Clock) -
         error = error_text()
     _record_failure(session, consumer, event_id, clock, error)
     return 0
+
+
+def _handle_batch(session: Session, consumer: Consumer, event_ids: list[str], clock: Clock) -> int:
+    """Hand events to the consumer's batch handler, one savepoint per product; a batch
+    that fails (or meets another relayer) goes event by event instead."""
+    assert consumer.batch_handler is not None
+    events = session.scalars(select(Event).where(Event.id.in_(event_ids)).order_by(Event.id))
+    by_product: dict[str, list[Event]] = {}
+    for event in events:
+        by_product.setdefault(event.product_id, []).append(event)
+    handled = 0
+    for product_id, group in by_product.items():
+        savepoint = session.begin_nested()
+        try:
+            claimed = _claim_all(session, consumer, group, clock)
+            ctx = Context(
+                session=session, product_id=product_id, clock=clock, actor=f"relay:{consumer.name}"
+            )
+            if claimed:
+                consumer.batch_handler(ctx, claimed)
+            session.flush()
+            savepoint.commit()
+            handled += len(claimed)
+        except Exception:
+            savepoint.rollback()
+            log.info("consumer %s: batch failed; handling its events one by one", consumer.name)
+            handled += sum(_handle(session, consumer, event.id, clock) for event in group)
+    return handled
 
 
 def _record_failure(

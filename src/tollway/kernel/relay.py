@@ -9,7 +9,7 @@ receipt, the event is offered again) and repeats nothing (a receipt exists).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +28,10 @@ EventHandler = Callable[[Context, Event], None]
 did for this event; the relay offers the event again later, with backoff.
 """
 
+BatchHandler = Callable[[Context, Sequence[Event]], None]
+"""Reacts to several events of one product, in id order, in one call; the same
+contract as :data:`EventHandler` for each of them (all or none take effect)."""
+
 DONE, FAILED, DEAD = "done", "failed", "dead"
 
 
@@ -39,6 +43,10 @@ class Consumer:
     handler: EventHandler
     types: frozenset[str] | None = None
     max_attempts: int = 10
+    batch_handler: BatchHandler | None = None
+    """Optional: the relay hands a pass's events to it together (one savepoint per
+    product); if it raises, each event goes to ``handler`` alone, so one failing event
+    fails alone."""
 
 
 class EventReceipt(Base):

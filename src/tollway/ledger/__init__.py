@@ -25,7 +25,12 @@ from tollway.ledger.service.grants import (
     grant_from_api,
     refund_to_balance,
 )
-from tollway.ledger.service.invoices import apply_to_invoice, release_invoice
+from tollway.ledger.service.invoices import (
+    InvoicePayment,
+    apply_to_invoice,
+    apply_to_invoices,
+    release_invoice,
+)
 
 __all__ = [
     "SECTION",
@@ -38,9 +43,11 @@ __all__ = [
     "CreditsSettings",
     "EntryOut",
     "GrantOut",
+    "InvoicePayment",
     "Settlement",
     "allocation_remaining",
     "apply_to_invoice",
+    "apply_to_invoices",
     "credit_settings",
     "credit_summary",
     "ensure_usage_allowed",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -57,8 +57,19 @@ class LedgerRepository:
     ) -> list[CreditGrant]:
         """The customer's grants oldest first (the order locks are taken in);
         ``paying`` True: all but plan allocations, False: plan allocations only."""
+        return self.grants_of([customer_id], currency=currency, paying=paying, lock=lock)
+
+    def grants_of(
+        self,
+        customer_ids: Collection[str],
+        *,
+        currency: str | None = None,
+        paying: bool | None = None,
+        lock: bool = False,
+    ) -> list[CreditGrant]:
+        """:meth:`grants` of several customers in one query, oldest first."""
         stmt = self._scoped(select(CreditGrant), CreditGrant).where(
-            CreditGrant.customer_id == customer_id
+            CreditGrant.customer_id.in_(sorted(set(customer_ids)))
         )
         if currency is not None:
             stmt = stmt.where(CreditGrant.currency == currency)
@@ -104,8 +115,12 @@ class LedgerRepository:
         return list(self.ctx.session.scalars(stmt.order_by(CreditEntry.id.desc()).limit(limit)))
 
     def invoice_entries(self, invoice_id: str) -> list[CreditEntry]:
+        return self.entries_of_invoices([invoice_id])
+
+    def entries_of_invoices(self, invoice_ids: Collection[str]) -> list[CreditEntry]:
+        """The entries of the given invoices, oldest first."""
         stmt = self._scoped(select(CreditEntry), CreditEntry).where(
-            CreditEntry.invoice_id == invoice_id
+            CreditEntry.invoice_id.in_(sorted(set(invoice_ids)))
         )
         return list(self.ctx.session.scalars(stmt.order_by(CreditEntry.id)))
 

@@ -3,7 +3,7 @@
 from tollway.metering.aggregation import GRANULARITIES, Granularity, MetricDef
 from tollway.metering.errors import MalformedBody
 from tollway.metering.intake import loads
-from tollway.metering.rating import RatedCharge, rate_usage
+from tollway.metering.rating import RatedCharge, rate_usage, rate_usages
 from tollway.metering.schemas import (
     MAX_BATCH,
     BatchOut,
@@ -50,6 +50,7 @@ __all__ = [
     "list_rejections",
     "loads",
     "rate_usage",
+    "rate_usages",
     "usage",
     "usage_statistics",
 ]

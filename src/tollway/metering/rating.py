@@ -46,19 +46,34 @@ def rate_usage(
     every ``count``, ``sum`` and ``max`` metric in a single query. An empty period has
     no usage. 404 when a charge names a metric that does not exist.
     """
+    return rate_usages(ctx, [customer], charges, start, end)[customer.id]
+
+
+def rate_usages(
+    ctx: Context,
+    customers: Sequence[Customer],
+    charges: Sequence[ChargeSpec],
+    start: datetime,
+    end: datetime,
+) -> dict[str, list[RatedCharge]]:
+    """:func:`rate_usage` for many customers on the same charges and period, by
+    customer id: the whole hours of all of them are read in a single query."""
     metrics = _metric_defs(ctx, {charge.metric for charge in charges})
-    totals = usage_totals(ctx, customer, list(metrics.values()), start, end)
-    values: dict[str, list[Decimal]] = {}
-    rated = []
-    for charge in charges:
-        amounts: list[Decimal] = []
-        if charge.model == "percentage":
-            if charge.metric not in values:
-                values[charge.metric] = _event_values(
-                    ctx, customer, metrics[charge.metric], start, end
-                )
-            amounts = values[charge.metric]
-        rated.append(RatedCharge(charge, price(charge, totals[charge.metric], amounts)))
+    totals = usage_totals(ctx, customers, list(metrics.values()), start, end)
+    rated: dict[str, list[RatedCharge]] = {}
+    for customer in customers:
+        values: dict[str, list[Decimal]] = {}
+        rated[customer.id] = []
+        for charge in charges:
+            amounts: list[Decimal] = []
+            if charge.model == "percentage":
+                if charge.metric not in values:
+                    values[charge.metric] = _event_values(
+                        ctx, customer, metrics[charge.metric], start, end
+                    )
+                amounts = values[charge.metric]
+            priced = price(charge, totals[customer.id][charge.metric], amounts)
+            rated[customer.id].append(RatedCharge(charge, priced))
     return rated
 
 

@@ -10,7 +10,7 @@ rollups, merges in Python and writes them back with ``executemany``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -490,34 +490,39 @@ class UsageRepository:
         return [(r[0], r[1], to_decimal(r[2])) for r in self.ctx.session.execute(stmt)]
 
     def hour_totals(
-        self, customer_id: str, metric_codes: Sequence[str], start: datetime, end: datetime
-    ) -> dict[str, tuple[int, Decimal, Decimal]]:
-        """``(event_count, value_sum, value_max)`` of each metric over the hours in
-        ``[start, end)``, every group together: one query for all the metrics."""
-        if not metric_codes:
+        self,
+        customer_ids: Collection[str],
+        metric_codes: Sequence[str],
+        start: datetime,
+        end: datetime,
+    ) -> dict[tuple[str, str], tuple[int, Decimal, Decimal]]:
+        """``(event_count, value_sum, value_max)`` of each (customer, metric) over the
+        hours in ``[start, end)``, every group together: one query for all of them."""
+        if not metric_codes or not customer_ids:
             return {}
         where: list[Any] = [
             UsageRollup.product_id == self.ctx.product_id,
-            UsageRollup.customer_id == customer_id,
+            UsageRollup.customer_id.in_(sorted(set(customer_ids))),
             UsageRollup.metric_code.in_(metric_codes),
             UsageRollup.hour >= start,
             UsageRollup.hour < end,
         ]
         if self.ctx.customer_scope is not None:
             where.append(UsageRollup.customer_id == self.ctx.customer_scope)
+        keys = (UsageRollup.customer_id, UsageRollup.metric_code)
         if self.postgres:  # numeric: exact sums in SQL
             stmt = (
                 select(
-                    UsageRollup.metric_code,
+                    *keys,
                     func.sum(UsageRollup.event_count),
                     func.sum(UsageRollup.value_sum),
                     func.max(UsageRollup.value_max),
                 )
                 .where(*where)
-                .group_by(UsageRollup.metric_code)
+                .group_by(*keys)
             )
             return {
-                r[0]: (int(r[1]), to_decimal(r[2]), to_decimal(r[3]))
+                (r[0], r[1]): (int(r[2]), to_decimal(r[3]), to_decimal(r[4]))
                 for r in self.ctx.session.execute(stmt)
             }
         # SQLite keeps decimals as text, which its SUM and MAX would treat as floats (or
@@ -525,19 +530,19 @@ class UsageRepository:
         # added here, exactly (as integers when they all are, the usual case).
         joined = (
             select(
-                UsageRollup.metric_code,
+                *keys,
                 func.sum(UsageRollup.event_count),
                 func.group_concat(_text(UsageRollup.value_sum), " ", type_=String),
                 func.group_concat(_text(UsageRollup.value_max), " ", type_=String),
             )
             .where(*where)
-            .group_by(UsageRollup.metric_code)
+            .group_by(*keys)
         )
-        totals: dict[str, tuple[int, Decimal, Decimal]] = {}
+        totals: dict[tuple[str, str], tuple[int, Decimal, Decimal]] = {}
         with exact():
             for row in self.ctx.session.execute(joined):
-                sums, peaks = _numbers(row[2]), _numbers(row[3])
-                totals[row[0]] = (int(row[1]), Decimal(sum(sums)), Decimal(max(peaks)))
+                sums, peaks = _numbers(row[3]), _numbers(row[4])
+                totals[row[0], row[1]] = (int(row[2]), Decimal(sum(sums)), Decimal(max(peaks)))
         return totals
 
     def rejections(self, page: PageRequest) -> Page[UsageRejection]:

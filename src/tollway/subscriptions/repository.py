@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, case, select, update
 
 from tollway.customers import Customer
 from tollway.kernel.context import Context
@@ -108,18 +108,19 @@ class SubscriptionRepository:
             stmt = stmt.where(SubscriptionCharge.customer_id == self.ctx.customer_scope)
         return list(self.ctx.session.scalars(stmt))
 
-    def claim_charges(self, charge_ids: list[str], invoice_id: str) -> int:
-        """Set ``invoice_id`` on those of ``charge_ids`` no invoice holds yet; how many."""
-        if not charge_ids:
+    def claim_charges(self, invoice_of: Mapping[str, str]) -> int:
+        """Set each charge's invoice (charge id → invoice id) on those no invoice holds
+        yet, in one statement; how many."""
+        if not invoice_of:
             return 0
         result = self.ctx.session.execute(
             update(SubscriptionCharge)
             .where(
                 SubscriptionCharge.product_id == self.ctx.product_id,
-                SubscriptionCharge.id.in_(charge_ids),
+                SubscriptionCharge.id.in_(sorted(invoice_of)),
                 SubscriptionCharge.invoice_id.is_(None),
             )
-            .values(invoice_id=invoice_id)
+            .values(invoice_id=case(dict(invoice_of), value=SubscriptionCharge.id))
             .execution_options(synchronize_session="fetch")
         )
         return int(getattr(result, "rowcount", 0))

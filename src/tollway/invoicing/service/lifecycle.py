@@ -27,7 +27,12 @@ from tollway.kernel.audit import audit
 from tollway.kernel.context import Context
 from tollway.kernel.errors import InvalidTransition
 from tollway.kernel.jobs import enqueue
-from tollway.ledger import apply_to_invoice, refund_to_balance, release_invoice
+from tollway.ledger import (
+    InvoicePayment,
+    apply_to_invoices,
+    refund_to_balance,
+    release_invoice,
+)
 from tollway.subscriptions import add_days
 
 OVERDUE_JOB = "invoicing.overdue"
@@ -50,14 +55,14 @@ def finalize_invoices(ctx: Context, invoices: Sequence[Invoice]) -> None:
             invoice.number = invoice_number(
                 settings.number_prefix, year, last - len(group) + 1 + offset
             )
-    applied = {i.id: _settle_with_balance(ctx, i, ctx.now(i.test_clock_id)) for i in invoices}
+    applied = _settle_with_balance(ctx, invoices)
     zones = {
         c.id: c.timezone
         for c in find_customers(ctx, {i.customer_external_id for i in invoices}).values()
     }
     for invoice in invoices:  # set after the ledger's reads: one batched UPDATE at the flush
         now = ctx.now(invoice.test_clock_id)
-        invoice.credits_applied = applied[invoice.id]
+        invoice.credits_applied = applied.get(invoice.id, invoice.credits_applied)
         invoice.issued_at = now
         invoice.due_date = add_days(now, settings.net_terms_days, zones[invoice.customer_id])
         invoice.updated_at = now
@@ -74,28 +79,32 @@ def finalize_invoices(ctx: Context, invoices: Sequence[Invoice]) -> None:
             emit(ctx, invoice, INVOICE_PAID, snapshot)
 
 
-def _settle_with_balance(ctx: Context, invoice: Invoice, now: datetime) -> int:
-    """Pay what the customer's paying credits cover (returns it); a negative total
-    (credits larger than what is billed) goes to the customer's balance instead."""
-    if invoice.total > invoice.amount_paid:
-        return apply_to_invoice(
-            ctx,
+def _settle_with_balance(ctx: Context, invoices: Sequence[Invoice]) -> dict[str, int]:
+    """Pay what the customers' paying credits cover (returns it by invoice id, for the
+    invoices that owe something); a negative total (credits larger than what is
+    billed) goes to the customer's balance instead."""
+    for invoice in invoices:
+        if invoice.total < 0:
+            refund_to_balance(
+                ctx,
+                get_customer_by_id(ctx, invoice.customer_id),
+                amount=-invoice.total,
+                currency=invoice.currency,
+                reason=f"invoice {invoice.number} credits more than it bills",
+                key=f"invoice:{invoice.id}",
+            )
+    payments = [
+        InvoicePayment(
             invoice.customer_id,
-            currency=invoice.currency,
-            amount=invoice.total - invoice.amount_paid,
-            invoice_id=invoice.id,
-            at=now,
+            invoice.currency,
+            invoice.total - invoice.amount_paid,
+            invoice.id,
+            ctx.now(invoice.test_clock_id),
         )
-    if invoice.total < 0:
-        refund_to_balance(
-            ctx,
-            get_customer_by_id(ctx, invoice.customer_id),
-            amount=-invoice.total,
-            currency=invoice.currency,
-            reason=f"invoice {invoice.number} credits more than it bills",
-            key=f"invoice:{invoice.id}",
-        )
-    return invoice.credits_applied
+        for invoice in invoices
+        if invoice.total > invoice.amount_paid
+    ]
+    return apply_to_invoices(ctx, payments) if payments else {}
 
 
 def _schedule_overdue(ctx: Context, invoices: Sequence[Invoice]) -> None:

@@ -115,6 +115,18 @@ def run_invoices(
     customers = {c.id: c for c in by_external.values()}
     open_charges = open_charges_for_update(ctx, customers)
     book = PlanBook(ctx)
+    book.rate(
+        [
+            (
+                subs[item.subscription_id],
+                customers[subs[item.subscription_id].customer_id],
+                item.plan_code,
+                *item.closed_period,
+            )
+            for item in unique
+            if item.closed_period is not None and item.subscription_id in claimed
+        ]
+    )
     drafts: list[Draft] = []
     claims: dict[str, list[SubscriptionCharge]] = {}
     for item in unique:
@@ -140,8 +152,7 @@ def run_invoices(
     billed = {d.subscription_id for d in drafts}
     repo.forget_empty([k for sub_id, k in claimed.items() if sub_id not in billed])
     invoices = save(ctx, drafts, settings)
-    for draft in drafts:
-        mark_charges_invoiced(ctx, claims[draft.id], draft.id)
+    mark_charges_invoiced(ctx, claims)
     if finalize:
         finalize_invoices(ctx, invoices)
     return invoices

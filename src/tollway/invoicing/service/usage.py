@@ -3,6 +3,8 @@ minimum commitment top-up and the plan allocation's coverage."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 
 from tollway.catalog import Plan, charges_in, find_metrics, get_plan, minimum_top_up
@@ -10,20 +12,56 @@ from tollway.customers import Customer
 from tollway.invoicing.totals import Line
 from tollway.kernel.context import Context
 from tollway.ledger import preview_settlement, settle_allocation
-from tollway.metering import rate_usage
+from tollway.metering import RatedCharge, rate_usages
 from tollway.subscriptions import Subscription
 
 USAGE, MINIMUM, INCLUDED = "usage", "minimum_commitment", "included_credits"
 
 
+UsageKey = tuple[str, str, datetime, datetime]
+"""What a usage rating is for: subscription id, plan code, period start and end."""
+
+
 class PlanBook:
-    """The plans and metric names a run needs, each read once however many
-    subscriptions it invoices."""
+    """The plans, metric names and usage ratings a run needs, each read once however
+    many subscriptions it invoices."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._plans: dict[str, Plan] = {}
         self._names: dict[str, str] = {}
+        self._rated: dict[UsageKey, list[RatedCharge]] = {}
+
+    def rate(
+        self, windows: Sequence[tuple[Subscription, Customer, str | None, datetime, datetime]]
+    ) -> None:
+        """Rate the usage of each (subscription, customer, plan code, start, end) ahead:
+        one rating (one rollup query) per plan, currency and period for all of them;
+        :meth:`rated` then answers from what was read."""
+        groups: dict[tuple[str, str, datetime, datetime], list[tuple[Subscription, Customer]]]
+        groups = defaultdict(list)
+        for sub, customer, plan_code, start, end in windows:
+            if start < end:
+                code = plan_code or sub.plan_code
+                groups[code, sub.currency, start, end].append((sub, customer))
+        for (code, currency, start, end), members in groups.items():
+            plan = self.plan(code)
+            specs = charges_in(plan.charges, currency, plan.currency)
+            found = (
+                rate_usages(self.ctx, [c for _, c in members], specs, start, end) if specs else {}
+            )
+            for sub, customer in members:
+                self._rated[sub.id, code, start, end] = found.get(customer.id, [])
+
+    def rated(
+        self, sub: Subscription, customer: Customer, plan: Plan, start: datetime, end: datetime
+    ) -> list[RatedCharge]:
+        """The subscription's usage over ``[start, end)`` priced by ``plan``'s charges
+        in its currency (rated now unless :meth:`rate` did it ahead)."""
+        key = (sub.id, plan.code, start, end)
+        if key not in self._rated:
+            self.rate([(sub, customer, plan.code, start, end)])
+        return self._rated.pop(key)
 
     def plan(self, code: str) -> Plan:
         if code not in self._plans:
@@ -62,8 +100,7 @@ def usage_lines(
     if end <= start:
         return []
     plan = book.plan(plan_code or sub.plan_code)
-    specs = charges_in(plan.charges, sub.currency, plan.currency)
-    rated = rate_usage(ctx, customer, specs, start, end) if specs else []
+    rated = book.rated(sub, customer, plan, start, end)
     lines = [
         Line(
             kind=USAGE,

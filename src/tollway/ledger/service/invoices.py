@@ -8,6 +8,9 @@ grant may give counts all its entries, also those dated after the invoice's ``at
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from tollway.customers import get_customer_by_id
@@ -28,6 +31,18 @@ from tollway.ledger.service.common import check_low_balance, expired_event, new_
 CONSUME, RELEASE = "consume", "release"
 
 
+@dataclass(frozen=True)
+class InvoicePayment:
+    """Pay up to ``amount`` of invoice ``invoice_id`` from the balance of customer
+    ``customer_id`` (internal id) in ``currency``, as of ``at``."""
+
+    customer_id: str
+    currency: str
+    amount: int
+    invoice_id: str
+    at: datetime
+
+
 def apply_to_invoice(
     ctx: Context, customer_id: str, *, currency: str, amount: int, invoice_id: str, at: datetime
 ) -> int:
@@ -35,32 +50,59 @@ def apply_to_invoice(
     paying grants in ``currency``: soonest-expiring first, then higher priority, then
     oldest. Idempotent per invoice: a repeat returns what was applied the first time.
     Returns the amount applied."""
-    if amount < 0:
+    payment = InvoicePayment(customer_id, currency, amount, invoice_id, at)
+    return apply_to_invoices(ctx, [payment])[invoice_id]
+
+
+def apply_to_invoices(ctx: Context, payments: Sequence[InvoicePayment]) -> dict[str, int]:
+    """:func:`apply_to_invoice` for many invoices (amount applied by invoice id): the
+    paying grants of all their customers are locked and read in one query, the
+    entries already applied to them in another; only customers with paying grants
+    cost more."""
+    if any(p.amount < 0 for p in payments):
         raise ValidationFailed.field("amount", "must not be negative")
-    customer = get_customer_by_id(ctx, customer_id)
     repo = LedgerRepository(ctx)
-    grants = repo.grants(customer.id, currency=currency, paying=True, lock=True)
-    already = [e for e in repo.invoice_entries(invoice_id) if e.kind == CONSUME]
-    if already:
-        return -sum(e.amount for e in already)
-    if amount == 0 or not grants:
-        return 0
+    grants_of: dict[str, list[CreditGrant]] = defaultdict(list)
+    for grant in repo.grants_of({p.customer_id for p in payments}, paying=True, lock=True):
+        grants_of[grant.customer_id].append(grant)
+    already: dict[str, list[CreditEntry]] = defaultdict(list)
+    for entry in repo.entries_of_invoices([p.invoice_id for p in payments]):
+        if entry.kind == CONSUME:
+            already[entry.invoice_id or ""].append(entry)
+    applied: dict[str, int] = {}
+    for payment in payments:
+        grants = [g for g in grants_of[payment.customer_id] if g.currency == payment.currency]
+        if already[payment.invoice_id]:
+            applied[payment.invoice_id] = -sum(e.amount for e in already[payment.invoice_id])
+        elif payment.amount == 0 or not grants:
+            applied[payment.invoice_id] = 0
+        else:
+            applied[payment.invoice_id] = _spend(ctx, repo, grants, payment)
+    return applied
+
+
+def _spend(
+    ctx: Context, repo: LedgerRepository, grants: list[CreditGrant], payment: InvoicePayment
+) -> int:
+    """Take what ``payment`` may have from ``grants`` (the customer's, locked)."""
     index = by_grant(repo.entries([g.id for g in grants]))
-    available = [(g, spendable(g, index.get(g.id, []), at)) for g in consumption_order(grants)]
+    available = [
+        (g, spendable(g, index.get(g.id, []), payment.at)) for g in consumption_order(grants)
+    ]
     by_id = {g.id: g for g in grants}
-    taken = allocate(amount, available)
+    taken = allocate(payment.amount, available)
     for grant_id, part in taken:
         entry = new_entry(
             ctx,
             by_id[grant_id],
             CONSUME,
             -part,
-            at,
-            key=f"apply:{invoice_id}:{grant_id}",
-            invoice_id=invoice_id,
+            payment.at,
+            key=f"apply:{payment.invoice_id}:{grant_id}",
+            invoice_id=payment.invoice_id,
         )
         repo.add_keyed(entry)
-    check_low_balance(ctx, customer)
+    check_low_balance(ctx, get_customer_by_id(ctx, payment.customer_id))
     return sum(part for _, part in taken)
 
 

@@ -138,45 +138,54 @@ ADDITIVE = frozenset({"count", "sum", "max"})
 
 
 def usage_totals(
-    ctx: Context, customer: Customer, metrics: Sequence[MetricDef], start: datetime, end: datetime
-) -> dict[str, Decimal]:
-    """The totals of already resolved ``metrics`` over ``[start, end)``, by code: what
-    :func:`usage` gives without buckets, groups or filters (an empty period has none).
+    ctx: Context,
+    customers: Sequence[Customer],
+    metrics: Sequence[MetricDef],
+    start: datetime,
+    end: datetime,
+) -> dict[str, dict[str, Decimal]]:
+    """The totals of already resolved ``metrics`` over ``[start, end)`` for each of
+    ``customers``, by customer id and code: what :func:`usage` gives without buckets,
+    groups or filters (an empty period has none).
 
     The whole hours of ``count``, ``sum`` and ``max`` metrics are read in one query for
-    all of them, and the partial hours at the period's edges in another; the other
-    aggregations read their metric's cells.
+    all of them and all the customers, and the partial hours at the period's edges in
+    another per customer; the other aggregations read their metric's cells.
     """
     if end <= start:
-        return {metric.code: Decimal(0) for metric in metrics}
+        return {c.id: {metric.code: Decimal(0) for metric in metrics} for c in customers}
     whole_start, whole_end = ceil_hour(start), floor_hour(end)
     additive = [m.code for m in metrics if m.aggregation in ADDITIVE]
     repo = UsageRepository(ctx)
-    summaries: dict[str, tuple[int, Decimal, Decimal]] = {}
+    summaries: dict[tuple[str, str], tuple[int, Decimal, Decimal]] = {}
     if additive and whole_start < whole_end:
-        summaries = repo.hour_totals(customer.id, additive, whole_start, whole_end)
-    edge_events = _edge_events(repo, customer, [m.code for m in metrics], start, end)
-    totals = {}
-    for metric in metrics:
-        whole: list[tuple[str, datetime, Cell]] | None = None
-        if metric.code in additive:
-            summary = summaries.get(metric.code)
-            whole = (
-                [] if summary is None else [("", whole_start, Cell.summary(whole_start, *summary))]
+        summaries = repo.hour_totals([c.id for c in customers], additive, whole_start, whole_end)
+    found: dict[str, dict[str, Decimal]] = {}
+    for customer in customers:
+        edge_events = _edge_events(repo, customer, [m.code for m in metrics], start, end)
+        totals = found[customer.id] = {}
+        for metric in metrics:
+            whole: list[tuple[str, datetime, Cell]] | None = None
+            if metric.code in additive:
+                summary = summaries.get((customer.id, metric.code))
+                whole = (
+                    []
+                    if summary is None
+                    else [("", whole_start, Cell.summary(whole_start, *summary))]
+                )
+            series, distinct = _read(
+                ctx,
+                customer,
+                metric,
+                (start, end),
+                {},
+                whole=whole,
+                edge_events=edge_events[metric.code],
             )
-        series, distinct = _read(
-            ctx,
-            customer,
-            metric,
-            (start, end),
-            {},
-            whole=whole,
-            edge_events=edge_events[metric.code],
-        )
-        totals[metric.code] = reduce(
-            metric.aggregation, list(series.values()), distinct, [(start, end)]
-        )[0]
-    return totals
+            totals[metric.code] = reduce(
+                metric.aggregation, list(series.values()), distinct, [(start, end)]
+            )[0]
+    return found
 
 
 def _edge_events(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from tollway.customers import get_customer, get_customer_by_id
 from tollway.kernel.access import require_full_access
@@ -68,15 +68,17 @@ def open_charges_for_update(
     return found
 
 
-def mark_charges_invoiced(ctx: Context, charges: list[SubscriptionCharge], invoice_id: str) -> None:
-    """Record that ``invoice_id`` billed ``charges`` (invoicing calls this); 409 and
-    nothing claimed when any of them is already on an invoice."""
+def mark_charges_invoiced(ctx: Context, claims: Mapping[str, Sequence[SubscriptionCharge]]) -> None:
+    """Record that each invoice of ``claims`` (invoice id → the charges it billed)
+    billed its charges, in one statement (invoicing calls this); 409 and nothing
+    claimed when any of them is already on an invoice."""
     require_full_access(ctx, "invoice charges")
-    ids = sorted({c.id for c in charges})
-    claimed = SubscriptionRepository(ctx).claim_charges(ids, invoice_id)
-    if claimed != len(ids):
+    invoice_of = {c.id: invoice_id for invoice_id, charges in claims.items() for c in charges}
+    claimed = SubscriptionRepository(ctx).claim_charges(invoice_of)
+    if claimed != len(invoice_of):
+        taken = len(invoice_of) - claimed
         raise Conflict(
-            f"{len(ids) - claimed} of {len(ids)} charges are already on another invoice",
+            f"{taken} of {len(invoice_of)} charges are already on another invoice",
             param="charges",
         )
 
