@@ -3,45 +3,21 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from race_kit import race
 from tollway import catalog, customers, invoicing, subscriptions
 from tollway.invoicing.models import BilledPeriod
 from tollway.kernel.clock import Clock
 from tollway.kernel.context import Context
 from tollway.kernel.db import unit_of_work
-from tollway.kernel.errors import Conflict
 from tollway.kernel.tenancy import ensure_product
 
 THREADS = 8
-
-
-def _race(work: list[Callable[[], None]]) -> list[str]:
-    barrier = threading.Barrier(len(work))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run(job: Callable[[], None]) -> None:
-        barrier.wait()
-        try:
-            job()
-            outcome = "ok"
-        except Conflict:
-            outcome = "conflict"
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in work]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sorted(outcomes)
 
 
 def _product(session_factory: sessionmaker[Session], clock: Clock) -> str:
@@ -76,7 +52,7 @@ def test_concurrent_finalizations_take_every_number_once(
         return job
 
     # Each draft twice: one finalization wins, the other finds it open (409).
-    outcomes = _race([finalize(i) for i in drafts] * 2)
+    outcomes = race(*[finalize(i) for i in drafts] * 2)
     assert outcomes == ["conflict"] * len(drafts) + ["ok"] * len(drafts)
     with unit_of_work(session_factory) as session:
         numbers = sorted(session.scalars(select(invoicing.Invoice.number)))
@@ -106,7 +82,7 @@ def test_two_workers_running_the_same_run_bill_once(
             ctx = Context(session=session, product_id=product_id, clock=clock, actor="worker")
             invoicing.invoice_subscription(ctx, sub.id, closed_period=period)
 
-    assert _race([run] * THREADS) == ["ok"] * THREADS
+    assert race(*[run] * THREADS) == ["ok"] * THREADS
     with unit_of_work(session_factory) as session:
         invoices = list(session.scalars(select(invoicing.Invoice)))
         keys = session.scalar(select(func.count()).select_from(BilledPeriod))

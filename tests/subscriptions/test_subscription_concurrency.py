@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from race_kit import race
 from tollway import catalog, customers, subscriptions
 from tollway.kernel.clock import Clock, FixedClock
 from tollway.kernel.context import Context
@@ -87,29 +88,6 @@ def _setup(session_factory: sessionmaker[Session], clock: Clock) -> tuple[str, s
         return product_id, sub.id
 
 
-def _race(*work: Callable[[], None]) -> list[str]:
-    barrier = threading.Barrier(len(work))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run(job: Callable[[], None]) -> None:
-        barrier.wait()
-        try:
-            job()
-            outcome = "ok"
-        except Conflict:
-            outcome = "conflict"
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in work]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sorted(outcomes)
-
-
 def test_a_renewal_racing_a_plan_change_bills_the_new_period_once(
     session_factory: sessionmaker[Session], clock: FixedClock
 ) -> None:
@@ -132,7 +110,7 @@ def test_a_renewal_racing_a_plan_change_bills_the_new_period_once(
                 subscriptions.SubscriptionChange(new_plan_id="max", immediate=True),
             )
 
-    assert _race(renewal, change) == ["ok", "ok"]
+    assert race(renewal, change) == ["ok", "ok"]
     with unit_of_work(session_factory) as session:
         ctx = Context(session=session, product_id=product_id, clock=at_end)
         sub = subscriptions.get_subscription(ctx, sub_id)
@@ -172,7 +150,7 @@ def test_two_invoices_cannot_claim_the_same_charges(
 
         return run
 
-    assert _race(claim("inv_a"), claim("inv_b")) == ["conflict", "ok"]
+    assert race(claim("inv_a"), claim("inv_b")) == ["conflict", "ok"]
     with unit_of_work(session_factory) as session:
         ctx = Context(session=session, product_id=product_id, clock=clock)
         customer = customers.get_customer(ctx, "acme")

@@ -17,6 +17,7 @@ from tollway.kernel.validation import (
     Currency,
     Instant,
     MinorAmount,
+    plain,
 )
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -50,7 +51,7 @@ class LineItemOut(BaseModel):
 
 def _text(number: Decimal) -> str:
     """A decimal as plain text without a trailing zero fraction: ``20``, ``0.25``."""
-    return format(number.normalize(), "f")
+    return plain(number.normalize())
 
 
 class InvoiceOut(BaseModel):
