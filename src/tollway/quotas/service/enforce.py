@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from tollway import metering
+from tollway import ledger, metering
 from tollway.catalog import get_metric
 from tollway.customers import Customer, get_customer
 from tollway.kernel.context import Context
@@ -23,7 +23,6 @@ from tollway.quotas.service.core import (
     fire_thresholds,
     start_grace_if_due,
 )
-from tollway.quotas.service.credits import refuse_without_credits
 from tollway.quotas.service.sources import Quota, sources
 
 
@@ -140,7 +139,7 @@ def consume(
     if not _record(ctx, customer, metric, quantity, event_id):
         return _decision(before, True, duplicate=True)
     # a refusal raises: the caller rolls the recorded event back
-    refuse_without_credits(ctx, customer, metric)
+    ledger.ensure_usage_allowed(ctx, customer.id, metric)  # blocked credit overage
     if not before.allows(increment):
         raise _refuse(before, customer, now)
     after = dataclasses.replace(before, used=before.used + increment)
