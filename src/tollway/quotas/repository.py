@@ -29,6 +29,7 @@ from sqlalchemy.sql.elements import BindParameter
 from tollway.catalog import BillableMetric, Plan
 from tollway.customers import Customer
 from tollway.kernel.context import Context
+from tollway.kernel.tenancy import Product
 from tollway.quotas.models import QuotaAlert, QuotaOverride, QuotaState, QuotaSuspension
 from tollway.subscriptions import LIVE, Subscription
 
@@ -38,7 +39,8 @@ S = TypeVar("S", bound=Select[Any])
 @cache
 def _resolve_statement(scoped: bool) -> Select[Any]:
     """Everything a check or consume reads, in one statement (built once per process;
-    the values are bound parameters): the customer, whether it is suspended, the
+    the values are bound parameters): the customer, the product's settings, whether
+    it is suspended, the
     metric, the live subscription with its plan, the default plan, the customer's
     override of the metric and its state row."""
     product: BindParameter[str] = bindparam("product", type_=String)
@@ -71,6 +73,7 @@ def _resolve_statement(scoped: bool) -> Select[Any]:
         select(
             Customer,
             QuotaState,
+            Product.settings.label("product_settings"),
             suspended.label("suspended"),
             BillableMetric.code,
             BillableMetric.aggregation,
@@ -93,6 +96,7 @@ def _resolve_statement(scoped: bool) -> Select[Any]:
             QuotaOverride.thresholds.label("override_thresholds"),
         )
         .select_from(Customer)
+        .join(Product, Product.id == Customer.product_id)
         .outerjoin(
             BillableMetric,
             and_(BillableMetric.product_id == product, BillableMetric.code == metric),

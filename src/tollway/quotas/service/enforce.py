@@ -14,6 +14,7 @@ from tollway.catalog import get_metric, get_plan
 from tollway.customers import Customer, get_customer
 from tollway.kernel.context import Context
 from tollway.kernel.errors import FieldError, ValidationFailed
+from tollway.kernel.tenancy import settings_section
 from tollway.metering import MetricDef
 from tollway.quotas.errors import CustomerSuspended, QuotaExceeded
 from tollway.quotas.models import QuotaState
@@ -59,6 +60,8 @@ class _Target:
     suspended: bool
     src: Sources
     state: QuotaState | None
+    credits: ledger.CreditsSettings | None = None
+    """The product's ``credits`` settings, when read along."""
 
 
 def _target(ctx: Context, external_id: str, metric: str) -> _Target:
@@ -101,7 +104,10 @@ def _target(ctx: Context, external_id: str, metric: str) -> _Target:
             row.override_enforcement,
             row.override_thresholds,
         )
-    return _Target(row.Customer, metering.metric_def(row), row.suspended, src, row.QuotaState)
+    credits = settings_section(row.product_settings, ledger.SECTION, ledger.CreditsSettings)
+    return _Target(
+        row.Customer, metering.metric_def(row), row.suspended, src, row.QuotaState, credits
+    )
 
 
 def _increment(definition: MetricDef, quantity: Decimal, *, consuming: bool) -> Decimal:
@@ -205,7 +211,8 @@ def consume(
     if not _record(ctx, target, quantity, event_id):
         return _decision(before, True, duplicate=True)
     # a refusal raises: the caller rolls the recorded event back
-    ledger.ensure_usage_allowed(ctx, customer.id, metric)  # blocked credit overage
+    # blocked credit overage
+    ledger.ensure_usage_allowed(ctx, customer.id, metric, settings=target.credits)
     if not before.allows(increment):
         raise _refuse(before, customer, now)
     after = dataclasses.replace(before, used=before.used + increment)
@@ -242,7 +249,8 @@ def _count(
     if not _record(ctx, target, quantity, event_id):
         repo.add_to_counter(state, key, -increment, None)
         return _decision(dataclasses.replace(after, used=after.used - increment), True, True)
-    ledger.ensure_usage_allowed(ctx, customer.id, quota.metric)  # blocked credit overage
+    # blocked credit overage
+    ledger.ensure_usage_allowed(ctx, customer.id, quota.metric, settings=target.credits)
     fire_thresholds(ctx, customer, after, now)
     start_grace_if_due(ctx, customer, src, after, state=state, now=now)
     return _decision(after, True)
