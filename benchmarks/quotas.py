@@ -8,7 +8,9 @@ arrived through ``/v1/usage``, or in a new period).
 ``quotas.check`` / ``quotas.consume``: one service call per transaction, as a
 request does it: open a session, call :func:`tollway.quotas.check` or
 :func:`tollway.quotas.consume`, commit, close. The baseline is the same transaction
-around a bare ``SELECT 1``.
+around a bare ``SELECT 1``; ``quotas.consume`` also reports ``write_floor``, the
+same transaction updating one row (a consume commits a write: on PostgreSQL that
+waits for the WAL flush, which ``SELECT 1`` never does).
 
 ``quotas.check_http`` / ``quotas.consume_http``: ``POST .../check`` and ``.../consume``
 through Starlette's ``TestClient`` (in-process ASGI, no sockets). The baseline is a
@@ -139,13 +141,22 @@ def _in_process(db: Database, operation: str) -> Figure:
             ctx, "acme", "api_calls", quantity=Decimal(1), event_id=f"bench-{next(counter)}"
         )
 
+    def write_one(ctx: Context) -> object:
+        return ctx.session.execute(text("UPDATE quota_states SET stale = stale"))
+
     gc.collect()
     baseline = _time(transaction(select_one))
     measured = _time(transaction(call))
-    return {
+    figure = {
         **_figure(measured, baseline, "a transaction around a bare SELECT 1", 0.5),
         "operation": f"quotas.{operation} (one transaction per call)",
     }
+    if operation == "consume":  # a consume writes: its floor is a committed write
+        figure["write_floor"] = {
+            "name": "a transaction updating one row",
+            **_summary(_time(transaction(write_one))),
+        }
+    return figure
 
 
 def _http(db: Database, operation: str) -> Figure:

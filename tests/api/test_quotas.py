@@ -7,6 +7,12 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tollway.api import create_app
+from tollway.kernel.clock import FixedClock
+from tollway.kernel.settings import Settings
+
+ROOT_KEY = "sk_test_root"
+
 
 def _setup(
     client: TestClient,
@@ -301,3 +307,44 @@ def test_no_live_subscription_uses_the_default_plan(client: TestClient) -> None:
     status = client.get("/v1/customers/acme/quotas").json()
     assert (status["plan_id"], status["quotas"]["api_calls"]["used"]) == ("pro", "1")
     assert _consume(client).status_code == 429
+
+
+def test_a_plan_change_or_override_in_another_instance_applies_on_the_next_call(
+    client: TestClient, settings: Settings, clock: FixedClock
+) -> None:
+    """Two app instances on one database (as two server processes): what one writes,
+    the other's next check or consume judges by, whatever either has already read."""
+    _setup(client, [{"metric": "api_calls", "limit": 100, "period": "monthly"}])
+    plan = {
+        "code": "mini",
+        "name": "Mini",
+        "prices": [{"interval": "monthly", "amount": 900}],
+        "quotas": [{"metric": "api_calls", "limit": 2, "period": "monthly"}],
+    }
+    assert client.post("/v1/plans", json=plan).status_code == 201
+    subscription = client.get("/v1/customers/acme/subscriptions").json()["data"][0]["id"]
+    other_app = create_app(settings, clock=clock)
+    with TestClient(other_app, headers={"Authorization": f"Bearer {ROOT_KEY}"}) as other:
+        for used in ("1", "2", "3"):  # the fast path, warmed in this instance
+            assert _consume(client).json()["used"] == used
+        put = other.put(
+            "/v1/customers/acme/quotas/api_calls",
+            json={"limit": 3, "period": "monthly", "enforcement": "hard"},
+        )
+        assert put.status_code == 200, put.text
+        refused = _consume(client)
+        assert refused.status_code == 429, refused.text
+        assert (refused.json()["used"], refused.json()["limit"]) == ("3", 3)
+        assert other.delete("/v1/customers/acme/quotas/api_calls").status_code == 204
+        assert _consume(client).json()["limit"] == 100
+        change = other.post(
+            f"/v1/subscriptions/{subscription}/change",
+            json={"new_plan_id": "mini", "immediate": True, "prorate": False},
+        )
+        assert change.status_code == 200, change.text
+        check = client.post("/v1/customers/acme/quotas/api_calls/check", json={"quantity": 1})
+        assert (check.json()["allowed"], check.json()["limit"]) == (False, 2)
+        assert _consume(client).status_code == 429
+        assert (
+            other.post("/v1/customers/acme/quotas/api_calls/check", json={}).json()["used"] == "4"
+        )

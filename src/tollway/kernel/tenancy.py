@@ -95,8 +95,13 @@ def read_settings(ctx: Context, section: str, model: type[SectionT]) -> SectionT
     ``"metering"``, ...) and a Pydantic model with a default for every field, so
     a product that never configured anything behaves as documented.
     """
-    product = product_by_id(ctx.session, ctx.product_id)
-    stored = product.settings.get(section, {})
+    return settings_section(product_by_id(ctx.session, ctx.product_id).settings, section, model)
+
+
+def settings_section(settings: dict[str, Any], section: str, model: type[SectionT]) -> SectionT:
+    """One section of a product's stored ``settings``, defaults filled in by ``model``
+    (for a caller that read the settings column along with other rows)."""
+    stored = settings.get(section, {})
     # Keys this version does not know (written by a newer one) are ignored on read,
     # so a rollback never breaks reads; input is still checked strictly on write.
     return model.model_validate({k: v for k, v in stored.items() if k in model.model_fields})

@@ -14,7 +14,14 @@ from tollway.metering.schemas import (
     UsageEventIn,
     UsageOut,
 )
-from tollway.metering.service.ingest import SETTINGS_SECTION, IngestResult, Rejected, ingest
+from tollway.metering.service.ingest import (
+    SETTINGS_SECTION,
+    IngestResult,
+    Rejected,
+    ingest,
+    ingest_one,
+    metric_def,
+)
 from tollway.metering.service.query import (
     GroupUsage,
     MetricStatistics,
@@ -47,8 +54,10 @@ __all__ = [
     "UsageOut",
     "current_usage",
     "ingest",
+    "ingest_one",
     "list_rejections",
     "loads",
+    "metric_def",
     "rate_usage",
     "rate_usages",
     "usage",

@@ -55,15 +55,27 @@ _SELECT_CELLS = (
     "FROM usage_rollups WHERE product_id = ? AND "
     "(customer_id, metric_code, hour, group_key) IN (VALUES "
 )
+_COPY_FROM = 50
+"""Batches of at least this many events go through ``COPY``; smaller ones (a single
+event, a quota consume) through one statement with array parameters."""
+_PG_STORE = (
+    "WITH new AS (INSERT INTO usage_event_keys (product_id, event_id, timestamp) "
+    "SELECT %(product)s, event_id, ts FROM {source} k ORDER BY event_id "
+    "ON CONFLICT DO NOTHING RETURNING event_id) "
+    "INSERT INTO usage_events (timestamp, product_id, event_id, customer_id, "
+    "metric_code, quantity, properties, ingested_at) "
+    "SELECT s.ts, %(product)s, s.event_id, s.customer_id, s.metric_code, s.quantity, "
+    "s.properties::jsonb, %(now)s FROM {source} s JOIN new USING (event_id) "
+    "RETURNING event_id"
+)
+_PG_ARRAYS = (
+    "(SELECT * FROM unnest(%(ids)s::varchar[], %(times)s::timestamptz[], "
+    "%(customers)s::varchar[], %(metrics)s::varchar[], %(quantities)s::varchar[], "
+    "%(properties)s::text[]) AS u(event_id, ts, customer_id, metric_code, quantity, properties))"
+)
 _NEWER = (
     '(excluded.latest_at, excluded.latest_event_id COLLATE "C") '
     '> (r.latest_at, r.latest_event_id COLLATE "C")'
-)
-_SELECT_CELLS = (
-    "SELECT customer_id, metric_code, hour, group_key, event_count, value_sum, "
-    "value_max, latest_at, latest_event_id, latest_value, first_at, integral "
-    "FROM usage_rollups WHERE product_id = ? AND "
-    "(customer_id, metric_code, hour, group_key) IN (VALUES "
 )
 
 
@@ -120,6 +132,21 @@ class UsageRepository:
         return self._store_sqlite(ordered, ingested_at)
 
     def _store_pg(self, ordered: Sequence[RawEvent], ingested_at: datetime) -> set[str]:
+        params = {"product": self.ctx.product_id, "now": ingested_at}
+        if len(ordered) < _COPY_FROM:
+            result = self._driver(
+                _PG_STORE.format(source=_PG_ARRAYS),
+                {
+                    **params,
+                    "ids": [e.event_id for e in ordered],
+                    "times": [e.timestamp for e in ordered],
+                    "customers": [e.customer_id for e in ordered],
+                    "metrics": [e.metric_code for e in ordered],
+                    "quantities": [str(e.quantity) for e in ordered],
+                    "properties": [json_dumps(e.properties) for e in ordered],
+                },
+            )
+            return {row[0] for row in result}
         self._driver(_PG_STAGE)
         raw: Any = self.ctx.session.connection().connection.dbapi_connection
         with (
@@ -140,17 +167,7 @@ class UsageRepository:
                         json_dumps(e.properties),
                     )
                 )
-        result = self._driver(
-            "WITH new AS (INSERT INTO usage_event_keys (product_id, event_id, timestamp) "
-            "SELECT %(product)s, event_id, ts FROM usage_stage ORDER BY event_id "
-            "ON CONFLICT DO NOTHING RETURNING event_id) "
-            "INSERT INTO usage_events (timestamp, product_id, event_id, customer_id, "
-            "metric_code, quantity, properties, ingested_at) "
-            "SELECT s.ts, %(product)s, s.event_id, s.customer_id, s.metric_code, s.quantity, "
-            "s.properties::jsonb, %(now)s FROM usage_stage s JOIN new USING (event_id) "
-            "RETURNING event_id",
-            {"product": self.ctx.product_id, "now": ingested_at},
-        )
+        result = self._driver(_PG_STORE.format(source="usage_stage"), params)
         new = {row[0] for row in result}
         self._driver("TRUNCATE usage_stage")
         return new

@@ -3,16 +3,152 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import (
+    Numeric,
+    Row,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import BindParameter
 
+from tollway.catalog import BillableMetric, Plan
+from tollway.customers import Customer
 from tollway.kernel.context import Context
+from tollway.kernel.tenancy import Product
 from tollway.quotas.models import QuotaAlert, QuotaOverride, QuotaState, QuotaSuspension
+from tollway.subscriptions import LIVE, Subscription
 
 S = TypeVar("S", bound=Select[Any])
+
+
+@cache
+def _resolve_statement(scoped: bool) -> Select[Any]:
+    """Everything a check or consume reads, in one statement (built once per process;
+    the values are bound parameters): the customer, the product's settings, whether
+    it is suspended, the
+    metric, the live subscription with its plan, the default plan, the customer's
+    override of the metric and its state row."""
+    product: BindParameter[str] = bindparam("product", type_=String)
+    metric: BindParameter[str] = bindparam("metric", type_=String)
+    plan, default = aliased(Plan), aliased(Plan)
+    live = (
+        select(Subscription.id)
+        .where(
+            Subscription.product_id == product,
+            Subscription.customer_id == Customer.id,
+            Subscription.status.in_(sorted(LIVE)),
+        )
+        .order_by(Subscription.id.desc())
+        .limit(1)
+        .correlate(Customer)
+        .scalar_subquery()
+    )
+    default_id = (
+        select(Plan.id)
+        .where(Plan.product_id == product, Plan.is_default.is_(True))
+        .limit(1)
+        .scalar_subquery()
+    )
+    suspended = (
+        exists()
+        .where(QuotaSuspension.product_id == product, QuotaSuspension.customer_id == Customer.id)
+        .correlate(Customer)
+    )
+    stmt = (
+        select(
+            Customer,
+            QuotaState,
+            Product.settings.label("product_settings"),
+            suspended.label("suspended"),
+            BillableMetric.code,
+            BillableMetric.aggregation,
+            BillableMetric.field,
+            BillableMetric.filters,
+            BillableMetric.group_by,
+            Subscription.status.label("sub_status"),
+            Subscription.plan_code.label("sub_plan"),
+            Subscription.current_period_start,
+            Subscription.current_period_end,
+            plan.code.label("plan_code"),
+            plan.features.label("plan_features"),
+            plan.quotas.label("plan_quotas"),
+            default.code.label("default_code"),
+            default.features.label("default_features"),
+            default.quotas.label("default_quotas"),
+            QuotaOverride.limit.label("override_limit"),
+            QuotaOverride.period.label("override_period"),
+            QuotaOverride.enforcement.label("override_enforcement"),
+            QuotaOverride.thresholds.label("override_thresholds"),
+        )
+        .select_from(Customer)
+        .join(Product, Product.id == Customer.product_id)
+        .outerjoin(
+            BillableMetric,
+            and_(BillableMetric.product_id == product, BillableMetric.code == metric),
+        )
+        .outerjoin(Subscription, Subscription.id == live)
+        .outerjoin(plan, and_(plan.product_id == product, plan.code == Subscription.plan_code))
+        .outerjoin(default, default.id == default_id)
+        .outerjoin(
+            QuotaOverride,
+            and_(
+                QuotaOverride.product_id == product,
+                QuotaOverride.customer_id == Customer.id,
+                QuotaOverride.metric_code == metric,
+            ),
+        )
+        .outerjoin(
+            QuotaState,
+            and_(
+                QuotaState.product_id == product,
+                QuotaState.customer_id == Customer.id,
+                QuotaState.metric_code == metric,
+            ),
+        )
+        .where(Customer.product_id == product, Customer.external_id == bindparam("external_id"))
+    )
+    if scoped:
+        stmt = stmt.where(Customer.id == bindparam("scope"))
+    return stmt
+
+
+@cache
+def _count_statement(postgres: bool, limited: bool) -> Any:
+    """The counter's single-statement increment: on PostgreSQL the row is locked and
+    the limit judged by the UPDATE itself (re-checked on the newest row version after
+    a wait), on SQLite (one writer at a time) it is set only if still ``expected``."""
+    where = [
+        QuotaState.product_id == bindparam("product"),
+        QuotaState.customer_id == bindparam("customer"),
+        QuotaState.metric_code == bindparam("metric"),
+        QuotaState.period_key == bindparam("key"),
+        QuotaState.stale.is_(False),
+        QuotaState.used.is_not(None),
+    ]
+    if not postgres:
+        where.append(QuotaState.used == bindparam("expected"))
+        return update(QuotaState).where(*where).values(used=bindparam("new"))
+    total = cast(QuotaState.used, Numeric) + bindparam("increment", type_=Numeric)
+    if limited:
+        where.append(total <= bindparam("limit"))
+    return (
+        update(QuotaState).where(*where).values(used=cast(total, String)).returning(QuotaState.used)
+    )
 
 
 class QuotaRepository:
@@ -30,6 +166,19 @@ class QuotaRepository:
         if self.ctx.customer_scope is not None:
             stmt = stmt.where(model.customer_id == self.ctx.customer_scope)
         return stmt
+
+    def resolve(self, external_id: str, metric: str) -> Row[Any] | None:
+        """The row of :func:`_resolve_statement` for the customer and metric (``None``
+        when the customer is absent or out of scope)."""
+        params: dict[str, Any] = {
+            "product": self.ctx.product_id,
+            "metric": metric,
+            "external_id": external_id,
+        }
+        scoped = self.ctx.customer_scope is not None
+        if scoped:
+            params["scope"] = self.ctx.customer_scope
+        return self.ctx.session.execute(_resolve_statement(scoped), params).first()
 
     # overrides
 
@@ -89,6 +238,38 @@ class QuotaRepository:
             .on_conflict_do_nothing()
         )
         return self.ctx.session.scalars(stmt).one()
+
+    def add_to_counter(
+        self, state: QuotaState, period_key: str, increment: Decimal, limit: int | None
+    ) -> Decimal | None:
+        """Add ``increment`` to the ``state`` row's counter of ``period_key`` in one
+        statement, unless the counter is stale, of another period or the sum would pass
+        ``limit`` (``None``: unlimited). The new value, or ``None`` when not counted;
+        the row stays locked until commit."""
+        postgres = self.ctx.session.get_bind().dialect.name == "postgresql"
+        params: dict[str, Any] = {
+            "product": self.ctx.product_id,
+            "customer": state.customer_id,
+            "metric": state.metric_code,
+            "key": period_key,
+        }
+        connection = self.ctx.session.connection()
+        if postgres:
+            params.update(increment=increment, limit=limit)
+            found = connection.execute(_count_statement(True, limit is not None), params).first()
+            used = None if found is None else Decimal(found[0])
+        else:
+            if state.used is None:
+                return None
+            used = state.used + increment
+            if limit is not None and used > limit:
+                return None
+            params.update(expected=str(state.used), new=str(used))
+            if not connection.execute(_count_statement(False, False), params).rowcount:
+                return None
+        if used is not None:
+            set_committed_value(state, "used", used)
+        return used
 
     def mark_stale(self, pairs: list[tuple[str, str]]) -> None:
         """Flag the counters of ``(customer_id, metric)`` pairs for a recount (rows

@@ -21,6 +21,7 @@ from tollway.ledger.balance import SETTLE, by_grant, closed
 from tollway.ledger.errors import CreditsExhausted
 from tollway.ledger.models import CreditGrant
 from tollway.ledger.repository import ALLOCATION, LedgerRepository
+from tollway.ledger.schemas import CreditsSettings
 from tollway.ledger.service.burn import allocation_charges, burned, rated
 from tollway.ledger.service.common import (
     check_low_balance,
@@ -172,12 +173,15 @@ def allocation_remaining(ctx: Context, customer_id: str) -> int | None:
     return sum(left for _, left in positions(ctx, customer, live, now)) if live else None
 
 
-def ensure_usage_allowed(ctx: Context, customer_id: str, metric: str) -> None:
+def ensure_usage_allowed(
+    ctx: Context, customer_id: str, metric: str, *, settings: CreditsSettings | None = None
+) -> None:
     """With ``credits.overage: block``, refuse (429 ``credits_exhausted``) usage of a
     metric that an open plan allocation pays when, with that usage already recorded,
     the allocation cannot cover it all. The paying allocations are locked first, so
-    concurrent consumes they pay are judged one after the other."""
-    if credit_settings(ctx).overage != "block":
+    concurrent consumes they pay are judged one after the other. ``settings``: the
+    product's ``credits`` settings when the caller already read them."""
+    if (settings or credit_settings(ctx)).overage != "block":
         return
     customer = get_customer_by_id(ctx, customer_id)
     now = ctx.now(customer.test_clock_id)

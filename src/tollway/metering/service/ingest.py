@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from operator import attrgetter
-from typing import Any
+from typing import Any, Protocol
 
-from tollway.catalog import BillableMetric, find_metrics
+from tollway.catalog import find_metrics
 from tollway.customers import Customer, find_customers
 from tollway.kernel.access import require_full_access
 from tollway.kernel.audit import audit
@@ -62,7 +63,22 @@ class IngestResult:
     """Refusals of well-formed events, kept for ``GET /v1/usage/rejections``."""
 
 
-def metric_def(metric: BillableMetric) -> MetricDef:
+class MetricParts(Protocol):
+    """What aggregation reads of a metric: a catalog metric or a row with these columns."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def aggregation(self) -> str: ...
+    @property
+    def field(self) -> str | None: ...
+    @property
+    def filters(self) -> dict[str, Any]: ...
+    @property
+    def group_by(self) -> list[str]: ...
+
+
+def metric_def(metric: MetricParts) -> MetricDef:
     """The aggregation view of a catalog metric."""
     return MetricDef(
         code=metric.code,
@@ -76,10 +92,22 @@ def metric_def(metric: BillableMetric) -> MetricDef:
 @dataclass
 class _Batch:
     ctx: Context
-    settings: MeteringSettings
     backfill: bool
     result: IngestResult
     rejections: list[dict[str, Any]] = field(default_factory=list)
+
+    @cached_property
+    def settings(self) -> MeteringSettings:
+        """The acceptance window (read only when an event carries its own timestamp)."""
+        return read_settings(self.ctx, SETTINGS_SECTION, MeteringSettings)
+
+    @cached_property
+    def window(self) -> tuple[timedelta, timedelta]:
+        """How far before and after the customer's now an event's timestamp may be."""
+        return (
+            timedelta(days=self.settings.max_past_days),
+            timedelta(seconds=self.settings.max_future_seconds),
+        )
 
     def refuse(self, index: int, errors: list[FieldError]) -> None:
         self.result.rejected.append(Rejected(index, errors))
@@ -126,9 +154,28 @@ def ingest(ctx: Context, events: Sequence[object], *, backfill: bool = False) ->
     earlier one) are counted once. Never commits.
     """
     require_full_access(ctx, "send usage events")
-    batch = _Batch(
-        ctx, read_settings(ctx, SETTINGS_SECTION, MeteringSettings), backfill, IngestResult()
-    )
+    batch = _Batch(ctx, backfill, IngestResult())
+    parsed = _parse(batch, events)
+    customers = find_customers(ctx, {e.customer_id for _, e in parsed})
+    metrics = {
+        code: metric_def(m) for code, m in find_metrics(ctx, {e.metric for _, e in parsed}).items()
+    }
+    return _write(batch, _accept(batch, parsed, customers, metrics), metrics)
+
+
+def ingest_one(ctx: Context, event: object, customer: Customer, metric: MetricDef) -> IngestResult:
+    """:func:`ingest` of a single event whose customer and metric the caller already
+    resolved (a quota consume): the same rules, deduplication and rollups, without
+    looking either up again. Never commits."""
+    require_full_access(ctx, "send usage events")
+    batch = _Batch(ctx, False, IngestResult())
+    parsed = _parse(batch, [event])
+    metrics = {metric.code: metric}
+    return _write(batch, _accept(batch, parsed, {customer.external_id: customer}, metrics), metrics)
+
+
+def _parse(batch: _Batch, events: Sequence[object]) -> list[tuple[int, EventIn]]:
+    """The well-formed events with their index; refuses the others."""
     result = batch.result
     parsed: list[tuple[int, EventIn]] = []
     for index, raw in enumerate(events):
@@ -137,15 +184,16 @@ def ingest(ctx: Context, events: Sequence[object], *, backfill: bool = False) ->
         result.timestamps.append(None)
         if isinstance(event, list):
             batch.refuse(index, [FieldError(f, m) for f, m in event])
-        elif backfill and event.timestamp is None:
+        elif batch.backfill and event.timestamp is None:
             batch.refuse(index, [FieldError("timestamp", "is required when backfilling")])
         else:
             parsed.append((index, event))
-    customers = find_customers(ctx, {e.customer_id for _, e in parsed})
-    metrics = {
-        code: metric_def(m) for code, m in find_metrics(ctx, {e.metric for _, e in parsed}).items()
-    }
-    rows = _accept(batch, parsed, customers, metrics)
+    return parsed
+
+
+def _write(batch: _Batch, rows: list[RawEvent], metrics: dict[str, MetricDef]) -> IngestResult:
+    """Deduplicate, store and roll up the accepted events."""
+    ctx, result, backfill = batch.ctx, batch.result, batch.backfill
     repo = UsageRepository(ctx)
     repo.add_rejections(batch.rejections)
     new_ids = repo.store_events(rows, ctx.now())
@@ -180,9 +228,7 @@ def _accept(
     metrics: dict[str, MetricDef],
 ) -> list[RawEvent]:
     """The events to write (first of each event_id in the batch); refuses the others."""
-    ctx, settings, result = batch.ctx, batch.settings, batch.result
-    past = timedelta(days=settings.max_past_days)
-    future = timedelta(seconds=settings.max_future_seconds)
+    ctx, result = batch.ctx, batch.result
     seen: set[str] = set()
     rows: list[RawEvent] = []
     clocks: dict[str | None, datetime] = {}
@@ -211,31 +257,8 @@ def _accept(
         if now is None:
             now = clocks[customer.test_clock_id] = ctx.now(customer.test_clock_id)
         timestamp = event.timestamp or now
-        if timestamp > now + future:
-            batch.record(
-                index,
-                event,
-                "in_the_future",
-                FieldError(
-                    "timestamp",
-                    f"is more than {settings.max_future_seconds} s after the customer's "
-                    f"current time {now.isoformat()}",
-                ),
-                customer,
-            )
-            continue
-        if timestamp < now - past and not batch.backfill:
-            batch.record(
-                index,
-                event,
-                "too_old",
-                FieldError(
-                    "timestamp",
-                    f"is more than {settings.max_past_days} days before the customer's current "
-                    f"time {now.isoformat()}; send it to POST /v1/usage/backfill",
-                ),
-                customer,
-            )
+        if event.timestamp is not None and (reason := _outside_window(batch, timestamp, now)):
+            batch.record(index, event, reason[0], reason[1], customer)
             continue
         value = event_value(metric, event.quantity, event.properties)
         if isinstance(value, str):
@@ -263,6 +286,27 @@ def _accept(
             )
         )
     return rows
+
+
+def _outside_window(
+    batch: _Batch, timestamp: datetime, now: datetime
+) -> tuple[str, FieldError] | None:
+    """Why a sent timestamp is refused (too far ahead of or behind ``now``), if it is."""
+    past, future = batch.window
+    settings = batch.settings
+    if timestamp > now + future:
+        return "in_the_future", FieldError(
+            "timestamp",
+            f"is more than {settings.max_future_seconds} s after the customer's "
+            f"current time {now.isoformat()}",
+        )
+    if timestamp < now - past and not batch.backfill:
+        return "too_old", FieldError(
+            "timestamp",
+            f"is more than {settings.max_past_days} days before the customer's current "
+            f"time {now.isoformat()}; send it to POST /v1/usage/backfill",
+        )
+    return None
 
 
 _order = attrgetter("timestamp", "event_id")

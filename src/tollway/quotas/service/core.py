@@ -56,6 +56,11 @@ class Evaluation:
         return None if self.unlimited else max(Decimal(self.quota.limit) - self.used, Decimal(0))
 
 
+def period_key(start: datetime, end: datetime | None) -> str:
+    """How a counter names the period it counts."""
+    return f"{start.isoformat()}/{end.isoformat() if end else '-'}"
+
+
 def used_in(
     ctx: Context,
     customer: Customer,
@@ -70,7 +75,7 @@ def used_in(
     (same period, not stale), else recounted from metering's rollups (and, with
     ``store``, written back to the locked ``state``)."""
     start, end = period
-    key = f"{start.isoformat()}/{end.isoformat() if end else '-'}"
+    key = period_key(start, end)
     if state is not None and not state.stale and state.period_key == key and state.used is not None:
         return state.used
     used = metering.usage(ctx, customer, metric, start=start, end=usage_end(end, now)).total

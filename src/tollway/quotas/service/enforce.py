@@ -10,20 +10,32 @@ from datetime import datetime
 from decimal import Decimal
 
 from tollway import ledger, metering
-from tollway.catalog import get_metric
+from tollway.catalog import get_metric, get_plan
 from tollway.customers import Customer, get_customer
 from tollway.kernel.context import Context
 from tollway.kernel.errors import FieldError, ValidationFailed
+from tollway.kernel.tenancy import settings_section
+from tollway.metering import MetricDef
 from tollway.quotas.errors import CustomerSuspended, QuotaExceeded
-from tollway.quotas.periods import retry_after
+from tollway.quotas.models import QuotaState
+from tollway.quotas.periods import quota_period, retry_after
 from tollway.quotas.repository import QuotaRepository
 from tollway.quotas.service.core import (
     Evaluation,
     evaluate,
     fire_thresholds,
+    period_key,
     start_grace_if_due,
 )
-from tollway.quotas.service.sources import Quota, sources
+from tollway.quotas.service.sources import (
+    LiveSubscription,
+    PlanParts,
+    Quota,
+    Sources,
+    compose,
+    override_quota,
+    sources,
+)
 
 
 @dataclass(frozen=True)
@@ -39,9 +51,68 @@ class Decision:
     duplicate: bool = False
 
 
-def _increment(ctx: Context, metric: str, quantity: Decimal, *, consuming: bool) -> Decimal:
+@dataclass(frozen=True)
+class _Target:
+    """What a check or consume of one customer's metric reads before judging."""
+
+    customer: Customer
+    metric: MetricDef
+    suspended: bool
+    src: Sources
+    state: QuotaState | None
+    credits: ledger.CreditsSettings | None = None
+    """The product's ``credits`` settings, when read along."""
+
+
+def _target(ctx: Context, external_id: str, metric: str) -> _Target:
+    """The customer, metric, suspension, quota sources and state row, read in one
+    statement (the lookups one by one, raising their 404, when that finds nothing)."""
+    repo = QuotaRepository(ctx)
+    row = repo.resolve(external_id, metric)
+    if row is None or row.code is None:
+        customer = get_customer(ctx, external_id)
+        return _Target(
+            customer,
+            metering.metric_def(get_metric(ctx, metric)),
+            repo.suspension(customer.id) is not None,
+            sources(ctx, customer, metric),
+            repo.state(customer.id, metric),
+        )
+    live = None
+    if row.sub_status is not None:
+        period = (row.current_period_start, row.current_period_end)
+        live = LiveSubscription(row.sub_status, row.sub_plan, period)
+    src = compose(
+        ctx,
+        live,
+        plan=lambda: (
+            PlanParts(row.plan_code, row.plan_features, row.plan_quotas)
+            if row.plan_code is not None
+            else get_plan(ctx, row.sub_plan)  # absent: its 404
+        ),
+        default=lambda: (
+            PlanParts(row.default_code, row.default_features, row.default_quotas)
+            if row.default_code is not None
+            else None
+        ),
+    )
+    if row.override_limit is not None:
+        src.quotas[metric] = override_quota(
+            metric,
+            row.override_limit,
+            row.override_period,
+            row.override_enforcement,
+            row.override_thresholds,
+        )
+    credits = settings_section(row.product_settings, ledger.SECTION, ledger.CreditsSettings)
+    return _Target(
+        row.Customer, metering.metric_def(row), row.suspended, src, row.QuotaState, credits
+    )
+
+
+def _increment(definition: MetricDef, quantity: Decimal, *, consuming: bool) -> Decimal:
     """What one consume of ``quantity`` adds to the metric's value."""
-    definition = get_metric(ctx, metric)
+    metric = definition.code
     if definition.aggregation == "count":
         if consuming and quantity != 1:
             raise ValidationFailed.field(
@@ -78,15 +149,12 @@ def _decision(ev: Evaluation, allowed: bool, duplicate: bool = False) -> Decisio
 
 def check(ctx: Context, external_id: str, metric: str, *, quantity: Decimal) -> Decision:
     """Whether consuming ``quantity`` of ``metric`` would be allowed now; writes nothing."""
-    customer = get_customer(ctx, external_id)
-    now = ctx.now(customer.test_clock_id)
-    increment = _increment(ctx, metric, quantity, consuming=False)
-    suspended = QuotaRepository(ctx).suspension(customer.id) is not None
-    src = sources(ctx, customer, metric)
-    quota = src.quota(metric) or _none(metric)
-    state = QuotaRepository(ctx).state(customer.id, metric)
-    ev = evaluate(ctx, customer, src, quota, state=state, now=now)
-    return _decision(ev, ev.allows(increment) and not suspended)
+    target = _target(ctx, external_id, metric)
+    now = ctx.now(target.customer.test_clock_id)
+    increment = _increment(target.metric, quantity, consuming=False)
+    quota = target.src.quota(metric) or _none(metric)
+    ev = evaluate(ctx, target.customer, target.src, quota, state=target.state, now=now)
+    return _decision(ev, ev.allows(increment) and not target.suspended)
 
 
 def _refuse(ev: Evaluation, customer: Customer, now: datetime) -> QuotaExceeded:
@@ -123,23 +191,28 @@ def consume(
     caller's transaction must roll back. The same ``event_id`` is recorded once: a
     repeat answers ``duplicate`` without counting, and is never refused.
     """
-    customer = get_customer(ctx, external_id)
+    target = _target(ctx, external_id, metric)
+    customer, src = target.customer, target.src
     now = ctx.now(customer.test_clock_id)
-    increment = _increment(ctx, metric, quantity, consuming=True)
-    repo = QuotaRepository(ctx)
-    if repo.suspension(customer.id) is not None:
+    increment = _increment(target.metric, quantity, consuming=True)
+    if target.suspended:
         raise CustomerSuspended(
             f"customer {external_id!r} is suspended; every consume is refused until "
             "POST /v1/customers/{external_id}/reinstate"
         )
-    src = sources(ctx, customer, metric)
     quota = src.quota(metric) or _none(metric)
-    state = repo.lock_state(customer.id, metric)
+    counted = _count(
+        ctx, target, quota, increment=increment, quantity=quantity, event_id=event_id, now=now
+    )
+    if counted is not None:
+        return counted
+    state = QuotaRepository(ctx).lock_state(customer.id, metric)
     before = evaluate(ctx, customer, src, quota, state=state, now=now, store=True)
-    if not _record(ctx, customer, metric, quantity, event_id):
+    if not _record(ctx, target, quantity, event_id):
         return _decision(before, True, duplicate=True)
     # a refusal raises: the caller rolls the recorded event back
-    ledger.ensure_usage_allowed(ctx, customer.id, metric)  # blocked credit overage
+    # blocked credit overage
+    ledger.ensure_usage_allowed(ctx, customer.id, metric, settings=target.credits)
     if not before.allows(increment):
         raise _refuse(before, customer, now)
     after = dataclasses.replace(before, used=before.used + increment)
@@ -149,20 +222,53 @@ def consume(
     return _decision(after, True)
 
 
-def _record(
-    ctx: Context, customer: Customer, metric: str, quantity: Decimal, event_id: str | None
-) -> bool:
+def _count(
+    ctx: Context,
+    target: _Target,
+    quota: Quota,
+    *,
+    increment: Decimal,
+    quantity: Decimal,
+    event_id: str | None,
+    now: datetime,
+) -> Decision | None:
+    """The fast path of a consume that stays within the limit on a current counter:
+    one statement adds to it (and locks the row), then the event is recorded.
+    ``None`` (nothing written) when the counter must be recounted or the consume
+    would pass the limit: the locked path then judges it."""
+    customer, src, state = target.customer, target.src, target.state
+    if state is None:
+        return None
+    start, end = quota_period(quota.period, now, customer.timezone, src.billing_period)
+    key = period_key(start, end)
+    limit = None if quota.limit < 0 else quota.limit
+    repo = QuotaRepository(ctx)
+    if repo.add_to_counter(state, key, increment, limit) is None:
+        return None
+    after = evaluate(ctx, customer, src, quota, state=state, now=now)
+    if not _record(ctx, target, quantity, event_id):
+        repo.add_to_counter(state, key, -increment, None)
+        return _decision(dataclasses.replace(after, used=after.used - increment), True, True)
+    # blocked credit overage
+    ledger.ensure_usage_allowed(ctx, customer.id, quota.metric, settings=target.credits)
+    fire_thresholds(ctx, customer, after, now)
+    start_grace_if_due(ctx, customer, src, after, state=state, now=now)
+    return _decision(after, True)
+
+
+def _record(ctx: Context, target: _Target, quantity: Decimal, event_id: str | None) -> bool:
     """Store the usage event through metering; ``False`` when ``event_id`` was known."""
     event: dict[str, object] = {
-        "customer_id": customer.external_id,
-        "metric": metric,
+        "customer_id": target.customer.external_id,
+        "metric": target.metric.code,
         "quantity": quantity,
     }
     if event_id is not None:
         event["event_id"] = event_id
     # The customer was resolved in the caller's scope; recording its own usage is what
     # a consume is, so a customer-scoped key may do it through this path only.
-    result = metering.ingest(dataclasses.replace(ctx, customer_scope=None), [event])
+    unscoped = dataclasses.replace(ctx, customer_scope=None)
+    result = metering.ingest_one(unscoped, event, target.customer, target.metric)
     if result.rejected:
         raise ValidationFailed(
             [FieldError(e.field, e.message) for r in result.rejected for e in r.errors]

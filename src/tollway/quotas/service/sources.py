@@ -3,11 +3,12 @@ plan), the paused-quota policy, and per-customer overrides."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
-from tollway.catalog import Plan, default_plan, get_plan
+from tollway.catalog import default_plan, get_plan
 from tollway.customers import Customer
 from tollway.kernel.context import Context
 from tollway.quotas.repository import QuotaRepository
@@ -46,7 +47,32 @@ class Sources:
         return self.quotas.get(metric)
 
 
-def _plan_quotas(plan: Plan | None) -> dict[str, Quota]:
+class PlanLike(Protocol):
+    """What quotas read of a plan (a catalog :class:`Plan` or :class:`PlanParts`)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def features(self) -> dict[str, Any]: ...
+    @property
+    def quotas(self) -> list[dict[str, Any]]: ...
+
+
+class PlanParts(NamedTuple):
+    code: str
+    features: dict[str, Any]
+    quotas: list[dict[str, Any]]
+
+
+class LiveSubscription(NamedTuple):
+    """What quotas read of the customer's live subscription."""
+
+    status: str
+    plan_code: str
+    period: tuple[datetime, datetime | None]
+
+
+def _plan_quotas(plan: PlanLike | None) -> dict[str, Quota]:
     if plan is None:
         return {}
     return {
@@ -62,41 +88,65 @@ def _plan_quotas(plan: Plan | None) -> dict[str, Quota]:
     }
 
 
+def override_quota(
+    metric: str, limit: int, period: str, enforcement: str, thresholds: list[int]
+) -> Quota:
+    """A customer's override of ``metric``'s quota."""
+    return Quota(metric, limit, period, enforcement, tuple(thresholds), "override")
+
+
 def sources(ctx: Context, customer: Customer, metric: str | None = None) -> Sources:
     """The customer's plan, billing period and effective quotas (only ``metric``'s
     override is read when one metric is asked for)."""
     sub = current_subscription(ctx, customer.id)
-    plan: Plan | None
-    blocked = False
-    if sub is None:
-        plan = default_plan(ctx)
-    elif sub.status == "paused":
-        policy = paused_quota_policy(ctx)
-        if policy == "keep":
-            plan = get_plan(ctx, sub.plan_code)
-        elif policy == "free_plan":
-            plan = default_plan(ctx)
-            blocked = plan is None
-        else:
-            plan, blocked = None, True
-    else:
-        plan = get_plan(ctx, sub.plan_code)
-    found = Sources(
-        plan_code=plan.code if plan else (sub.plan_code if sub else None),
-        plan_features=dict(plan.features) if plan else {},
-        billing_period=(sub.current_period_start, sub.current_period_end) if sub else None,
-        blocked=blocked,
-        quotas=_plan_quotas(plan),
+    live = (
+        None
+        if sub is None
+        else LiveSubscription(
+            sub.status, sub.plan_code, (sub.current_period_start, sub.current_period_end)
+        )
     )
-    repo = QuotaRepository(ctx)
-    overrides = repo.overrides(customer.id, metric)
-    for row in overrides:
-        found.quotas[row.metric_code] = Quota(
-            row.metric_code,
-            row.limit,
-            row.period,
-            row.enforcement,
-            tuple(row.thresholds),
-            "override",
+    found = compose(
+        ctx,
+        live,
+        plan=lambda: get_plan(ctx, live.plan_code) if live else None,
+        default=lambda: default_plan(ctx),
+    )
+    for row in QuotaRepository(ctx).overrides(customer.id, metric):
+        found.quotas[row.metric_code] = override_quota(
+            row.metric_code, row.limit, row.period, row.enforcement, row.thresholds
         )
     return found
+
+
+def compose(
+    ctx: Context,
+    live: LiveSubscription | None,
+    *,
+    plan: Callable[[], PlanLike | None],
+    default: Callable[[], PlanLike | None],
+) -> Sources:
+    """The sources of a customer with the ``live`` subscription, before overrides:
+    its ``plan`` (or the ``default`` plan) as the paused-quota policy decides."""
+    chosen: PlanLike | None
+    blocked = False
+    if live is None:
+        chosen = default()
+    elif live.status == "paused":
+        policy = paused_quota_policy(ctx)
+        if policy == "keep":
+            chosen = plan()
+        elif policy == "free_plan":
+            chosen = default()
+            blocked = chosen is None
+        else:
+            chosen, blocked = None, True
+    else:
+        chosen = plan()
+    return Sources(
+        plan_code=chosen.code if chosen else (live.plan_code if live else None),
+        plan_features=dict(chosen.features) if chosen else {},
+        billing_period=live.period if live else None,
+        blocked=blocked,
+        quotas=_plan_quotas(chosen),
+    )
