@@ -19,6 +19,7 @@ from tollway.api.routers import (
     events,
     invoices,
     notifications,
+    payments,
     product,
     quotas,
     subscriptions,
@@ -52,6 +53,7 @@ _V1_ROUTERS = [
     quotas.router,
     credits.router,
     invoices.router,
+    payments.router,
 ]
 
 
