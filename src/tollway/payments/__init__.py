@@ -21,6 +21,7 @@ from tollway.payments.schemas import (
     WebhookReceipt,
 )
 from tollway.payments.service.attempts import list_attempts
+from tollway.payments.service.inbound import handle_event, receive_webhook
 from tollway.payments.service.methods import (
     add_payment_method,
     delete_payment_method,
@@ -51,8 +52,10 @@ __all__ = [
     "create_checkout_session",
     "create_portal_session",
     "delete_payment_method",
+    "handle_event",
     "list_attempts",
     "list_payment_methods",
     "payments_settings",
+    "receive_webhook",
 ]
 __all__ += _providers.__all__

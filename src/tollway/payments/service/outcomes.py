@@ -11,6 +11,7 @@ from typing import Any
 from tollway.customers import get_customer_by_id
 from tollway.invoicing import Invoice, get_invoice, pay_invoice
 from tollway.kernel.context import Context
+from tollway.kernel.ids import new_id
 from tollway.kernel.jobs import enqueue
 from tollway.kernel.outbox import record_event
 from tollway.payments.events import PAYMENT_FAILED, PAYMENT_SUCCEEDED
@@ -127,3 +128,34 @@ def _next_retry(ctx: Context, attempt: PaymentAttempt) -> datetime | None:
     first = min(a.settled_at for a in failed if a.settled_at is not None)
     zone = get_customer_by_id(ctx, attempt.customer_id).timezone
     return max(add_days(first, days[retries_made], zone), ctx.now(attempt.test_clock_id))
+
+
+def external_attempt(
+    ctx: Context, invoice: Invoice, provider: str, provider_payment_id: str | None, amount: int
+) -> PaymentAttempt:
+    """An attempt the provider made on its own (Stripe Billing collecting a
+    subscription's invoice), recorded as the invoice's next attempt."""
+    repo = PaymentRepository(ctx)
+    attempt = PaymentAttempt(
+        id=new_id("pay"),
+        product_id=ctx.product_id,
+        invoice_id=invoice.id,
+        customer_id=invoice.customer_id,
+        test_clock_id=invoice.test_clock_id,
+        number=len(repo.attempts(invoice.id, lock=True)) + 1,
+        provider=provider,
+        amount=amount,
+        currency=invoice.currency,
+        status=PROCESSING,
+        provider_payment_id=provider_payment_id,
+        amount_refunded=0,
+        attempted_at=ctx.now(invoice.test_clock_id),
+    )
+    ctx.session.add(attempt)
+    ctx.session.flush()
+    return attempt
+
+
+def in_product(ctx: Context, product_id: str) -> Context:
+    """``ctx`` acting in ``product_id`` (an inbound webhook's subject's product)."""
+    return Context(session=ctx.session, product_id=product_id, clock=ctx.clock, actor=ctx.actor)
