@@ -6,8 +6,9 @@ something due schedules attempt 1 of the invoice's ``payments.charge`` job. The 
 
 - ``prepare`` (one transaction): skips an invoice no longer open (paid by any
   path, voided: retries end there); else takes the attempt row, unique per
-  (invoice, number), inserting it as ``processing`` if it is new. Its id is the
-  operation id the provider deduplicates by.
+  (invoice, number), inserting it as ``processing`` if it is new. Its id, derived
+  from the invoice and the number, is the operation id the provider deduplicates
+  by, so even a run whose writes were rolled back asks the provider the same thing.
 - ``perform`` (no transaction open): calls the provider.
 - ``complete`` (a second transaction): records the outcome once (a second worker
   finds the attempt settled and does nothing). When the provider could not be
@@ -24,7 +25,6 @@ from typing import Any
 from tollway.invoicing import Invoice, get_invoice
 from tollway.kernel.context import Context
 from tollway.kernel.errors import NotFound
-from tollway.kernel.ids import new_id
 from tollway.kernel.outbox import Event
 from tollway.payments.gateway import Providers
 from tollway.payments.models import PaymentAttempt
@@ -92,7 +92,7 @@ def prepare_charge(ctx: Context, payload: dict[str, Any]) -> PreparedCharge | No
         if method is None:
             return None
         fresh = PaymentAttempt(
-            id=new_id("pay"),
+            id=outcomes.attempt_id(invoice, number),
             product_id=ctx.product_id,
             invoice_id=invoice.id,
             customer_id=invoice.customer_id,

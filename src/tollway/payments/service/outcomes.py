@@ -11,7 +11,6 @@ from typing import Any
 from tollway.customers import get_customer_by_id
 from tollway.invoicing import Invoice, get_invoice, pay_invoice
 from tollway.kernel.context import Context
-from tollway.kernel.ids import new_id
 from tollway.kernel.jobs import enqueue
 from tollway.kernel.outbox import record_event
 from tollway.payments.events import PAYMENT_FAILED, PAYMENT_SUCCEEDED
@@ -43,6 +42,12 @@ def _data(attempt: PaymentAttempt, invoice: Invoice) -> dict[str, Any]:
         "provider_payment_id": attempt.provider_payment_id,
         "attempt": attempt.number,
     }
+
+
+def attempt_id(invoice: Invoice, number: int) -> str:
+    """The id (and provider operation id) of attempt ``number`` on ``invoice``: derived,
+    not drawn, so that a retry after any rollback asks the provider the same thing."""
+    return f"pay_{invoice.id.removeprefix('inv_')}_{number}"
 
 
 def schedule_charge(ctx: Context, invoice: Invoice, number: int, at: datetime) -> None:
@@ -135,14 +140,14 @@ def external_attempt(
 ) -> PaymentAttempt:
     """An attempt the provider made on its own (Stripe Billing collecting a
     subscription's invoice), recorded as the invoice's next attempt."""
-    repo = PaymentRepository(ctx)
+    number = len(PaymentRepository(ctx).attempts(invoice.id, lock=True)) + 1
     attempt = PaymentAttempt(
-        id=new_id("pay"),
+        id=attempt_id(invoice, number),
         product_id=ctx.product_id,
         invoice_id=invoice.id,
         customer_id=invoice.customer_id,
         test_clock_id=invoice.test_clock_id,
-        number=len(repo.attempts(invoice.id, lock=True)) + 1,
+        number=number,
         provider=provider,
         amount=amount,
         currency=invoice.currency,
