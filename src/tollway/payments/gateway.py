@@ -26,14 +26,23 @@ class Providers:
         return self.settings.saas_mode
 
     def get(self, name: str) -> PaymentProvider:
-        """Provider ``name``; :class:`NotConfigured` (422) in self-hosted mode or
-        when it lacks its settings."""
+        """Provider ``name``; :class:`NotConfigured` (422 on ``provider``) in
+        self-hosted mode or when it lacks its settings."""
         if not self.enabled:
-            raise NotConfigured(
+            raise _on_provider(
                 "payments are off in self-hosted mode (TOLLWAY_SAAS_MODE=false): "
                 "nothing is charged and no provider is called"
             )
         with self._lock:
             if name not in self._built:
-                self._built[name] = provider_for(name, self.settings)
+                try:
+                    self._built[name] = provider_for(name, self.settings)
+                except NotConfigured as exc:
+                    raise _on_provider(exc.detail) from exc
             return self._built[name]
+
+
+def _on_provider(detail: str) -> NotConfigured:
+    """The refusal as a problem naming ``provider`` (the body field, the settings'
+    ``payments.provider`` or the webhook path's provider)."""
+    return NotConfigured(detail, errors=[{"field": "provider", "message": detail}])

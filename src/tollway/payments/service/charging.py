@@ -63,7 +63,10 @@ def collected_by_provider(ctx: Context, invoice: Invoice) -> bool:
 def on_invoice_events(ctx: Context, event: Event, *, providers: Providers) -> None:
     """``invoice.finalized``: schedule the first charge of an auto-charge invoice;
     ``invoice.paid`` / ``invoice.voided``: no retry is due any more."""
-    invoice = get_invoice(ctx, event.data["id"])
+    try:
+        invoice = get_invoice(ctx, event.data["id"])
+    except NotFound:  # its customer was deleted since
+        return
     if event.type != "invoice.finalized":
         PaymentRepository(ctx).stop_retries([invoice.id], ctx.now(invoice.test_clock_id))
         return
