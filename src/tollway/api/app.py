@@ -19,7 +19,9 @@ from tollway.api.routers import (
     events,
     invoices,
     notifications,
+    payments,
     product,
+    providers,
     quotas,
     subscriptions,
     test_clocks,
@@ -52,6 +54,7 @@ _V1_ROUTERS = [
     quotas.router,
     credits.router,
     invoices.router,
+    payments.router,
 ]
 
 
@@ -100,6 +103,9 @@ def create_app(
     if settings.test_mode:
         v1.include_router(test_clocks.router)
     app.include_router(v1)
+    inbound = APIRouter(prefix="/v1")  # providers authenticate by signature, not API key
+    inbound.include_router(providers.router)
+    app.include_router(inbound)
     app.add_api_route("/healthz", _health, methods=["GET"], tags=["operations"])
     return app
 

@@ -30,7 +30,12 @@ from tollway.invoicing.service.lifecycle import (
 )
 from tollway.invoicing.service.manual import create_invoice
 from tollway.invoicing.service.preview import upcoming_invoice
-from tollway.invoicing.service.reads import get_invoice, list_credit_notes, list_customer_invoices
+from tollway.invoicing.service.reads import (
+    get_invoice,
+    list_credit_notes,
+    list_customer_invoices,
+    open_invoices,
+)
 from tollway.invoicing.service.runs import RunItem, invoice_subscription, run_invoices
 from tollway.invoicing.settings import SECTION, InvoicingSettings, TaxRate, invoicing_settings
 
@@ -66,6 +71,7 @@ __all__ = [
     "list_credit_notes",
     "list_customer_invoices",
     "mark_uncollectible",
+    "open_invoices",
     "pay_invoice",
     "render_invoice_pdf",
     "run_invoices",

@@ -64,6 +64,15 @@ class InvoiceRepository:
         stmt = self._readable().where(Invoice.customer_id == customer_id)
         return paginate(self.ctx.session, stmt, Invoice.id, page)
 
+    def open_for_customer(self, customer_id: str) -> list[Invoice]:
+        """The customer's open invoices, oldest first."""
+        stmt = (
+            self._readable()
+            .where(Invoice.customer_id == customer_id, Invoice.status == "open")
+            .order_by(Invoice.id)
+        )
+        return list(self.ctx.session.scalars(stmt))
+
     def lines_of(self, invoice_ids: Sequence[str]) -> dict[str, list[InvoiceLine]]:
         """The lines of each invoice, in their order."""
         found: dict[str, list[InvoiceLine]] = {i: [] for i in invoice_ids}

@@ -12,6 +12,7 @@ from tollway.kernel.context import Context
 from tollway.kernel.outside import OutsideWork
 from tollway.kernel.relay import Consumer
 from tollway.kernel.settings import Settings
+from tollway.payments import Providers
 
 Handler = Callable[[Context, dict[str, Any]], None] | OutsideWork
 """A job handler: does its work in ``ctx.session`` and never commits; or, for jobs
@@ -34,6 +35,8 @@ class Registry:
     periodic: list[Periodic] = field(default_factory=list)
     consumers: list[Consumer] = field(default_factory=list)
     """Readers of the outbox, in the order the relay serves them."""
+    providers: Providers | None = None
+    """The payment providers the jobs (and the API of the same process) use."""
 
     def register(self, kind: str, handler: Handler) -> None:
         if kind in self.handlers:
@@ -59,12 +62,16 @@ class Registry:
 
 
 def default_registry(
-    settings: Settings | None = None, *, wall_clock: Clock | None = None
+    settings: Settings | None = None,
+    *,
+    wall_clock: Clock | None = None,
+    providers: Providers | None = None,
 ) -> Registry:
     """Every handler of every domain, the periodic schedule and the event consumers.
 
     ``settings`` configure outgoing channels (SMTP, private targets, timeouts);
-    ``wall_clock`` is the real time stamped on webhook attempts (tests inject one).
+    ``wall_clock`` is the real time stamped on webhook attempts (tests inject one);
+    ``providers`` the payment providers (built from ``settings`` by default).
     """
     from tollway.invoicing import tasks as invoicing_tasks
     from tollway.jobs import housekeeping, retention, stalled
@@ -74,13 +81,15 @@ def default_registry(
     from tollway.ledger import tasks as ledger_tasks
     from tollway.metering import tasks as metering_tasks
     from tollway.notifications import tasks as notification_tasks
+    from tollway.payments import tasks as payment_tasks
     from tollway.quotas import tasks as quota_tasks
     from tollway.subscriptions import tasks as subscription_tasks
     from tollway.webhooks import tasks as webhook_tasks
 
     settings = settings or get_settings()
     wall_clock = wall_clock or SystemClock()
-    registry = Registry()
+    providers = providers or Providers(settings)
+    registry = Registry(providers=providers)
     registry.include(housekeeping.HANDLERS, housekeeping.PERIODIC)
     registry.include(stalled.HANDLERS, stalled.PERIODIC)
     registry.include(retention.HANDLERS, retention.PERIODIC)
@@ -97,4 +106,6 @@ def default_registry(
     registry.include(notifications.handlers, consumers=notifications.consumers)
     registry.include(quota_tasks.HANDLERS)
     registry.include(ledger_tasks.HANDLERS, consumers=ledger_tasks.CONSUMERS)
+    payment_jobs = payment_tasks.build(providers)
+    registry.include(payment_jobs.handlers, consumers=payment_jobs.consumers)
     return registry

@@ -9,6 +9,7 @@ from tollway.kernel.db import Base
 from tollway.ledger import models as ledger_models
 from tollway.metering import models as metering_models
 from tollway.notifications import models as notification_models
+from tollway.payments import models as payment_models
 from tollway.quotas import models as quota_models
 from tollway.subscriptions import models as subscription_models
 from tollway.webhooks import models as webhook_models
@@ -31,5 +32,6 @@ MODULES = (
     notification_models,
     webhook_models,
     ledger_models,
+    payment_models,
 )
 metadata = Base.metadata

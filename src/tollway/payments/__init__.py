@@ -1,7 +1,61 @@
 """Payments: the provider seam (Stripe, Asaas, manual bank transfer and an in-process
-fake). Payment methods, attempts and dunning build on it next (docs/payments.md).
+fake), payment methods, charging finalized invoices with retries on a schedule,
+checkout and portal sessions, and inbound provider webhooks (docs/payments.md).
 
-The public surface is the providers package's, re-exported whole."""
+The providers package's surface is re-exported whole."""
 
+from tollway.payments import providers as _providers
+from tollway.payments.events import PAYMENT_FAILED, PAYMENT_REFUNDED, PAYMENT_SUCCEEDED
+from tollway.payments.gateway import Providers
+from tollway.payments.models import PaymentAttempt, StoredPaymentMethod
 from tollway.payments.providers import *  # noqa: F403
-from tollway.payments.providers import __all__ as __all__
+from tollway.payments.schemas import (
+    CheckoutSessionCreate,
+    CheckoutSessionOut,
+    PaymentAttemptOut,
+    PaymentMethodCreate,
+    PaymentMethodDeleted,
+    PaymentMethodOut,
+    PortalSessionCreate,
+    PortalSessionOut,
+    WebhookReceipt,
+)
+from tollway.payments.service.attempts import list_attempts
+from tollway.payments.service.inbound import handle_event, receive_webhook
+from tollway.payments.service.methods import (
+    add_payment_method,
+    delete_payment_method,
+    list_payment_methods,
+)
+from tollway.payments.service.sessions import create_checkout_session, create_portal_session
+from tollway.payments.settings import SECTION, PaymentsSettings, payments_settings
+
+__all__ = [
+    "PAYMENT_FAILED",
+    "PAYMENT_REFUNDED",
+    "PAYMENT_SUCCEEDED",
+    "SECTION",
+    "CheckoutSessionCreate",
+    "CheckoutSessionOut",
+    "PaymentAttempt",
+    "PaymentAttemptOut",
+    "PaymentMethodCreate",
+    "PaymentMethodDeleted",
+    "PaymentMethodOut",
+    "PaymentsSettings",
+    "PortalSessionCreate",
+    "PortalSessionOut",
+    "Providers",
+    "StoredPaymentMethod",
+    "WebhookReceipt",
+    "add_payment_method",
+    "create_checkout_session",
+    "create_portal_session",
+    "delete_payment_method",
+    "handle_event",
+    "list_attempts",
+    "list_payment_methods",
+    "payments_settings",
+    "receive_webhook",
+]
+__all__ += _providers.__all__

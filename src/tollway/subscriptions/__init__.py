@@ -36,6 +36,7 @@ from tollway.subscriptions.service.cancel import (
 from tollway.subscriptions.service.change import ChangeResult, change_plan
 from tollway.subscriptions.service.common import out as subscription_out
 from tollway.subscriptions.service.create import create_subscription
+from tollway.subscriptions.service.mirror import ExternalState, apply_external_state
 from tollway.subscriptions.service.pause import pause_subscription, resume_subscription
 from tollway.subscriptions.service.preview import renewal_charges
 from tollway.subscriptions.service.reads import (
@@ -67,6 +68,7 @@ __all__ = [
     "ChangeOut",
     "ChangeResult",
     "ChargeOut",
+    "ExternalState",
     "OfferOut",
     "ProrationOut",
     "RetentionOffer",
@@ -83,6 +85,7 @@ __all__ = [
     "TrialExtension",
     "accept_offer",
     "add_days",
+    "apply_external_state",
     "cancel_subscription",
     "change_plan",
     "charges_of",

@@ -25,3 +25,8 @@ def list_credit_notes(ctx: Context, invoice_id: str) -> list[CreditNote]:
     """The invoice's credit notes, oldest first."""
     invoice = load(ctx, invoice_id)
     return InvoiceRepository(ctx).credit_notes(invoice.id)
+
+
+def open_invoices(ctx: Context, customer_id: str) -> list[Invoice]:
+    """The customer's (internal id) open invoices, oldest first."""
+    return InvoiceRepository(ctx).open_for_customer(customer_id)

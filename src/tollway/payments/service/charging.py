@@ -1,0 +1,171 @@
+"""Charging finalized invoices off-session, as an :class:`OutsideWork` job.
+
+``invoice.finalized`` of a customer with a default payment method (Tollway's
+``charge_automatically``; others are ``send_invoice``: they pay by other means) and
+something due schedules attempt 1 of the invoice's ``payments.charge`` job. The job:
+
+- ``prepare`` (one transaction): skips an invoice no longer open (paid by any
+  path, voided: retries end there); else takes the attempt row, unique per
+  (invoice, number), inserting it as ``processing`` if it is new. Its id, derived
+  from the invoice and the number, is the operation id the provider deduplicates
+  by, so even a run whose writes were rolled back asks the provider the same thing.
+- ``perform`` (no transaction open): calls the provider.
+- ``complete`` (a second transaction): records the outcome once (a second worker
+  finds the attempt settled and does nothing). When the provider could not be
+  reached, it raises: the job is retried with backoff, same attempt, same
+  operation id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from tollway.invoicing import Invoice, get_invoice
+from tollway.kernel.context import Context
+from tollway.kernel.errors import NotFound
+from tollway.kernel.outbox import Event
+from tollway.payments.gateway import Providers
+from tollway.payments.models import PaymentAttempt
+from tollway.payments.providers import (
+    ChargeRequest,
+    ChargeResult,
+    Instructions,
+    ProviderRequestFailed,
+    ProviderUnavailable,
+)
+from tollway.payments.repository import PaymentRepository
+from tollway.payments.service import outcomes
+from tollway.payments.service.outcomes import PENDING, PROCESSING
+
+
+@dataclass(frozen=True)
+class PreparedCharge:
+    provider: str
+    attempt_id: str
+    request: ChargeRequest
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """The provider could not be reached: nothing is known to have happened."""
+
+    error: str
+
+
+def collected_by_provider(ctx: Context, invoice: Invoice) -> bool:
+    """Whether a provider subscription collects this invoice itself (Stripe Billing)."""
+    sub_id = invoice.subscription_id
+    return sub_id is not None and PaymentRepository(ctx).link(sub_id) is not None
+
+
+def on_invoice_events(ctx: Context, event: Event, *, providers: Providers) -> None:
+    """``invoice.finalized``: schedule the first charge of an auto-charge invoice;
+    ``invoice.paid`` / ``invoice.voided``: no retry is due any more."""
+    try:
+        invoice = get_invoice(ctx, event.data["id"])
+    except NotFound:  # its customer was deleted since
+        return
+    if event.type != "invoice.finalized":
+        PaymentRepository(ctx).stop_retries([invoice.id], ctx.now(invoice.test_clock_id))
+        return
+    if not providers.enabled:
+        return
+    if invoice.status != "open" or invoice.amount_due <= 0 or collected_by_provider(ctx, invoice):
+        return
+    if PaymentRepository(ctx).default_method(invoice.customer_id) is None:
+        return
+    outcomes.schedule_charge(ctx, invoice, 1, ctx.now(invoice.test_clock_id))
+
+
+def prepare_charge(ctx: Context, payload: dict[str, Any]) -> PreparedCharge | None:
+    """Take (or find) the attempt; ``None`` when there is nothing to charge."""
+    try:
+        invoice = get_invoice(ctx, payload["invoice_id"])
+    except NotFound:
+        return None
+    if invoice.status != "open" or invoice.amount_due <= 0:
+        return None
+    repo = PaymentRepository(ctx)
+    number: int = payload["attempt"]
+    attempt = repo.attempt(invoice.id, number)
+    if attempt is None:
+        method = repo.default_method(invoice.customer_id)
+        if method is None:
+            return None
+        fresh = PaymentAttempt(
+            id=outcomes.attempt_id(invoice, number),
+            product_id=ctx.product_id,
+            invoice_id=invoice.id,
+            customer_id=invoice.customer_id,
+            test_clock_id=invoice.test_clock_id,
+            number=number,
+            provider=method.provider,
+            payment_method_id=method.id,
+            amount=invoice.amount_due,
+            currency=invoice.currency,
+            status=PROCESSING,
+            amount_refunded=0,
+            attempted_at=ctx.now(invoice.test_clock_id),
+        )
+        attempt = fresh if repo.insert_once(fresh) else repo.attempt(invoice.id, number)
+    if attempt is None or attempt.status != PROCESSING:
+        return None
+    method = repo.method(invoice.customer_id, attempt.payment_method_id or "")
+    account = repo.account(invoice.customer_id, attempt.provider)
+    if method is None or account is None:
+        return None
+    assert invoice.due_date is not None
+    request = ChargeRequest(
+        operation_id=attempt.id,
+        amount=attempt.amount,
+        currency=attempt.currency,
+        customer_ref=account.reference,
+        description=f"Invoice {invoice.number}",
+        due_date=invoice.due_date.date(),
+        payment_method_ref=method.reference,
+        metadata={"tollway_invoice_id": invoice.id, "tollway_attempt": str(number)},
+    )
+    return PreparedCharge(attempt.provider, attempt.id, request)
+
+
+def perform_charge(prepared: PreparedCharge, *, providers: Providers) -> ChargeResult | Unreachable:
+    """Call the provider (no transaction is open). A refused request is a failure."""
+    try:
+        return providers.get(prepared.provider).charge(prepared.request)
+    except ProviderUnavailable as exc:
+        return Unreachable(str(exc))
+    except ProviderRequestFailed as exc:
+        return ChargeResult("failed", None, exc.code or "provider_request_failed", exc.message)
+
+
+def complete_charge(
+    ctx: Context,
+    payload: dict[str, Any],
+    prepared: PreparedCharge,
+    result: ChargeResult | Unreachable,
+) -> None:
+    """Record the outcome once; raise to retry later when the provider was unreachable."""
+    attempt = PaymentRepository(ctx).attempt_by_id(prepared.attempt_id, lock=True)
+    if attempt is None or attempt.status != PROCESSING:
+        return
+    if isinstance(result, Unreachable):
+        raise ProviderUnavailable(prepared.provider, f"retry later: {result.error}")
+    attempt.provider_payment_id = result.provider_payment_id
+    if result.status == "succeeded":
+        outcomes.succeed(ctx, attempt, result.provider_payment_id)
+    elif result.status == "failed":
+        outcomes.fail(ctx, attempt, result.failure_code, result.failure_message)
+    else:
+        attempt.status = PENDING
+        attempt.instructions = _instructions(result.instructions)
+
+
+def _instructions(instructions: Instructions | None) -> dict[str, Any] | None:
+    if instructions is None:
+        return None
+    fields = {
+        k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(instructions).items()
+    }
+    return {"type": type(instructions).__name__.removesuffix("Instructions").lower(), **fields}

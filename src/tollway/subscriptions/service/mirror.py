@@ -1,0 +1,72 @@
+"""Applying a payment provider's view of a subscription (Stripe Billing): when the
+provider runs the subscription, its status, plan, period and
+``cancel_at_period_end`` are the truth, and Tollway's subscription follows them.
+
+No charges are recorded here (the provider bills); the usual
+``subscription.updated`` / ``subscription.canceled`` events tell the rest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tollway.catalog import get_plan
+from tollway.kernel.context import Context
+from tollway.subscriptions import events
+from tollway.subscriptions.models import Subscription
+from tollway.subscriptions.service.common import (
+    emit,
+    load,
+    now_for,
+    plan_price,
+    schedule_renewal,
+    snapshot,
+)
+from tollway.subscriptions.states import CANCELED, EXPIRED, can_transition
+
+
+@dataclass(frozen=True)
+class ExternalState:
+    """A provider's subscription, in Tollway's words."""
+
+    status: str
+    """One of Tollway's statuses (the caller maps the provider's)."""
+    plan_code: str | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    cancel_at_period_end: bool | None = None
+
+
+def apply_external_state(
+    ctx: Context, subscription_id: str, state: ExternalState, *, provider: str
+) -> Subscription:
+    """Make the subscription match ``state``; a status the state machine does not
+    allow from the current one is left as it is. Emits only when something changed."""
+    sub = load(ctx, subscription_id)
+    before = snapshot(ctx, sub)
+    now = now_for(ctx, sub)
+    if state.status != sub.status and can_transition(sub.status, state.status):
+        sub.status = state.status
+        if state.status in (CANCELED, EXPIRED):
+            sub.canceled_at = sub.canceled_at or now
+            sub.ended_at = now
+    if state.plan_code is not None and state.plan_code != sub.plan_code:
+        plan = get_plan(ctx, state.plan_code)
+        sub.amount = plan_price(plan, sub.billing_cycle, sub.currency, sub.price_override)
+        sub.plan_id, sub.plan_code = plan.id, plan.code
+    if state.period_end is not None and state.period_end != sub.current_period_end:
+        sub.current_period_start = state.period_start or sub.current_period_start
+        sub.current_period_end = state.period_end
+        schedule_renewal(ctx, sub)  # Tollway invoices the period the provider collects
+    if state.cancel_at_period_end is not None:
+        sub.cancel_at_period_end = state.cancel_at_period_end
+    if snapshot(ctx, sub) != before:
+        canceled = sub.status == CANCELED and before["status"] != CANCELED
+        emit(
+            ctx,
+            sub,
+            events.SUBSCRIPTION_CANCELED if canceled else events.SUBSCRIPTION_UPDATED,
+            action=f"subscription.mirror_{provider}",
+            before=before,
+        )
+    return sub
