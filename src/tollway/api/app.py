@@ -16,6 +16,7 @@ from tollway.api.routers import (
     catalog,
     credits,
     customers,
+    dunning,
     events,
     invoices,
     notifications,
@@ -52,6 +53,7 @@ _V1_ROUTERS = [
     quotas.router,
     credits.router,
     invoices.router,
+    dunning.router,
 ]
 
 

@@ -66,6 +66,7 @@ def default_registry(
     ``settings`` configure outgoing channels (SMTP, private targets, timeouts);
     ``wall_clock`` is the real time stamped on webhook attempts (tests inject one).
     """
+    from tollway.dunning import tasks as dunning_tasks
     from tollway.invoicing import tasks as invoicing_tasks
     from tollway.jobs import housekeeping, retention, stalled
     from tollway.jobs.relay import tasks as relay_tasks
@@ -97,4 +98,5 @@ def default_registry(
     registry.include(notifications.handlers, consumers=notifications.consumers)
     registry.include(quota_tasks.HANDLERS)
     registry.include(ledger_tasks.HANDLERS, consumers=ledger_tasks.CONSUMERS)
+    registry.include(dunning_tasks.HANDLERS, consumers=dunning_tasks.CONSUMERS)
     return registry

@@ -31,6 +31,7 @@ from tollway.subscriptions.service.cancel import (
     CancelResult,
     accept_offer,
     cancel_subscription,
+    cancel_unpaid,
     reactivate_subscription,
 )
 from tollway.subscriptions.service.change import ChangeResult, change_plan
@@ -84,6 +85,7 @@ __all__ = [
     "accept_offer",
     "add_days",
     "cancel_subscription",
+    "cancel_unpaid",
     "change_plan",
     "charges_of",
     "create_subscription",

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tollway import invoicing, ledger, metering, notifications, quotas, subscriptions
+from tollway import dunning, invoicing, ledger, metering, notifications, quotas, subscriptions
 from tollway.api.deps import Ctx
 from tollway.api.routing import resource_router
 from tollway.kernel.access import require_full_access
@@ -31,6 +31,7 @@ SETTINGS_SECTIONS: dict[str, type[BaseModel]] = {
     quotas.SECTION: quotas.QuotasSettings,
     ledger.SECTION: ledger.CreditsSettings,
     invoicing.SECTION: invoicing.InvoicingSettings,
+    dunning.SECTION: dunning.DunningSettings,
 }
 """Each domain's settings model, by section name. Domains add theirs here."""
 
