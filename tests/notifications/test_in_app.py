@@ -177,8 +177,7 @@ SAMPLES: dict[str, tuple[dict[str, Any], str, str]] = {
     "dunning.canceled": (
         DUNNING_CASE,
         "Subscription canceled: invoice INV-2026-0001 unpaid",
-        "Invoice INV-2026-0001 for 49.00 USD is still unpaid, so your subscription was "
-        "canceled.",
+        "Invoice INV-2026-0001 for 49.00 USD is still unpaid, so your subscription was canceled.",
     ),
     "dunning.recovered": (
         {**DUNNING_CASE, "status": "voided", "suspension_lifted": True},

@@ -145,24 +145,31 @@ def test_never_pays_suspended_on_day_7_then_the_free_plan_on_day_14(
     assert note_types(story).count("payment_failed") == 5
 
 
-def test_fails_twice_then_the_third_attempt_pays_on_day_3(story: Story, payments: Payments) -> None:
-    sub, invoice = unpaid_pro(story)
-    story.advance(utc(2026, 3, 2))
-    payments.failed(invoice, 1, next_retry_at=utc(2026, 3, 3))
-    story.advance(utc(2026, 3, 3))
-    payments.failed(invoice, 2, next_retry_at=utc(2026, 3, 5))
-    story.advance(utc(2026, 3, 5))
-    payments.succeeded(invoice, 3, utc(2026, 3, 5))
+def test_a_renewal_fails_twice_then_the_third_attempt_pays_on_day_4(
+    story: Story, payments: Payments
+) -> None:
+    sub, first = unpaid_pro(story)
+    story.post(f"/v1/invoices/{first['id']}/pay")
+    story.advance(utc(2026, 4, 1))  # renewal: INV-2026-0002
+    renewal = story.ok("GET", "/v1/customers/acme/invoices", params={"limit": 1})["data"][0]
+    assert (renewal["number"], renewal["amount_due"]) == ("INV-2026-0002", 2999)
+    story.advance(utc(2026, 4, 2))
+    payments.failed(renewal, 1, next_retry_at=utc(2026, 4, 3))
+    story.advance(utc(2026, 4, 3))
+    payments.failed(renewal, 2, next_retry_at=utc(2026, 4, 5))
+    story.advance(utc(2026, 4, 5))
+    payments.succeeded(renewal, 3, utc(2026, 4, 5))
     assert story.sub(sub["id"])["status"] == "active"
     assert cases(story) == []
     (case,) = cases(story, include_closed=True)
-    assert (case["status"], case["attempts"], case["closed_at"], case["next_action"]) == (
+    assert (case["invoice_number"], case["status"], case["attempts"], case["closed_at"]) == (
+        "INV-2026-0002",
         "recovered",
         2,
-        "2026-03-05T00:00:00Z",
-        None,
+        "2026-04-05T00:00:00Z",
     )
-    story.advance(utc(2026, 3, 20))  # the suspend and downgrade jobs find the case closed
+    assert case["next_action"] is None
+    story.advance(utc(2026, 4, 20))  # the suspend and downgrade jobs find the case closed
     assert consume(story) == 200
     assert story.sub(sub["id"])["plan_id"] == "pro"
     assert story.event_types("dunning.") == ["dunning.started", "dunning.recovered"]
@@ -177,6 +184,7 @@ def test_fails_twice_then_the_third_attempt_pays_on_day_3(story: Story, payments
         "payment_succeeded",
         "dunning_recovered",
     ]
+    assert story.event_types("customer.") == ["customer.created"]
 
 
 def test_an_admin_payment_of_a_suspended_customer_restores_service(
