@@ -75,6 +75,12 @@ def test_customer_keys_see_only_their_own_notifications(
     assert client.post(f"/v1/notifications/{own_id}/read", headers=alpha).json()["read"] is True
 
 
+DUNNING_CASE = {
+    "invoice_id": "inv_1",
+    "invoice_number": "INV-2026-0001",
+    "amount": 4900,
+    "currency": "USD",
+}
 SAMPLES: dict[str, tuple[dict[str, Any], str, str]] = {
     "quota.warning": (
         {"metric": "api_calls", "threshold": 90, "used": 900, "limit": 1000},
@@ -143,6 +149,41 @@ SAMPLES: dict[str, tuple[dict[str, Any], str, str]] = {
         "Webhook endpoint disabled",
         "The webhook endpoint https://hooks.example.com/ was disabled: "
         "the endpoint answered 410 Gone.",
+    ),
+    "dunning.started": (
+        {
+            **DUNNING_CASE,
+            "next_action": "downgrade",
+            "next_action_at": "2026-03-09T00:00:00Z",
+        },
+        "Payment overdue: invoice INV-2026-0001",
+        "We could not collect 49.00 USD for invoice INV-2026-0001. Please pay it or update "
+        "your payment method before 2026-03-09T00:00:00Z: then your service will move to "
+        "the free plan.",
+    ),
+    "dunning.suspended": (
+        {**DUNNING_CASE, "next_action": "cancel", "next_action_at": "2026-03-16T00:00:00Z"},
+        "Service suspended: invoice INV-2026-0001 unpaid",
+        "Invoice INV-2026-0001 for 49.00 USD is still unpaid, so your service is suspended. "
+        "Paying it restores service at once; on 2026-03-16T00:00:00Z your subscription "
+        "will be canceled.",
+    ),
+    "dunning.downgraded": (
+        DUNNING_CASE,
+        "Moved to the free plan: invoice INV-2026-0001 unpaid",
+        "Invoice INV-2026-0001 for 49.00 USD is still unpaid, so your subscription was "
+        "moved to the free plan.",
+    ),
+    "dunning.canceled": (
+        DUNNING_CASE,
+        "Subscription canceled: invoice INV-2026-0001 unpaid",
+        "Invoice INV-2026-0001 for 49.00 USD is still unpaid, so your subscription was canceled.",
+    ),
+    "dunning.recovered": (
+        {**DUNNING_CASE, "status": "voided", "suspension_lifted": True},
+        "Invoice INV-2026-0001 voided",
+        "Invoice INV-2026-0001 was voided. Your account is in good standing again and "
+        "your service is restored.",
     ),
 }
 

@@ -16,6 +16,7 @@ from tollway.api.routers import (
     catalog,
     credits,
     customers,
+    dunning,
     events,
     invoices,
     notifications,
@@ -55,6 +56,7 @@ _V1_ROUTERS = [
     credits.router,
     invoices.router,
     payments.router,
+    dunning.router,
 ]
 
 

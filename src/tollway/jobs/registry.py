@@ -73,6 +73,7 @@ def default_registry(
     ``wall_clock`` is the real time stamped on webhook attempts (tests inject one);
     ``providers`` the payment providers (built from ``settings`` by default).
     """
+    from tollway.dunning import tasks as dunning_tasks
     from tollway.invoicing import tasks as invoicing_tasks
     from tollway.jobs import housekeeping, retention, stalled
     from tollway.jobs.relay import tasks as relay_tasks
@@ -108,4 +109,5 @@ def default_registry(
     registry.include(ledger_tasks.HANDLERS, consumers=ledger_tasks.CONSUMERS)
     payment_jobs = payment_tasks.build(providers)
     registry.include(payment_jobs.handlers, consumers=payment_jobs.consumers)
+    registry.include(dunning_tasks.HANDLERS, consumers=dunning_tasks.CONSUMERS)
     return registry

@@ -3,6 +3,7 @@
 from tollway.auth import models as auth_models
 from tollway.catalog import models as catalog_models
 from tollway.customers import models as customer_models
+from tollway.dunning import models as dunning_models
 from tollway.invoicing import models as invoicing_models
 from tollway.kernel import audit, clock, idempotency, jobs, outbox, relay, tenancy
 from tollway.kernel.db import Base
@@ -33,5 +34,6 @@ MODULES = (
     webhook_models,
     ledger_models,
     payment_models,
+    dunning_models,
 )
 metadata = Base.metadata

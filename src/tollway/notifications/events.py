@@ -13,6 +13,11 @@ SUBSCRIPTION_EXPIRING = "subscription_expiring"
 INVOICE_ISSUED = "invoice_issued"
 GRACE_PERIOD_STARTED = "grace_period_started"
 WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
+DUNNING_STARTED = "dunning_started"
+DUNNING_SUSPENDED = "dunning_suspended"
+DUNNING_DOWNGRADED = "dunning_downgraded"
+DUNNING_CANCELED = "dunning_canceled"
+DUNNING_RECOVERED = "dunning_recovered"
 
 NOTIFICATION_TYPES: dict[str, str] = {
     "quota.warning": QUOTA_WARNING,
@@ -25,6 +30,11 @@ NOTIFICATION_TYPES: dict[str, str] = {
     "invoice.finalized": INVOICE_ISSUED,
     "invoice.issued": INVOICE_ISSUED,
     "webhook_endpoint.disabled": WEBHOOK_ENDPOINT_DISABLED,
+    "dunning.started": DUNNING_STARTED,
+    "dunning.suspended": DUNNING_SUSPENDED,
+    "dunning.downgraded": DUNNING_DOWNGRADED,
+    "dunning.canceled": DUNNING_CANCELED,
+    "dunning.recovered": DUNNING_RECOVERED,
 }
 """Event type -> notification type."""
 

@@ -84,6 +84,41 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Invoice {{ data.number }} for {{ data.total | money(data.currency) }} is due "
         "{% if data.due_date %}on {{ data.due_date }}{% else %}now{% endif %}.",
     ),
+    types.DUNNING_STARTED: (
+        "Payment overdue: invoice {{ data.invoice_number }}",
+        "We could not collect {{ data.amount | money(data.currency) }} for invoice "
+        "{{ data.invoice_number }}. Please pay it or update your payment method"
+        "{% if data.next_action_at %} before {{ data.next_action_at }}: then your service "
+        "{% if data.next_action == 'suspend' %}will be suspended"
+        "{% elif data.next_action == 'downgrade' %}will move to the free plan"
+        "{% else %}will be canceled{% endif %}{% endif %}.",
+    ),
+    types.DUNNING_SUSPENDED: (
+        "Service suspended: invoice {{ data.invoice_number }} unpaid",
+        "Invoice {{ data.invoice_number }} for {{ data.amount | money(data.currency) }} is "
+        "still unpaid, so your service is suspended. Paying it restores service at once"
+        "{% if data.next_action_at %}; on {{ data.next_action_at }} your subscription "
+        "{% if data.next_action == 'downgrade' %}moves to the free plan"
+        "{% else %}will be canceled{% endif %}{% endif %}.",
+    ),
+    types.DUNNING_DOWNGRADED: (
+        "Moved to the free plan: invoice {{ data.invoice_number }} unpaid",
+        "Invoice {{ data.invoice_number }} for {{ data.amount | money(data.currency) }} is "
+        "still unpaid, so your subscription was moved to the free plan.",
+    ),
+    types.DUNNING_CANCELED: (
+        "Subscription canceled: invoice {{ data.invoice_number }} unpaid",
+        "Invoice {{ data.invoice_number }} for {{ data.amount | money(data.currency) }} is "
+        "still unpaid, so your subscription was canceled.",
+    ),
+    types.DUNNING_RECOVERED: (
+        "{% if data.status == 'voided' %}Invoice {{ data.invoice_number }} voided"
+        "{% else %}Invoice {{ data.invoice_number }} paid{% endif %}",
+        "{% if data.status == 'voided' %}Invoice {{ data.invoice_number }} was voided"
+        "{% else %}We received {{ data.amount | money(data.currency) }} for invoice "
+        "{{ data.invoice_number }}{% endif %}. Your account is in good standing again"
+        "{% if data.suspension_lifted %} and your service is restored{% endif %}.",
+    ),
     types.WEBHOOK_ENDPOINT_DISABLED: (
         "Webhook endpoint disabled",
         "The webhook endpoint {{ data.url }} was disabled: {{ data.reason }}.",

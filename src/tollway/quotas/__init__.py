@@ -20,9 +20,12 @@ from tollway.quotas.service.admin import (
     customer_quotas,
     evaluate_stale,
     grace_period,
+    is_suspended,
+    lift_suspension,
     reinstate,
     remove_override,
     set_override,
+    suspend_customer,
     usage_arriving,
 )
 from tollway.quotas.service.core import SECTION, quota_settings
@@ -50,9 +53,12 @@ __all__ = [
     "customer_quotas",
     "evaluate_stale",
     "grace_period",
+    "is_suspended",
+    "lift_suspension",
     "quota_settings",
     "reinstate",
     "remove_override",
     "set_override",
+    "suspend_customer",
     "usage_arriving",
 ]

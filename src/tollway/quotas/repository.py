@@ -351,11 +351,13 @@ class QuotaRepository:
         )
         return result.first() is not None
 
-    def reinstate(self, customer_id: str) -> bool:
-        result = self.ctx.session.execute(
-            delete(QuotaSuspension).where(
-                QuotaSuspension.product_id == self.ctx.product_id,
-                QuotaSuspension.customer_id == customer_id,
-            )
+    def reinstate(self, customer_id: str, *, reason: str | None = None) -> bool:
+        """Lift the customer's suspension; with ``reason``, only a suspension for it."""
+        stmt = delete(QuotaSuspension).where(
+            QuotaSuspension.product_id == self.ctx.product_id,
+            QuotaSuspension.customer_id == customer_id,
         )
+        if reason is not None:
+            stmt = stmt.where(QuotaSuspension.reason == reason)
+        result = self.ctx.session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -31,6 +31,7 @@ from tollway.subscriptions.service.cancel import (
     CancelResult,
     accept_offer,
     cancel_subscription,
+    cancel_unpaid,
     reactivate_subscription,
 )
 from tollway.subscriptions.service.change import ChangeResult, change_plan
@@ -87,6 +88,7 @@ __all__ = [
     "add_days",
     "apply_external_state",
     "cancel_subscription",
+    "cancel_unpaid",
     "change_plan",
     "charges_of",
     "create_subscription",

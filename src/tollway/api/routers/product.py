@@ -7,7 +7,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tollway import invoicing, ledger, metering, notifications, payments, quotas, subscriptions
+from tollway import (
+    dunning,
+    invoicing,
+    ledger,
+    metering,
+    notifications,
+    payments,
+    quotas,
+    subscriptions,
+)
 from tollway.api.deps import Ctx
 from tollway.api.routing import resource_router
 from tollway.kernel.access import require_full_access
@@ -32,6 +41,7 @@ SETTINGS_SECTIONS: dict[str, type[BaseModel]] = {
     ledger.SECTION: ledger.CreditsSettings,
     invoicing.SECTION: invoicing.InvoicingSettings,
     payments.SECTION: payments.PaymentsSettings,
+    dunning.SECTION: dunning.DunningSettings,
 }
 """Each domain's settings model, by section name. Domains add theirs here."""
 

@@ -207,24 +207,57 @@ def reinstate(ctx: Context, external_id: str, *, reason: str | None = None) -> b
     customer = get_customer(ctx, external_id)
     lifted = QuotaRepository(ctx).reinstate(customer.id)
     if lifted:
-        audit(
-            ctx,
-            "customer.reinstate",
-            subject_type="customer",
-            subject_id=customer.id,
-            before={"suspended": True},
-            after={"suspended": False, "reason": reason},
-            customer_id=customer.id,
-            test_clock_id=customer.test_clock_id,
-        )
-        record_event(
-            ctx,
-            events.CUSTOMER_REINSTATED,
-            {"customer_id": customer.external_id, "reason": reason},
-            customer_id=customer.id,
-            test_clock_id=customer.test_clock_id,
-        )
+        _reinstated(ctx, customer, reason)
     return lifted
+
+
+def is_suspended(ctx: Context, customer: Customer) -> bool:
+    """Whether every consume of ``customer`` is refused."""
+    return QuotaRepository(ctx).suspension(customer.id) is not None
+
+
+def suspend_customer(ctx: Context, customer: Customer, reason: str, **details: object) -> bool:
+    """Refuse every consume of ``customer`` from now on (``customer.suspended``, with
+    ``details``); ``False`` when it was already suspended, for whatever reason."""
+    if not QuotaRepository(ctx).suspend(customer.id, reason, ctx.now(customer.test_clock_id)):
+        return False
+    record_event(
+        ctx,
+        events.CUSTOMER_SUSPENDED,
+        {"customer_id": customer.external_id, **details, "reason": reason},
+        customer_id=customer.id,
+        test_clock_id=customer.test_clock_id,
+    )
+    return True
+
+
+def lift_suspension(ctx: Context, customer: Customer, reason: str) -> bool:
+    """Lift the customer's suspension if it was made for ``reason`` (a suspension made
+    for another reason stays); whether one was lifted."""
+    lifted = QuotaRepository(ctx).reinstate(customer.id, reason=reason)
+    if lifted:
+        _reinstated(ctx, customer, reason)
+    return lifted
+
+
+def _reinstated(ctx: Context, customer: Customer, reason: str | None) -> None:
+    audit(
+        ctx,
+        "customer.reinstate",
+        subject_type="customer",
+        subject_id=customer.id,
+        before={"suspended": True},
+        after={"suspended": False, "reason": reason},
+        customer_id=customer.id,
+        test_clock_id=customer.test_clock_id,
+    )
+    record_event(
+        ctx,
+        events.CUSTOMER_REINSTATED,
+        {"customer_id": customer.external_id, "reason": reason},
+        customer_id=customer.id,
+        test_clock_id=customer.test_clock_id,
+    )
 
 
 def grace_expired(ctx: Context, customer_id: str, metric: str, period_start: datetime) -> None:
@@ -259,14 +292,7 @@ def grace_expired(ctx: Context, customer_id: str, metric: str, period_start: dat
     )
     if exceeded and quota_settings(ctx).auto_suspend:
         reason = f"grace period on {metric!r} ended with the quota still exceeded"
-        if repo.suspend(customer.id, reason, now):
-            record_event(
-                ctx,
-                events.CUSTOMER_SUSPENDED,
-                {"customer_id": customer.external_id, "metric": metric, "reason": reason},
-                customer_id=customer.id,
-                test_clock_id=customer.test_clock_id,
-            )
+        suspend_customer(ctx, customer, reason, metric=metric)
 
 
 def usage_arriving(ctx: Context, events: Sequence[object]) -> None:

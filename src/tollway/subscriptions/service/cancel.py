@@ -81,6 +81,17 @@ def cancel_subscription(
     return CancelResult(sub, [])
 
 
+def cancel_unpaid(ctx: Context, subscription_id: str, *, reason: str) -> Subscription:
+    """Cancel now for non-payment (dunning): no credit for the unpaid period's unused
+    time, no retention offers; the customer falls back to the default plan."""
+    require_full_access(ctx, "cancel subscriptions")
+    sub = load(ctx, subscription_id)
+    require_status(sub.status, CANCELABLE, action="cancel")
+    sub.cancel_reason = reason
+    cancel_now(ctx, sub, credit=False)
+    return sub
+
+
 def cancel_now(ctx: Context, sub: Subscription, *, credit: bool) -> list[SubscriptionCharge]:
     """End ``sub`` now (crediting unused paid time when asked) and fall back to the
     default plan."""
