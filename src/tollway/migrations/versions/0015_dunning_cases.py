@@ -1,7 +1,7 @@
 """dunning cases
 
 Revision ID: 0015
-Revises: 0014 (re-chained after 0014, payments, when both are merged)
+Revises: 0014
 """
 
 from __future__ import annotations
