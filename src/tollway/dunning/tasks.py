@@ -32,7 +32,9 @@ def on_event(ctx: Context, event: Event) -> None:
 
 
 def _escalate(ctx: Context, payload: dict[str, Any]) -> None:
-    escalate(ctx, payload["case_id"], int(payload["step"]))
+    escalate(
+        ctx, payload["case_id"], int(payload["step"]), after_retry=bool(payload.get("after_retry"))
+    )
 
 
 HANDLERS: dict[str, Callable[[Context, dict[str, Any]], None]] = {ESCALATE_JOB: _escalate}

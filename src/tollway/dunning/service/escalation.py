@@ -8,6 +8,7 @@ from tollway.dunning import events
 from tollway.dunning.models import DunningCase
 from tollway.dunning.repository import OPEN, DunningRepository
 from tollway.dunning.service.common import (
+    ESCALATE_JOB,
     SUSPENSION_REASON,
     emit,
     lift_dunning_suspension,
@@ -16,6 +17,7 @@ from tollway.dunning.service.common import (
 from tollway.dunning.settings import CANCEL, DOWNGRADE, SUSPEND
 from tollway.kernel.context import Context
 from tollway.kernel.errors import ValidationFailed
+from tollway.kernel.jobs import enqueue
 from tollway.quotas import suspend_customer
 from tollway.subscriptions import (
     Subscription,
@@ -29,16 +31,29 @@ LIVE_UNPAID = frozenset({"active", "past_due"})
 CANCEL_REASON = "nonpayment"
 
 
-def escalate(ctx: Context, case_id: str, step: int) -> None:
+def escalate(ctx: Context, case_id: str, step: int, *, after_retry: bool = False) -> None:
     """Run step ``step`` of an open case, then schedule the next one. A job for a
-    closed case, or for a step already taken, does nothing."""
+    closed case, or for a step already taken, does nothing. A payment retry due by
+    now that has not run yet goes first (once): the step runs again after it, so a
+    retry that pays on the step's day takes nothing away."""
     repo = DunningRepository(ctx)
     case = repo.by_id(case_id, lock=True)
     if case is None or case.status not in OPEN or case.next_step != step:
         return
+    now = ctx.now(case.test_clock_id)
+    if not after_retry and case.next_retry_at is not None and case.next_retry_at <= now:
+        enqueue(
+            ctx,
+            ESCALATE_JOB,
+            {"case_id": case.id, "step": step, "after_retry": True},
+            due_at=now,
+            test_clock_id=case.test_clock_id,
+            dedup_key=f"dunning-step:{case.id}:{step}:after-retry",
+        )
+        return
     action = case.steps[step]["action"]
     case.next_step = step + 1
-    case.updated_at = ctx.now(case.test_clock_id)
+    case.updated_at = now
     if action == SUSPEND:
         _suspend(ctx, case)
     else:

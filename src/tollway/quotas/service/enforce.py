@@ -196,9 +196,11 @@ def consume(
     now = ctx.now(customer.test_clock_id)
     increment = _increment(target.metric, quantity, consuming=True)
     if target.suspended:
+        suspension = QuotaRepository(ctx).suspension(customer.id)
+        reason = f" ({suspension.reason})" if suspension is not None else ""
         raise CustomerSuspended(
-            f"customer {external_id!r} is suspended; every consume is refused until "
-            "POST /v1/customers/{external_id}/reinstate"
+            f"customer {external_id!r} is suspended{reason}; every consume is refused "
+            f"until it is reinstated (POST /v1/customers/{external_id}/reinstate)"
         )
     quota = src.quota(metric) or _none(metric)
     counted = _count(
