@@ -102,6 +102,7 @@ def test_a_renewal_declined_twice_is_paid_by_the_third_try(story: Story) -> None
 
 def test_the_last_retry_failing_is_final_and_paying_by_hand_ends_retries(story: Story) -> None:
     _setup(story, "tok_chargeDeclined", retry_days=[1, 2])
+    story.ok("PATCH", "/v1/product/settings", json={"dunning": {"steps": []}})  # no cancel
     story.subscribe("acme", "pro", billing_cycle="monthly")
     story.advance(utc(2026, 3, 5))
     (invoice,) = invoices_of(story, "acme")
@@ -114,3 +115,47 @@ def test_the_last_retry_failing_is_final_and_paying_by_hand_ends_retries(story: 
     story.advance(utc(2026, 4, 10))
     attempts = _attempts(story, renewal["id"])
     assert [(a[0], a[1], a[4]) for a in attempts] == [(1, "failed", None)]
+
+
+def test_a_trial_converts_on_a_default_card_added_after_subscribing(story: Story) -> None:
+    story.ok("PATCH", "/v1/product/settings", json={"payments": {"provider": "fake"}})
+    story.plan("free", 0, is_default=True)
+    story.plan("pro", 6000, trial_days=14)
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    sub = story.subscribe("acme", "pro")
+    assert (sub["status"], sub["payment_method_id"]) == ("trialing", None)
+    story.advance(utc(2026, 3, 5))
+    card = {"token": "tok_mastercard", "set_as_default": True}
+    method = story.post("/v1/customers/acme/payment-methods", card, 201)
+    story.advance(utc(2026, 3, 15, 0, 1))
+
+    after = story.sub(sub["id"])
+    assert (after["status"], after["current_period_end"]) == ("active", "2026-04-15T00:00:00Z")
+    warned = story.events("subscription.trial_will_end")[0]["data"]
+    assert warned["has_payment_method"] is True
+    (first,) = invoices_of(story, "acme")
+    assert (first["status"], first["amount_paid"], first["amount_due"]) == ("paid", 6000, 0)
+    attempts = story.ok("GET", f"/v1/invoices/{first['id']}/payment-attempts")["data"]
+    assert [(a["status"], a["payment_method_id"], a["amount"]) for a in attempts] == [
+        ("succeeded", method["id"], 6000)
+    ]
+    assert _payment_events(story) == [("payment.succeeded", 1, 6000, None)]
+
+
+def test_a_trial_whose_only_card_was_removed_expires(story: Story) -> None:
+    story.ok("PATCH", "/v1/product/settings", json={"payments": {"provider": "fake"}})
+    story.plan("free", 0, is_default=True)
+    story.plan("pro", 6000, trial_days=14)
+    story.starts_at(utc(2026, 3, 1))
+    story.customer("acme")
+    sub = story.subscribe("acme", "pro")
+    method = story.post("/v1/customers/acme/payment-methods", {"token": "tok_visa"}, 201)
+    story.ok("DELETE", f"/v1/customers/acme/payment-methods/{method['id']}")
+    story.advance(utc(2026, 3, 15, 0, 1))
+
+    assert story.sub(sub["id"])["status"] == "expired"
+    subs = story.subs_of("acme")
+    assert [(s["plan_id"], s["status"]) for s in subs] == [("pro", "expired"), ("free", "active")]
+    assert invoices_of(story, "acme") == []
+    assert _payment_events(story) == []

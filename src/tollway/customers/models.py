@@ -31,6 +31,10 @@ class Customer(Base):
     tax_id: Mapped[str | None] = mapped_column(String(64))
     billing_address: Mapped[dict[str, Any] | None]
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    default_payment_method_id: Mapped[str | None] = mapped_column(String(40))
+    """The stored payment method invoices are charged to (Stripe's
+    ``invoice_settings.default_payment_method``); payments keeps it in step with its
+    ``payment_methods``, lower layers (a trial's end) only read it."""
     test_clock_id: Mapped[str | None] = mapped_column(
         ForeignKey("test_clocks.id", ondelete="CASCADE"), index=True
     )

@@ -3,7 +3,8 @@
 The provider customer is created on first need and remembered in
 ``payment_provider_accounts``; creation is idempotent by the internal customer id,
 so two requests racing to create it get the same provider customer. A customer has
-exactly one default method whenever it has any.
+exactly one default method whenever it has any, mirrored on the customer as
+``default_payment_method_id`` (what a trial's end reads, below payments).
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def add_payment_method(
     make_default = data.set_as_default or repo.default_method(customer.id) is None
     if make_default:
         repo.clear_default(customer.id)
+        customer.default_payment_method_id = method_id
     method = StoredPaymentMethod(
         id=method_id,
         product_id=ctx.product_id,
@@ -114,4 +116,5 @@ def delete_payment_method(
         remaining = repo.methods(customer.id)
         if remaining:
             remaining[0].is_default = True
+        customer.default_payment_method_id = remaining[0].id if remaining else None
     return method

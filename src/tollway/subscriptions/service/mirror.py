@@ -7,10 +7,12 @@ No charges are recorded here (the provider bills); the usual
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from tollway.catalog import get_plan
+from tollway.kernel.audit import audit
 from tollway.kernel.context import Context
 from tollway.subscriptions import events
 from tollway.subscriptions.models import Subscription
@@ -23,6 +25,8 @@ from tollway.subscriptions.service.common import (
     snapshot,
 )
 from tollway.subscriptions.states import CANCELED, EXPIRED, can_transition
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,9 @@ def apply_external_state(
     ctx: Context, subscription_id: str, state: ExternalState, *, provider: str
 ) -> Subscription:
     """Make the subscription match ``state``; a status the state machine does not
-    allow from the current one is left as it is. Emits only when something changed."""
+    allow from the current one is left as it is, logged and audited
+    (``subscription.mirror_<provider>_refused``) for an operator to see. Emits only
+    when something changed."""
     sub = load(ctx, subscription_id)
     before = snapshot(ctx, sub)
     now = now_for(ctx, sub)
@@ -50,6 +56,8 @@ def apply_external_state(
         if state.status in (CANCELED, EXPIRED):
             sub.canceled_at = sub.canceled_at or now
             sub.ended_at = now
+    elif state.status != sub.status:
+        _refused(ctx, sub, state.status, provider)
     if state.plan_code is not None and state.plan_code != sub.plan_code:
         plan = get_plan(ctx, state.plan_code)
         sub.amount = plan_price(plan, sub.billing_cycle, sub.currency, sub.price_override)
@@ -70,3 +78,25 @@ def apply_external_state(
             before=before,
         )
     return sub
+
+
+def _refused(ctx: Context, sub: Subscription, status: str, provider: str) -> None:
+    """A provider's status our state machine forbids from the current one."""
+    log.warning(
+        "%s says subscription %s is %s; %s -> %s is not allowed, status kept",
+        provider,
+        sub.id,
+        status,
+        sub.status,
+        status,
+    )
+    audit(
+        ctx,
+        f"subscription.mirror_{provider}_refused",
+        subject_type="subscription",
+        subject_id=sub.id,
+        before={"status": sub.status},
+        after={"status": status, "applied": False},
+        customer_id=sub.customer_id,
+        test_clock_id=sub.test_clock_id,
+    )

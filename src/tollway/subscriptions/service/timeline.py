@@ -68,6 +68,15 @@ def renew(ctx: Context, subscription_id: str, period_end: datetime) -> None:
     )
 
 
+def has_payment_method(ctx: Context, sub: Subscription) -> bool:
+    """Whether the subscription can be charged: a method of its own, or its customer's
+    default payment method (added after subscribing, as Stripe's
+    ``invoice_settings.default_payment_method``)."""
+    if sub.payment_method_id is not None:
+        return True
+    return customer_of(ctx, sub).default_payment_method_id is not None
+
+
 def trial_will_end(ctx: Context, subscription_id: str, trial_end: datetime) -> None:
     """``subscription.trial_will_end`` a few days before the trial ends."""
     sub = _due(ctx, subscription_id)
@@ -76,7 +85,7 @@ def trial_will_end(ctx: Context, subscription_id: str, trial_end: datetime) -> N
     record_event(
         ctx,
         events.SUBSCRIPTION_TRIAL_WILL_END,
-        {**snapshot(ctx, sub), "has_payment_method": sub.payment_method_id is not None},
+        {**snapshot(ctx, sub), "has_payment_method": has_payment_method(ctx, sub)},
         customer_id=sub.customer_id,
         test_clock_id=sub.test_clock_id,
     )
@@ -84,7 +93,8 @@ def trial_will_end(ctx: Context, subscription_id: str, trial_end: datetime) -> N
 
 def end_trial(ctx: Context, subscription_id: str, trial_end: datetime) -> None:
     """At trial end: ``active`` (first period billed) if the plan is free, a payment
-    method is on file or payments are disabled; otherwise ``expired`` and the
+    method is on file (the subscription's or the customer's default) or payments are
+    disabled; otherwise ``expired`` and the
     customer falls back to the default plan. A trial set to cancel is canceled."""
     sub = _due(ctx, subscription_id)
     if sub is None or sub.status != TRIALING or sub.trial_end != trial_end:
@@ -93,7 +103,7 @@ def end_trial(ctx: Context, subscription_id: str, trial_end: datetime) -> None:
         cancel_now(ctx, sub, credit=False)
         return
     before = snapshot(ctx, sub)
-    converts = sub.amount == 0 or sub.payment_method_id is not None or not payments_enabled(ctx)
+    converts = sub.amount == 0 or has_payment_method(ctx, sub) or not payments_enabled(ctx)
     if not converts:
         sub.status = apply("expire", sub.status)
         sub.pending_change = None
