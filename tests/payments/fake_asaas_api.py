@@ -53,12 +53,16 @@ class AsaasApi(LocalApi):
         }
         if request.method == "POST" and path in creations:
             return creations[path](_body(request))
-        match = re.fullmatch(r"payments/([^/]+)/(pixQrCode|identificationField|refund)", path)
+        match = re.fullmatch(r"payments/([^/]+)(?:/(pixQrCode|identificationField|refund))?", path)
         if match is None or match[1] not in self.items["payments"]:
             return _errors(404, "not_found", "Recurso não encontrado")
         return self.payment_action(self.items["payments"][match[1]], match[2], request)
 
-    def payment_action(self, payment: dict[str, Any], action: str, request: Request) -> Answer:
+    def payment_action(
+        self, payment: dict[str, Any], action: str | None, request: Request
+    ) -> Answer:
+        if request.method == "DELETE":
+            return self.delete_payment(payment)
         if action == "pixQrCode":
             return 200, {
                 "encodedImage": "iVBORw0KGgoAAAANSUhEUgAAAYsAAAGLCAIAAAC5gincAAAN",
@@ -149,6 +153,19 @@ class AsaasApi(LocalApi):
             payment["bankSlipUrl"] = f"https://sandbox.asaas.com/b/pdf/{payment_id}"
         self.items["payments"][payment_id] = payment
         return 200, payment
+
+    def delete_payment(self, payment: dict[str, Any]) -> Answer:
+        if payment["status"] not in {"PENDING", "OVERDUE"} or payment["deleted"]:
+            return _errors(400, "invalid_action", "Só é possível remover cobranças pendentes.")
+        payment["deleted"] = True
+        return 200, {"deleted": True, "id": payment["id"]}
+
+    def pay(self, payment_id: str) -> dict[str, Any]:
+        """The customer pays a pending payment (a boleto); refused when it was removed."""
+        payment = self.items["payments"][payment_id]
+        assert not payment["deleted"], "a removed payment cannot be paid"
+        payment["status"] = "RECEIVED"
+        return payment
 
     def refund(self, payment: dict[str, Any], body: dict[str, Any]) -> Answer:
         if payment["status"] not in {"CONFIRMED", "RECEIVED"}:

@@ -68,6 +68,7 @@ def settings(**values: object) -> Settings:
 
 def test_provider_for_builds_each_configured_provider() -> None:
     configured = settings(
+        test_mode=True,
         stripe_secret_key=SecretStr("sk_test_1"),
         stripe_webhook_secret=SecretStr("whsec_1"),
         asaas_api_key=SecretStr("$aact_1"),
@@ -88,6 +89,7 @@ def test_provider_for_builds_each_configured_provider() -> None:
         ("asaas", {}, "TOLLWAY_ASAAS_API_KEY"),
         ("paypal", {}, "unknown payment provider"),
         ("fake", {"saas_mode": False}, "self-hosted"),
+        ("fake", {"test_mode": False}, "only in test mode"),
     ],
 )
 def test_provider_for_refuses_what_is_not_configured(

@@ -108,6 +108,10 @@ def default_registry(
     registry.include(quota_tasks.HANDLERS)
     registry.include(ledger_tasks.HANDLERS, consumers=ledger_tasks.CONSUMERS)
     payment_jobs = payment_tasks.build(providers)
-    registry.include(payment_jobs.handlers, consumers=payment_jobs.consumers)
+    registry.include(
+        payment_jobs.handlers,
+        [Periodic(kind, every) for kind, every in payment_jobs.periodic.items()],
+        payment_jobs.consumers,
+    )
     registry.include(dunning_tasks.HANDLERS, consumers=dunning_tasks.CONSUMERS)
     return registry

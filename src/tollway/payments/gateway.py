@@ -6,7 +6,12 @@ import threading
 from collections.abc import Mapping
 
 from tollway.kernel.settings import Settings
-from tollway.payments.providers import NotConfigured, PaymentProvider, provider_for
+from tollway.payments.providers import (
+    NotConfigured,
+    PaymentProvider,
+    provider_for,
+    require_allowed,
+)
 
 
 class Providers:
@@ -34,11 +39,12 @@ class Providers:
                 "nothing is charged and no provider is called"
             )
         with self._lock:
-            if name not in self._built:
-                try:
+            try:
+                require_allowed(name, self.settings)
+                if name not in self._built:
                     self._built[name] = provider_for(name, self.settings)
-                except NotConfigured as exc:
-                    raise _on_provider(exc.detail) from exc
+            except NotConfigured as exc:
+                raise _on_provider(exc.detail) from exc
             return self._built[name]
 
 

@@ -85,11 +85,17 @@ class PaymentAttempt(Base):
     """1-based: the how-manieth attempt on this invoice."""
     provider: Mapped[str] = mapped_column(String(20))
     payment_method_id: Mapped[str | None] = mapped_column(String(40))
+    customer_ref: Mapped[str | None] = mapped_column(String(255))
+    payment_method_ref: Mapped[str | None] = mapped_column(String(255))
+    """The provider's customer and method the attempt charges, kept so that a retry
+    asks the provider the same thing even after the method or account is deleted."""
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(20))
     """``processing`` (the provider is being asked), ``succeeded``, ``failed`` or
-    ``pending`` (boleto, PIX, bank transfer: settles by webhook or an admin)."""
+    ``pending`` (boleto, PIX, bank transfer: settles by webhook or an admin) or
+    ``canceled`` (a pending charge canceled at the provider once the invoice was
+    settled)."""
     failure_code: Mapped[str | None] = mapped_column(String(100))
     failure_message: Mapped[str | None] = mapped_column(Text)
     provider_payment_id: Mapped[str | None] = mapped_column(String(255))

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tollway.kernel.context import Context
+from tollway.kernel.errors import Forbidden
 from tollway.kernel.tenancy import read_settings
 
 SECTION = "payments"
@@ -39,3 +40,15 @@ class PaymentsSettings(BaseModel):
 def payments_settings(ctx: Context) -> PaymentsSettings:
     """The product's ``payments`` settings, defaults filled in."""
     return read_settings(ctx, SECTION, PaymentsSettings)
+
+
+def chosen_provider(ctx: Context, requested: str | None) -> str:
+    """The provider a request names, or the product's. Only full access (a secret key)
+    may choose another than the product's ``payments.provider`` (403 on ``provider``)."""
+    configured = payments_settings(ctx).provider
+    if requested is None or requested == configured:
+        return configured
+    if ctx.customer_scope is not None:
+        detail = f"a customer-scoped key can only use the product's provider {configured!r}"
+        raise Forbidden(detail, errors=[{"field": "provider", "message": detail}])
+    return requested

@@ -44,6 +44,16 @@ from tollway.payments.providers.stripe import StripeProvider
 PROVIDERS: Final = ("fake", "manual", "stripe", "asaas")
 
 
+def require_allowed(name: str, settings: Settings) -> None:
+    """Refuse the in-process fake outside test mode: it "charges" nothing, so in a live
+    deployment it would mark invoices paid for free (:class:`NotConfigured`)."""
+    if name == "fake" and not settings.test_mode:
+        raise NotConfigured(
+            "the fake provider exists only in test mode (TOLLWAY_TEST_MODE=true); "
+            "it collects no money"
+        )
+
+
 def provider_for(name: str, settings: Settings) -> PaymentProvider:
     """A new provider ``name`` configured from ``settings``.
 
@@ -54,6 +64,7 @@ def provider_for(name: str, settings: Settings) -> PaymentProvider:
     """
     if not settings.saas_mode:
         raise NotConfigured("payments are off in self-hosted mode (TOLLWAY_SAAS_MODE=false)")
+    require_allowed(name, settings)
     if name == "fake":
         return FakeProvider()
     if name == "manual":
@@ -115,4 +126,5 @@ __all__ = [
     "WebhookRejected",
     "idempotency_key",
     "provider_for",
+    "require_allowed",
 ]

@@ -194,6 +194,10 @@ class AsaasProvider:
             return RefundResult("succeeded", None)
         return RefundResult("pending", None)
 
+    def cancel_charge(self, provider_payment_id: str) -> None:
+        """``DELETE /payments/{id}``: a pending boleto or PIX can no longer be paid."""
+        self._request("DELETE", f"payments/{provider_payment_id}")
+
     def create_subscription(self, subscription: NewSubscription) -> str:
         """Create an Asaas subscription (found again by ``operation_id`` on retry)."""
         found = self._find("subscriptions", subscription.operation_id)

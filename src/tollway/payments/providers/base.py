@@ -280,6 +280,12 @@ class PaymentProvider(Protocol):
         """Refund all or part of a payment."""
         ...
 
+    def cancel_charge(self, provider_payment_id: str) -> None:
+        """Cancel a pending charge (a boleto or PIX not paid yet) so that it can no
+        longer be paid; :class:`ProviderRequestFailed` when it cannot be (already
+        paid), :class:`Unsupported` where charges are never pending at the provider."""
+        ...
+
     def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession:
         """A hosted checkout page for a subscription (mode ``subscription``)."""
         ...

@@ -94,6 +94,8 @@ class FakeProvider:
         self._charges: dict[str, ChargeResult] = {}
         self._paid: dict[str, int] = {}
         self._refunds: dict[str, RefundResult] = {}
+        self.canceled: set[str] = set()
+        """Pending charges canceled (:meth:`cancel_charge`), by payment id."""
 
     def create_customer(self, customer: NewCustomer) -> str:
         with self._lock:
@@ -154,6 +156,18 @@ class FakeProvider:
             result = RefundResult("succeeded", self._next("re"))
             self._refunds[request.operation_id] = result
             return result
+
+    def cancel_charge(self, provider_payment_id: str) -> None:
+        with self._lock:
+            self.calls.append(FakeCall("cancel_charge", provider_payment_id))
+            pending = {
+                r.provider_payment_id for r in self._charges.values() if r.status == "pending"
+            }
+            if provider_payment_id not in pending:
+                raise ProviderRequestFailed(
+                    self.name, f"no pending payment {provider_payment_id!r} to cancel"
+                )
+            self.canceled.add(provider_payment_id)
 
     def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession:
         with self._lock:

@@ -63,6 +63,9 @@ class ManualProvider:
     def refund(self, request: RefundRequest) -> RefundResult:
         return RefundResult("pending", f"manual_{request.operation_id}")
 
+    def cancel_charge(self, provider_payment_id: str) -> None:
+        """Nothing waits at a provider: the transfer reference is simply not expected."""
+
     def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession:
         raise self._unsupported("hosted checkout")
 

@@ -197,6 +197,12 @@ class StripeProvider:
         )
         return RefundResult(_REFUND_STATUS.get(refund.status or "", "failed"), refund.id)
 
+    def cancel_charge(self, provider_payment_id: str) -> None:
+        raise Unsupported(
+            "the Stripe adapter charges cards only: no charge waits to be paid",
+            provider=self.name,
+        )
+
     def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession:
         params: SessionCreateParams = {
             "mode": "subscription",

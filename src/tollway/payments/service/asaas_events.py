@@ -16,8 +16,6 @@ from typing import Any
 
 from tollway.kernel.context import Context
 from tollway.kernel.money import to_minor
-from tollway.kernel.outbox import record_event
-from tollway.payments.events import PAYMENT_REFUNDED
 from tollway.payments.models import PaymentAttempt
 from tollway.payments.repository import PaymentRepository
 from tollway.payments.service import outcomes
@@ -42,7 +40,9 @@ def received(ctx: Context, payment: Mapping[str, Any]) -> bool:
         return False
     scoped, attempt = found
     if attempt.status != outcomes.SUCCEEDED:
-        outcomes.succeed(scoped, attempt, str(payment.get("id")))
+        value = payment.get("value")
+        collected = None if value is None else to_minor(Decimal(str(value)), attempt.currency)
+        outcomes.succeed(scoped, attempt, str(payment.get("id")), collected=collected)
     return True
 
 
@@ -65,25 +65,7 @@ def refunded(ctx: Context, payment: Mapping[str, Any]) -> bool:
     amount = (
         to_minor(Decimal(str(value)), attempt.currency) if value is not None else attempt.amount
     )
-    if attempt.amount_refunded == amount:
-        return True
-    attempt.amount_refunded = amount
-    record_event(
-        scoped,
-        PAYMENT_REFUNDED,
-        {
-            "id": attempt.id,
-            "invoice_id": attempt.invoice_id,
-            "customer_id": attempt.customer_id,
-            "amount": attempt.amount,
-            "amount_refunded": amount,
-            "currency": attempt.currency,
-            "provider": ASAAS,
-            "provider_payment_id": attempt.provider_payment_id,
-        },
-        customer_id=attempt.customer_id,
-        test_clock_id=attempt.test_clock_id,
-    )
+    outcomes.refunded(scoped, attempt, amount)
     return True
 
 

@@ -4,9 +4,11 @@
 ``charge_automatically``; others are ``send_invoice``: they pay by other means) and
 something due schedules attempt 1 of the invoice's ``payments.charge`` job. The job:
 
-- ``prepare`` (one transaction): skips an invoice no longer open (paid by any
-  path, voided: retries end there); else takes the attempt row, unique per
-  (invoice, number), inserting it as ``processing`` if it is new. Its id, derived
+- ``prepare`` (one transaction): takes the attempt row, unique per (invoice,
+  number), inserting it as ``processing`` (with the provider's customer and
+  method references) if it is new and the invoice is still open (paid by any
+  path, voided: retries end there); an attempt already ``processing`` is asked
+  about again whatever happened to the invoice or the method since. Its id, derived
   from the invoice and the number, is the operation id the provider deduplicates
   by, so even a run whose writes were rolled back asks the provider the same thing.
 - ``perform`` (no transaction open): calls the provider.
@@ -32,12 +34,18 @@ from tollway.payments.providers import (
     ChargeRequest,
     ChargeResult,
     Instructions,
+    NotConfigured,
     ProviderRequestFailed,
     ProviderUnavailable,
+    Unsupported,
 )
 from tollway.payments.repository import PaymentRepository
-from tollway.payments.service import outcomes
-from tollway.payments.service.outcomes import PENDING, PROCESSING
+from tollway.payments.service import outcomes, settlement
+from tollway.payments.service.outcomes import PAYABLE, PENDING, PROCESSING
+from tollway.payments.service.settlement import Unreachable
+
+FINAL_CODES = frozenset({Unsupported.code, NotConfigured.code})
+"""Failures no retry can cure: the provider cannot charge this at all."""
 
 
 @dataclass(frozen=True)
@@ -45,13 +53,6 @@ class PreparedCharge:
     provider: str
     attempt_id: str
     request: ChargeRequest
-
-
-@dataclass(frozen=True)
-class Unreachable:
-    """The provider could not be reached: nothing is known to have happened."""
-
-    error: str
 
 
 def collected_by_provider(ctx: Context, invoice: Invoice) -> bool:
@@ -62,13 +63,15 @@ def collected_by_provider(ctx: Context, invoice: Invoice) -> bool:
 
 def on_invoice_events(ctx: Context, event: Event, *, providers: Providers) -> None:
     """``invoice.finalized``: schedule the first charge of an auto-charge invoice;
-    ``invoice.paid`` / ``invoice.voided``: no retry is due any more."""
+    ``invoice.paid`` / ``invoice.voided``: no retry is due any more, and pending
+    charges (boleto, PIX) are canceled at the provider."""
     try:
         invoice = get_invoice(ctx, event.data["id"])
     except NotFound:  # its customer was deleted since
         return
     if event.type != "invoice.finalized":
         PaymentRepository(ctx).stop_retries([invoice.id], ctx.now(invoice.test_clock_id))
+        settlement.cancel_pending(ctx, invoice.id)
         return
     if not providers.enabled:
         return
@@ -80,54 +83,69 @@ def on_invoice_events(ctx: Context, event: Event, *, providers: Providers) -> No
 
 
 def prepare_charge(ctx: Context, payload: dict[str, Any]) -> PreparedCharge | None:
-    """Take (or find) the attempt; ``None`` when there is nothing to charge."""
+    """Take (or find) the attempt; ``None`` when there is nothing to charge. An
+    attempt already ``processing`` is asked again whatever became of the invoice,
+    the method or the provider account since: the provider decides what happened."""
     try:
         invoice = get_invoice(ctx, payload["invoice_id"])
     except NotFound:
-        return None
-    if invoice.status != "open" or invoice.amount_due <= 0:
         return None
     repo = PaymentRepository(ctx)
     number: int = payload["attempt"]
     attempt = repo.attempt(invoice.id, number)
     if attempt is None:
-        method = repo.default_method(invoice.customer_id)
-        if method is None:
-            return None
-        fresh = PaymentAttempt(
-            id=outcomes.attempt_id(invoice, number),
-            product_id=ctx.product_id,
-            invoice_id=invoice.id,
-            customer_id=invoice.customer_id,
-            test_clock_id=invoice.test_clock_id,
-            number=number,
-            provider=method.provider,
-            payment_method_id=method.id,
-            amount=invoice.amount_due,
-            currency=invoice.currency,
-            status=PROCESSING,
-            amount_refunded=0,
-            attempted_at=ctx.now(invoice.test_clock_id),
-        )
-        attempt = fresh if repo.insert_once(fresh) else repo.attempt(invoice.id, number)
+        attempt = _new_attempt(ctx, invoice, number)
     if attempt is None or attempt.status != PROCESSING:
         return None
-    method = repo.method(invoice.customer_id, attempt.payment_method_id or "")
-    account = repo.account(invoice.customer_id, attempt.provider)
-    if method is None or account is None:
-        return None
+    if attempt.customer_ref is None:  # an attempt taken before the references were kept
+        method = repo.method(invoice.customer_id, attempt.payment_method_id or "")
+        account = repo.account(invoice.customer_id, attempt.provider)
+        if method is None or account is None:
+            outcomes.fail(ctx, attempt, "payment_method_removed", "the payment method is gone")
+            return None
+        attempt.customer_ref, attempt.payment_method_ref = account.reference, method.reference
     assert invoice.due_date is not None
     request = ChargeRequest(
         operation_id=attempt.id,
         amount=attempt.amount,
         currency=attempt.currency,
-        customer_ref=account.reference,
+        customer_ref=attempt.customer_ref,
         description=f"Invoice {invoice.number}",
         due_date=invoice.due_date.date(),
-        payment_method_ref=method.reference,
+        payment_method_ref=attempt.payment_method_ref,
         metadata={"tollway_invoice_id": invoice.id, "tollway_attempt": str(number)},
     )
     return PreparedCharge(attempt.provider, attempt.id, request)
+
+
+def _new_attempt(ctx: Context, invoice: Invoice, number: int) -> PaymentAttempt | None:
+    """Attempt ``number`` of an open invoice, charging the customer's default method
+    (inserted once: a racing worker's row wins)."""
+    if invoice.status != "open" or invoice.amount_due <= 0:
+        return None
+    repo = PaymentRepository(ctx)
+    method = repo.default_method(invoice.customer_id)
+    account = repo.account(invoice.customer_id, method.provider) if method else None
+    if method is None or account is None:
+        return None
+    fresh = PaymentAttempt(
+        id=outcomes.attempt_id(invoice, number),
+        product_id=ctx.product_id,
+        invoice_id=invoice.id,
+        customer_id=invoice.customer_id,
+        test_clock_id=invoice.test_clock_id,
+        number=number,
+        provider=method.provider,
+        payment_method_id=method.id,
+        customer_ref=account.reference,
+        payment_method_ref=method.reference,
+        amount=invoice.amount_due,
+        currency=invoice.currency,
+        status=PROCESSING,
+        amount_refunded=0,
+        attempted_at=ctx.now(invoice.test_clock_id),
+    )
+    return fresh if repo.insert_once(fresh) else repo.attempt(invoice.id, number)
 
 
 def perform_charge(prepared: PreparedCharge, *, providers: Providers) -> ChargeResult | Unreachable:
@@ -138,6 +156,8 @@ def perform_charge(prepared: PreparedCharge, *, providers: Providers) -> ChargeR
         return Unreachable(str(exc))
     except ProviderRequestFailed as exc:
         return ChargeResult("failed", None, exc.code or "provider_request_failed", exc.message)
+    except (Unsupported, NotConfigured) as exc:  # retrying will not help: final
+        return ChargeResult("failed", None, exc.code, exc.detail)
 
 
 def complete_charge(
@@ -156,10 +176,13 @@ def complete_charge(
     if result.status == "succeeded":
         outcomes.succeed(ctx, attempt, result.provider_payment_id)
     elif result.status == "failed":
-        outcomes.fail(ctx, attempt, result.failure_code, result.failure_message)
+        retry = result.failure_code not in FINAL_CODES
+        outcomes.fail(ctx, attempt, result.failure_code, result.failure_message, retry=retry)
     else:
         attempt.status = PENDING
         attempt.instructions = _instructions(result.instructions)
+        if get_invoice(ctx, attempt.invoice_id).status not in PAYABLE:
+            outcomes.schedule_cancel(ctx, attempt)  # settled while the charge was made
 
 
 def _instructions(instructions: Instructions | None) -> dict[str, Any] | None:

@@ -19,7 +19,7 @@ from tollway.payments.models import ProviderAccount, StoredPaymentMethod
 from tollway.payments.providers import NewCustomer, PaymentProvider
 from tollway.payments.repository import PaymentRepository
 from tollway.payments.schemas import PaymentMethodCreate
-from tollway.payments.settings import payments_settings
+from tollway.payments.settings import chosen_provider, payments_settings
 
 
 def ensure_account(ctx: Context, provider: PaymentProvider, customer: Customer) -> ProviderAccount:
@@ -67,7 +67,7 @@ def add_payment_method(
 ) -> tuple[Customer, StoredPaymentMethod]:
     """Attach the method a client-side token stands for, at the provider, and store
     its reference, brand, last 4 digits and expiry."""
-    provider = providers.get(data.provider or payments_settings(ctx).provider)
+    provider = providers.get(chosen_provider(ctx, data.provider))
     customer = get_customer(ctx, external_id)
     method_id = new_id("pm")
     with provider_errors("token"):

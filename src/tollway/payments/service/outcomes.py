@@ -13,14 +13,22 @@ from tollway.invoicing import Invoice, get_invoice, pay_invoice
 from tollway.kernel.context import Context
 from tollway.kernel.jobs import enqueue
 from tollway.kernel.outbox import record_event
-from tollway.payments.events import PAYMENT_FAILED, PAYMENT_SUCCEEDED
+from tollway.payments.events import (
+    PAYMENT_COLLECTED_AFTER_SETTLEMENT,
+    PAYMENT_FAILED,
+    PAYMENT_REFUNDED,
+    PAYMENT_SUCCEEDED,
+)
 from tollway.payments.models import PaymentAttempt
 from tollway.payments.repository import PaymentRepository
 from tollway.payments.settings import payments_settings
 from tollway.subscriptions import add_days
 
 CHARGE_JOB = "payments.charge"
+REFUND_JOB = "payments.refund"
+CANCEL_JOB = "payments.cancel_charge"
 PROCESSING, SUCCEEDED, FAILED, PENDING = "processing", "succeeded", "failed", "pending"
+CANCELED = "canceled"
 PAYABLE = frozenset({"open", "uncollectible"})
 
 
@@ -50,6 +58,11 @@ def attempt_id(invoice: Invoice, number: int) -> str:
     return f"pay_{invoice.id.removeprefix('inv_')}_{number}"
 
 
+def charge_key(invoice_id: str, number: int) -> str:
+    """The dedup key of the charge job of attempt ``number`` on the invoice."""
+    return f"payment-charge:{invoice_id}:{number}"
+
+
 def schedule_charge(ctx: Context, invoice: Invoice, number: int, at: datetime) -> None:
     """Attempt ``number`` on ``invoice`` at ``at`` on the customer's clock (once)."""
     enqueue(
@@ -58,27 +71,103 @@ def schedule_charge(ctx: Context, invoice: Invoice, number: int, at: datetime) -
         {"invoice_id": invoice.id, "attempt": number},
         due_at=at,
         test_clock_id=invoice.test_clock_id,
-        dedup_key=f"payment-charge:{invoice.id}:{number}",
+        dedup_key=charge_key(invoice.id, number),
         max_attempts=20,
     )
 
 
-def succeed(ctx: Context, attempt: PaymentAttempt, provider_payment_id: str | None) -> None:
-    """The attempt collected its amount: the invoice is paid (if it still owes)."""
+def schedule_cancel(ctx: Context, attempt: PaymentAttempt) -> None:
+    """Ask the provider (once) to cancel the pending charge ``attempt`` made."""
+    _schedule(ctx, CANCEL_JOB, attempt)
+
+
+def _schedule(ctx: Context, kind: str, attempt: PaymentAttempt) -> None:
+    """Job ``kind`` about ``attempt``, at once on its clock, once per attempt."""
+    enqueue(
+        ctx,
+        kind,
+        {"attempt_id": attempt.id},
+        test_clock_id=attempt.test_clock_id,
+        dedup_key=f"{kind}:{attempt.id}",
+        max_attempts=20,
+    )
+
+
+def succeed(
+    ctx: Context,
+    attempt: PaymentAttempt,
+    provider_payment_id: str | None,
+    *,
+    collected: int | None = None,
+) -> None:
+    """The attempt collected its amount: the invoice is paid. When the invoice no
+    longer owes it (paid or voided meanwhile), the money is given back instead:
+    ``payment.collected_after_settlement`` and a refund job. ``collected``: what the
+    provider says it collected (in the attempt's currency), when it says; less than
+    the attempt's amount is recorded as collected and leaves the invoice open."""
     now = ctx.now(attempt.test_clock_id)
+    short = collected is not None and collected < attempt.amount
+    if collected is not None:
+        attempt.amount = collected
     attempt.status = SUCCEEDED
     attempt.provider_payment_id = provider_payment_id or attempt.provider_payment_id
     attempt.failure_code = attempt.failure_message = None
     attempt.settled_at = now
     attempt.next_retry_at = None
     invoice = get_invoice(ctx, attempt.invoice_id)
-    if invoice.status in PAYABLE:
+    if invoice.status not in PAYABLE:
+        _collected_after_settlement(ctx, attempt, invoice)
+        return
+    if not short:
         invoice = pay_invoice(ctx, invoice.id)
-    PaymentRepository(ctx).stop_retries([invoice.id], now)
+        PaymentRepository(ctx).stop_retries([invoice.id], now)
     record_event(
         ctx,
         PAYMENT_SUCCEEDED,
         {**_data(attempt, invoice), "paid_at": _iso(now)},
+        customer_id=attempt.customer_id,
+        test_clock_id=attempt.test_clock_id,
+    )
+
+
+def _collected_after_settlement(ctx: Context, attempt: PaymentAttempt, invoice: Invoice) -> None:
+    record_event(
+        ctx,
+        PAYMENT_COLLECTED_AFTER_SETTLEMENT,
+        {
+            **_data(attempt, invoice),
+            "invoice_status": invoice.status,
+            "collected_at": _iso(attempt.settled_at),
+        },
+        customer_id=attempt.customer_id,
+        test_clock_id=attempt.test_clock_id,
+    )
+    _schedule(ctx, REFUND_JOB, attempt)
+
+
+def refund_data(attempt: PaymentAttempt, amount_refunded: int) -> dict[str, Any]:
+    """The data of ``payment.refunded`` (and ``payment.refund_failed``)."""
+    return {
+        "id": attempt.id,
+        "invoice_id": attempt.invoice_id,
+        "customer_id": attempt.customer_id,
+        "amount": attempt.amount,
+        "amount_refunded": amount_refunded,
+        "currency": attempt.currency,
+        "provider": attempt.provider,
+        "provider_payment_id": attempt.provider_payment_id,
+    }
+
+
+def refunded(ctx: Context, attempt: PaymentAttempt, amount_refunded: int) -> None:
+    """The provider refunded ``amount_refunded`` of the attempt in all (once)."""
+    if attempt.amount_refunded == amount_refunded:
+        return
+    attempt.amount_refunded = amount_refunded
+    record_event(
+        ctx,
+        PAYMENT_REFUNDED,
+        refund_data(attempt, amount_refunded),
         customer_id=attempt.customer_id,
         test_clock_id=attempt.test_clock_id,
     )
@@ -97,6 +186,8 @@ def fail(
     the product's retry schedule when ``retry`` (else ``next_retry_at``, a retry the
     provider makes itself, is only reported)."""
     now = ctx.now(attempt.test_clock_id)
+    if attempt.status == PENDING and attempt.provider_payment_id:
+        schedule_cancel(ctx, attempt)  # an overdue boleto stays payable at the provider
     attempt.status = FAILED
     attempt.failure_code = code or "payment_failed"
     attempt.failure_message = message
