@@ -402,3 +402,30 @@ def test_asaas_overdue_opens_a_case_and_the_late_payment_recovers_it(
         ("payment.succeeded", "2026-03-02T06:00"),
         ("dunning.recovered", "2026-03-02T06:00"),
     ]
+
+
+def test_the_downgrade_stops_the_retries_still_scheduled(story: Story) -> None:
+    sub = _on_pro(story, "tok_chargeDeclined", retry_days=[1, 20])
+
+    def retries(invoice_id: str) -> list[tuple[int, str, str, str | None]]:
+        data = story.ok("GET", f"/v1/invoices/{invoice_id}/payment-attempts")["data"]
+        return [(a["attempt"], a["status"], a["attempted_at"], a["next_retry_at"]) for a in data]
+
+    story.advance(utc(2026, 3, 2, 0, 1))
+    (invoice,) = invoices_of(story, "acme")
+    assert retries(invoice["id"]) == [
+        (1, "failed", "2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z"),
+        (2, "failed", "2026-03-02T00:00:00Z", "2026-03-21T00:00:00Z"),
+    ]
+
+    story.advance(utc(2026, 3, 25))
+    assert story.sub(sub["id"])["plan_id"] == "free"
+    # downgraded on day 14: the day-20 retry is called off, the invoice stays owed
+    assert retries(invoice["id"]) == [
+        (1, "failed", "2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z"),
+        (2, "failed", "2026-03-02T00:00:00Z", None),
+    ]
+    assert (invoices_of(story, "acme")[0]["status"], len(story.events("payment.failed"))) == (
+        "open",
+        2,
+    )

@@ -21,6 +21,7 @@ from tollway.payments.schemas import (
     WebhookReceipt,
 )
 from tollway.payments.service.attempts import list_attempts
+from tollway.payments.service.charging import stop_collection
 from tollway.payments.service.inbound import handle_event, receive_webhook
 from tollway.payments.service.methods import (
     add_payment_method,
@@ -57,5 +58,6 @@ __all__ = [
     "list_payment_methods",
     "payments_settings",
     "receive_webhook",
+    "stop_collection",
 ]
 __all__ += _providers.__all__

@@ -15,9 +15,11 @@ from tollway.dunning.service.common import (
     schedule_next_step,
 )
 from tollway.dunning.settings import CANCEL, DOWNGRADE, SUSPEND
+from tollway.invoicing import get_invoice
 from tollway.kernel.context import Context
 from tollway.kernel.errors import ValidationFailed
 from tollway.kernel.jobs import enqueue
+from tollway.payments import stop_collection
 from tollway.quotas import suspend_customer
 from tollway.subscriptions import (
     Subscription,
@@ -75,7 +77,10 @@ def _suspend(ctx: Context, case: DunningCase) -> None:
 
 
 def _end_paid_service(ctx: Context, case: DunningCase, status: str, event_type: str) -> None:
+    """The subscription left the unpaid plan: its invoice stays open (like Stripe's
+    "leave past due") but is no longer collected, and the dunning suspension ends."""
     case.status = status
+    stop_collection(ctx, get_invoice(ctx, case.invoice_id))
     lifted = lift_dunning_suspension(ctx, case)
     emit(ctx, case, event_type, suspension_lifted=lifted)
 

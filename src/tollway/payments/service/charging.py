@@ -70,8 +70,7 @@ def on_invoice_events(ctx: Context, event: Event, *, providers: Providers) -> No
     except NotFound:  # its customer was deleted since
         return
     if event.type != "invoice.finalized":
-        PaymentRepository(ctx).stop_retries([invoice.id], ctx.now(invoice.test_clock_id))
-        settlement.cancel_pending(ctx, invoice.id)
+        stop_collection(ctx, invoice)
         return
     if not providers.enabled:
         return
@@ -80,6 +79,15 @@ def on_invoice_events(ctx: Context, event: Event, *, providers: Providers) -> No
     if PaymentRepository(ctx).default_method(invoice.customer_id) is None:
         return
     outcomes.schedule_charge(ctx, invoice, 1, ctx.now(invoice.test_clock_id))
+
+
+def stop_collection(ctx: Context, invoice: Invoice) -> None:
+    """No further try for ``invoice``: scheduled retries do nothing and pending
+    charges (boleto, PIX) are canceled at the provider. Paying or voiding the invoice
+    does this, and so does dunning when it ends the paid service of an unpaid one
+    (like Stripe, which stops collecting a canceled subscription's invoices)."""
+    PaymentRepository(ctx).stop_retries([invoice.id], ctx.now(invoice.test_clock_id))
+    settlement.cancel_pending(ctx, invoice.id)
 
 
 def prepare_charge(ctx: Context, payload: dict[str, Any]) -> PreparedCharge | None:
@@ -124,6 +132,9 @@ def _new_attempt(ctx: Context, invoice: Invoice, number: int) -> PaymentAttempt 
     if invoice.status != "open" or invoice.amount_due <= 0:
         return None
     repo = PaymentRepository(ctx)
+    previous = repo.attempt(invoice.id, number - 1) if number > 1 else None
+    if number > 1 and (previous is None or previous.next_retry_at is None):
+        return None  # the retries were stopped (stop_collection)
     method = repo.default_method(invoice.customer_id)
     account = repo.account(invoice.customer_id, method.provider) if method else None
     if method is None or account is None:
