@@ -124,3 +124,15 @@ def test_an_overdue_boleto_is_a_failed_attempt(client: TestClient) -> None:
         "/v1/providers/asaas/webhook", content=b"{", headers={"asaas-access-token": TOKEN}
     )
     assert not_json.status_code == 400
+
+
+@pytest.mark.parametrize("value", ["abc", "NaN", "1e999999999", -5, 60.00, 0.001, [1], True])
+def test_a_refund_that_is_not_an_amount_is_400(client: TestClient, value: Any) -> None:
+    invoice_id, attempt_id = _pending_boleto(client, "pay_asaas_3")
+    payment = {"id": "pay_asaas_3", "externalReference": attempt_id, "refundedValue": value}
+    refused = deliver(client, "evt_c1", "PAYMENT_REFUNDED", payment)
+    assert (refused.status_code, refused.json()["field"]) == (400, "payment.refundedValue")
+    assert refused.json()["type"].endswith("/malformed_event")
+    (attempt,) = client.get(f"/v1/invoices/{invoice_id}/payment-attempts").json()["data"]
+    assert attempt["amount_refunded"] == 0
+    assert _types(client) == []

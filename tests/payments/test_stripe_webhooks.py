@@ -1,28 +1,43 @@
 """Stripe over HTTP: checkout and portal sessions against the local Stripe stand-in,
 and signed webhook deliveries (``stripe.WebhookSignature``'s real scheme) that link,
-mirror and pay; tampered, stale and repeated deliveries change nothing."""
+mirror and pay exactly the Tollway invoice a Stripe invoice is about; tampered,
+stale and repeated deliveries change nothing, and events that arrive before their
+subject is linked are answered 409 so that Stripe redelivers them. Bad deliveries
+are 4xx problems, never 500: malformed or oversized signature headers
+(unauthenticated), and signed events whose object is not what its type promises
+(the field is named); nothing is recorded for them."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import stripe
-from fake_stripe_api import API_KEY, StripeApi
+from fake_stripe_api import StripeApi
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
-from sqlalchemy import select
+from stripe_kit import (
+    FEB_15,
+    PRICE,
+    SECRET,
+    START,
+    WEBHOOK,
+    advance,
+    checkout,
+    completed_session,
+    deliver,
+    event_types,
+    setup_acme,
+    stripe_customer,
+    stripe_invoice,
+    stripe_settings,
+)
 
-from race_kit import race
+from tollway.kernel.ids import new_id
 from tollway.kernel.settings import Settings
-from tollway.payments.models import ProviderAccount
-
-START = datetime(2026, 1, 15, 12, tzinfo=UTC)  # the conftest clock
-SECRET = "whsec_tollway_routes"
-PRICE = "price_pro_monthly"
+from tollway.payments import PaymentAttempt
 
 
 @pytest.fixture
@@ -34,82 +49,34 @@ def api() -> Iterator[StripeApi]:
 
 @pytest.fixture
 def settings(settings: Settings, api: StripeApi) -> Settings:
-    return settings.model_copy(
-        update={
-            "stripe_secret_key": SecretStr(API_KEY),
-            "stripe_webhook_secret": SecretStr(SECRET),
-            "stripe_api_base": api.base_url,
-        }
-    )
+    return stripe_settings(settings, api)
 
 
 @pytest.fixture
 def acme(client: TestClient) -> TestClient:
-    plan = {
-        "code": "pro",
-        "name": "Pro",
-        "prices": [{"interval": "monthly", "amount": 2999, "stripe_price_id": PRICE}],
-    }
-    assert client.post("/v1/plans", json=plan).status_code == 201
-    at = START.isoformat()
-    clock = client.post("/v1/test-clocks", json={"frozen_time": at, "name": "s"}).json()
-    body = {"external_id": "acme", "test_clock": clock["id"]}
-    assert client.post("/v1/customers", json=body).status_code == 201
-    client.headers["x-test-clock"] = clock["id"]  # remembered for _advance; ignored by the API
-    return client
+    return setup_acme(client)
 
 
-def deliver(
-    client: TestClient,
-    event_id: str,
-    event_type: str,
-    data: dict[str, Any],
-    *,
-    secret: str = SECRET,
-    age: timedelta = timedelta(0),
-    tamper: bool = False,
-) -> Any:
-    body = json.dumps({"id": event_id, "type": event_type, "data": {"object": data}})
-    header = stripe.WebhookSignature.generate_signature_header(
-        body, secret, timestamp=int((START - age).timestamp())
+def _linked_with_open_invoice(client: TestClient, subscription: str) -> dict[str, Any]:
+    """acme checked out ``pro`` (Stripe ``subscription``); its first invoice is open."""
+    checkout(client)
+    outcome = deliver(
+        client,
+        f"evt_cs_{subscription}",
+        "checkout.session.completed",
+        completed_session(client, subscription),
     )
-    sent = body.replace("2999", "1") if tamper else body
-    return client.post(
-        "/v1/providers/stripe/webhook",
-        content=sent,
-        headers={"Stripe-Signature": header, "Authorization": ""},
-    )
-
-
-def _checkout(client: TestClient) -> dict[str, Any]:
-    body = {
-        "customer_id": "acme",
-        "plan_id": "pro",
-        "billing_cycle": "monthly",
-        "success_url": "https://app.test/ok",
-        "cancel_url": "https://app.test/cancel",
-    }
-    response = client.post("/v1/checkout-sessions", json=body)
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
-
-def _advance(client: TestClient, minutes: int) -> None:
-    clock_id = client.headers["x-test-clock"]
-    to = (START + timedelta(minutes=minutes)).isoformat()
-    assert client.post(f"/v1/test-clocks/{clock_id}/advance", json={"frozen_time": to}).is_success
-
-
-def _types(client: TestClient, prefix: str) -> list[str]:
-    data = client.get("/v1/events", params={"limit": 100}).json()["data"]
-    return [e["type"] for e in reversed(data) if e["type"].startswith(prefix)]
+    assert outcome.json()["outcome"] == "handled", outcome.text
+    advance(client, 1)
+    (invoice,) = client.get("/v1/customers/acme/invoices").json()["data"]
+    assert (invoice["status"], invoice["amount_due"], invoice["currency"]) == ("open", 2999, "USD")
+    return dict(invoice)
 
 
 def test_checkout_uses_the_plans_stripe_price_and_the_stripe_customer(
     acme: TestClient, api: StripeApi
 ) -> None:
-    session = _checkout(acme)
+    session = checkout(acme)
     assert session["checkout_url"].startswith("https://checkout.stripe.com/")
     (sent,) = [r for r in api.requests if r.path == "/v1/checkout/sessions"]
     form = sent.form
@@ -149,31 +116,15 @@ def test_checkout_refusals_name_the_field(acme: TestClient) -> None:
 
 
 def test_a_completed_checkout_links_mirrors_and_is_paid_once(acme: TestClient) -> None:
-    _checkout(acme)
-    customer_ref = acme.get("/v1/customers/acme").json()
-    session = _stripe_customer(acme)
-    completed = {
-        "id": "cs_1",
-        "object": "checkout.session",
-        "customer": session,
-        "subscription": "sub_1",
-        "client_reference_id": customer_ref["id"],
-        "metadata": {"tollway_plan_id": "pro", "tollway_billing_cycle": "monthly"},
-    }
-    assert deliver(acme, "evt_1", "checkout.session.completed", completed).json()["outcome"] == (
-        "handled"
-    )
+    invoice = _linked_with_open_invoice(acme, "sub_1")
     (sub,) = acme.get("/v1/customers/acme/subscriptions").json()["data"]
     assert (sub["plan_id"], sub["status"]) == ("pro", "active")
-    _advance(acme, 1)
-    (invoice,) = acme.get("/v1/customers/acme/invoices").json()["data"]
-    assert (invoice["status"], invoice["amount_due"]) == ("open", 2999)
     assert acme.get(f"/v1/invoices/{invoice['id']}/payment-attempts").json()["data"] == []
 
     updated = {
         "id": "sub_1",
         "object": "subscription",
-        "customer": session,
+        "customer": stripe_customer(acme),
         "status": "active",
         "cancel_at_period_end": True,
         "items": {"data": [{"price": {"id": PRICE}}]},
@@ -181,17 +132,11 @@ def test_a_completed_checkout_links_mirrors_and_is_paid_once(acme: TestClient) -
     deliver(acme, "evt_2", "customer.subscription.updated", updated)
     assert acme.get(f"/v1/subscriptions/{sub['id']}").json()["cancel_at_period_end"] is True
 
-    paid = {
-        "id": "in_1",
-        "object": "invoice",
-        "customer": session,
-        "subscription": "sub_1",
-        "amount_paid": 2999,
-        "payment_intent": "pi_1",
-    }
+    paid = stripe_invoice(acme, "in_1", "sub_1")
     for stale_or_bad in (
         deliver(acme, "evt_3", "invoice.paid", paid, tamper=True),
         deliver(acme, "evt_3", "invoice.paid", paid, age=timedelta(seconds=301)),
+        deliver(acme, "evt_3", "invoice.paid", paid, age=timedelta(seconds=-301)),
         deliver(acme, "evt_3", "invoice.paid", paid, secret="whsec_other"),
     ):
         assert stale_or_bad.status_code == 400
@@ -199,17 +144,20 @@ def test_a_completed_checkout_links_mirrors_and_is_paid_once(acme: TestClient) -
     assert acme.get(f"/v1/invoices/{invoice['id']}").json()["status"] == "open"
     first = deliver(acme, "evt_3", "invoice.paid", paid)
     second = deliver(acme, "evt_3", "invoice.paid", paid)
+    resent = deliver(acme, "evt_3b", "invoice.paid", paid)  # the same invoice, a new event
     assert (first.status_code, first.json()["duplicate"]) == (200, False)
     assert (second.status_code, second.json()["duplicate"]) == (200, True)
+    assert (resent.status_code, resent.json()["outcome"]) == (200, "handled")
     paid_invoice = acme.get(f"/v1/invoices/{invoice['id']}").json()
     assert (paid_invoice["status"], paid_invoice["amount_paid"]) == ("paid", 2999)
     (attempt,) = acme.get(f"/v1/invoices/{invoice['id']}/payment-attempts").json()["data"]
-    assert (attempt["provider"], attempt["status"], attempt["provider_payment_id"]) == (
+    assert (attempt["provider"], attempt["status"], attempt["amount"]) == (
         "stripe",
         "succeeded",
-        "pi_1",
+        2999,
     )
-    assert _types(acme, "payment.") == ["payment.succeeded"]
+    assert attempt["provider_payment_id"] == "in_1"  # the Stripe invoice it is matched to
+    assert event_types(acme, "payment.") == ["payment.succeeded"]
 
     deleted = {**updated, "status": "canceled"}
     deliver(acme, "evt_4", "customer.subscription.deleted", deleted)
@@ -218,195 +166,323 @@ def test_a_completed_checkout_links_mirrors_and_is_paid_once(acme: TestClient) -
     assert (unknown.status_code, unknown.json()["outcome"]) == (200, "ignored")
 
 
+def test_a_legacy_shaped_stripe_invoice_pays_its_invoice(acme: TestClient) -> None:
+    invoice = _linked_with_open_invoice(acme, "sub_1")
+    legacy = stripe_invoice(acme, "in_1", "sub_1", legacy=True)
+    assert "parent" not in legacy
+    assert deliver(acme, "evt_3", "invoice.paid", legacy).json()["outcome"] == "handled"
+    assert acme.get(f"/v1/invoices/{invoice['id']}").json()["status"] == "paid"
+
+
+def test_a_stripe_invoice_that_does_not_cover_the_invoice_pays_nothing(
+    acme: TestClient,
+) -> None:
+    invoice = _linked_with_open_invoice(acme, "sub_1")
+    nothing_in_eur = stripe_invoice(acme, "in_eur", "sub_1", amount_paid=0, currency="eur")
+    too_little = stripe_invoice(acme, "in_low", "sub_1", amount_paid=1000)
+    assert deliver(acme, "evt_3", "invoice.paid", nothing_in_eur).status_code == 200
+    assert deliver(acme, "evt_4", "invoice.paid", too_little).status_code == 200
+    still = acme.get(f"/v1/invoices/{invoice['id']}").json()
+    assert (still["status"], still["amount_paid"], still["amount_due"]) == ("open", 0, 2999)
+    attempts = acme.get(f"/v1/invoices/{invoice['id']}/payment-attempts").json()["data"]
+    assert [
+        (a["status"], a["failure_code"], a["amount"], a["currency"], a["provider_payment_id"])
+        for a in attempts
+    ] == [
+        ("needs_review", "currency_mismatch", 0, "EUR", "in_eur"),
+        ("needs_review", "amount_mismatch", 1000, "USD", "in_low"),
+    ]
+    assert event_types(acme, "payment.") == []
+    no_amount = stripe_invoice(acme, "in_2", "sub_1", amount_paid=None)
+    refused = deliver(acme, "evt_5", "invoice.paid", no_amount)
+    assert (refused.status_code, refused.json()["field"]) == (400, "data.object.amount_paid")
+
+
+def test_a_stripe_invoice_pays_the_invoice_of_its_period_or_waits_for_it(
+    acme: TestClient,
+) -> None:
+    first = _linked_with_open_invoice(acme, "sub_1")
+    second_month = stripe_invoice(acme, "in_2", "sub_1", period=(FEB_15, FEB_15 + timedelta(28)))
+    early = deliver(acme, "evt_3", "invoice.paid", second_month)
+    assert (early.status_code, early.json()["type"].split("/")[-1]) == (409, "subject_not_ready")
+    assert acme.get(f"/v1/invoices/{first['id']}").json()["status"] == "open"
+    named = stripe_invoice(
+        acme,
+        "in_1",
+        "sub_1",
+        period=(FEB_15, FEB_15 + timedelta(28)),
+        metadata={"tollway_invoice_id": first["id"]},
+    )
+    assert deliver(acme, "evt_4", "invoice.paid", named).json()["outcome"] == "handled"
+    assert acme.get(f"/v1/invoices/{first['id']}").json()["status"] == "paid"
+    other = stripe_invoice(acme, "in_9", "sub_elsewhere")
+    other["customer"] = "cus_someone_else"
+    ignored = deliver(acme, "evt_5", "invoice.paid", other)
+    assert (ignored.status_code, ignored.json()["outcome"]) == (200, "ignored")
+    one_off = {k: v for k, v in stripe_invoice(acme, "in_8", "sub_1").items() if k != "parent"}
+    assert deliver(acme, "evt_6", "invoice.paid", one_off).json()["outcome"] == "ignored"
+
+
+def test_an_invoice_paid_before_checkout_completes_is_redelivered(acme: TestClient) -> None:
+    checkout(acme)
+    paid = stripe_invoice(acme, "in_1", "sub_1")
+    for _ in range(2):
+        early = deliver(acme, "evt_paid", "invoice.paid", paid)
+        assert (early.status_code, early.json()["type"].split("/")[-1]) == (
+            409,
+            "subject_not_ready",
+        )
+    created = {
+        "id": "sub_1",
+        "customer": stripe_customer(acme),
+        "status": "active",
+        "items": {"data": [{"price": {"id": PRICE}}]},
+        "metadata": {"tollway_plan_id": "pro"},
+    }
+    not_yet = deliver(acme, "evt_sub", "customer.subscription.created", created)
+    assert not_yet.status_code == 409
+    assert acme.get("/v1/customers/acme/subscriptions").json()["data"] == []
+    assert event_types(acme, "payment.") == []
+
+    deliver(acme, "evt_cs", "checkout.session.completed", completed_session(acme, "sub_1"))
+    assert deliver(acme, "evt_sub", "customer.subscription.created", created).status_code == 200
+    advance(acme, 1)
+    (invoice,) = acme.get("/v1/customers/acme/invoices").json()["data"]
+    redelivered = deliver(acme, "evt_paid", "invoice.paid", paid)
+    assert (redelivered.status_code, redelivered.json()["duplicate"]) == (200, False)
+    paid_invoice = acme.get(f"/v1/invoices/{invoice['id']}").json()
+    assert (paid_invoice["status"], paid_invoice["amount_paid"]) == ("paid", 2999)
+    assert event_types(acme, "payment.") == ["payment.succeeded"]
+
+
 def test_a_failed_stripe_invoice_is_a_failed_attempt(acme: TestClient) -> None:
-    _checkout(acme)
-    customer = acme.get("/v1/customers/acme").json()
-    session = _stripe_customer(acme)
-    completed = {
-        "id": "cs_1",
-        "customer": session,
-        "subscription": "sub_9",
-        "client_reference_id": customer["id"],
-        "metadata": {"tollway_plan_id": "pro", "tollway_billing_cycle": "monthly"},
-    }
-    deliver(acme, "evt_1", "checkout.session.completed", completed)
-    _advance(acme, 1)
+    invoice = _linked_with_open_invoice(acme, "sub_9")
     retry_at = int((START + timedelta(days=3)).timestamp())
-    failed = {
-        "id": "in_9",
-        "customer": session,
-        "subscription": "sub_9",
-        "amount_due": 2999,
-        "next_payment_attempt": retry_at,
-    }
+    declined = {"code": "card_declined", "decline_code": "insufficient_funds", "message": "No"}
+    failed = stripe_invoice(
+        acme,
+        "in_9",
+        "sub_9",
+        amount_paid=0,
+        next_payment_attempt=retry_at,
+        last_finalization_error=None,
+        payments={
+            "data": [
+                {
+                    "payment": {
+                        "type": "payment_intent",
+                        "payment_intent": {"id": "pi_9", "last_payment_error": declined},
+                    }
+                }
+            ]
+        },
+    )
     deliver(acme, "evt_2", "invoice.payment_failed", failed)
     deliver(acme, "evt_2", "invoice.payment_failed", failed)
     (event,) = acme.get("/v1/events", params={"type": "payment.failed"}).json()["data"]
-    assert (event["data"]["provider"], event["data"]["final"], event["data"]["attempt"]) == (
-        "stripe",
-        False,
-        1,
-    )
+    assert (
+        event["data"]["provider"],
+        event["data"]["final"],
+        event["data"]["attempt"],
+        event["data"]["failure_code"],
+        event["data"]["failure_message"],
+        event["data"]["invoice_id"],
+    ) == ("stripe", False, 1, "insufficient_funds", "No", invoice["id"])
     assert event["data"]["next_retry_at"].startswith("2026-01-18T12:00")
     trial = deliver(acme, "evt_3", "customer.subscription.trial_will_end", {"id": "sub_9"})
     assert trial.json()["outcome"] == "handled"
-    assert _types(acme, "subscription.trial_will_end") == ["subscription.trial_will_end"]
+    assert event_types(acme, "subscription.trial_will_end") == ["subscription.trial_will_end"]
 
 
-def _stripe_customer(client: TestClient) -> str:
-    """The Stripe customer Tollway created for acme (the first checkout made it)."""
+def _processing_card_charge(client: TestClient) -> tuple[str, str]:
+    """An open invoice of acme and a Stripe card charge on it that came back
+    ``processing`` (a pending attempt whose id the intent carries)."""
+    item = {"description": "setup", "unit_amount": 4990}
+    invoice = client.post("/v1/invoices", json={"customer_id": "acme", "items": [item]}).json()
+    invoice = client.post(f"/v1/invoices/{invoice['id']}/finalize").json()
     state = client.app.state.tollway  # type: ignore[attr-defined]
+    attempt_id = new_id("pay")
+    customer_id = client.get("/v1/customers/acme").json()["id"]
     with state.session_factory() as session:
-        reference = session.scalar(select(ProviderAccount.reference))
-    assert isinstance(reference, str)
-    return reference
-
-
-def _stamp(at: datetime) -> int:
-    return int(at.timestamp())
-
-
-def test_a_paid_stripe_renewal_starts_billing_period_quotas_from_zero(acme: TestClient) -> None:
-    acme.post("/v1/metrics", json={"code": "api_calls", "name": "API", "aggregation": "count"})
-    metered = {
-        "code": "metered",
-        "name": "Metered",
-        "prices": [{"interval": "monthly", "amount": 4900, "stripe_price_id": "price_metered"}],
-        "quotas": [{"metric": "api_calls", "limit": 10, "period": "billing_period"}],
-    }
-    assert acme.post("/v1/plans", json=metered).status_code == 201
-    checkout = {
-        "customer_id": "acme",
-        "plan_id": "metered",
-        "billing_cycle": "monthly",
-        "success_url": "https://app.test/ok",
-        "cancel_url": "https://app.test/cancel",
-    }
-    assert acme.post("/v1/checkout-sessions", json=checkout).status_code == 200
-    customer = acme.get("/v1/customers/acme").json()
-    stripe_customer = _stripe_customer(acme)
-    completed = {
-        "id": "cs_q",
-        "customer": stripe_customer,
-        "subscription": "sub_q",
-        "client_reference_id": customer["id"],
-        "metadata": {"tollway_plan_id": "metered", "tollway_billing_cycle": "monthly"},
-    }
-    deliver(acme, "evt_q1", "checkout.session.completed", completed)
-    renewal_at = datetime(2026, 2, 15, 12, tzinfo=UTC)
-    stripe_sub = {
-        "id": "sub_q",
-        "customer": stripe_customer,
-        "status": "active",
-        "current_period_start": _stamp(START),
-        "current_period_end": _stamp(renewal_at),
-        "items": {"data": [{"price": {"id": "price_metered"}}]},
-    }
-    deliver(acme, "evt_q2", "customer.subscription.created", stripe_sub)
-    _advance(acme, 1)
-    paid = {"customer": stripe_customer, "subscription": "sub_q", "amount_paid": 4900}
-    deliver(acme, "evt_q3", "invoice.paid", {**paid, "id": "in_q1", "payment_intent": "pi_q1"})
-    for _ in range(7):
-        assert acme.post("/v1/customers/acme/quotas/api_calls/consume", json={}).is_success
-    before = acme.get("/v1/customers/acme/quotas").json()["quotas"]["api_calls"]
-    assert (before["used"], before["period_start"]) == ("7", "2026-01-15T12:00:00Z")
-
-    clock_id = acme.headers["x-test-clock"]
-    to = {"frozen_time": (renewal_at + timedelta(minutes=1)).isoformat()}
-    assert acme.post(f"/v1/test-clocks/{clock_id}/advance", json=to).is_success
-    next_end = datetime(2026, 3, 15, 12, tzinfo=UTC)
-    renewed = {**stripe_sub, "current_period_start": _stamp(renewal_at)}
-    renewed = {**renewed, "current_period_end": _stamp(next_end)}
-    deliver(acme, "evt_q4", "customer.subscription.updated", renewed)
-    deliver(acme, "evt_q5", "invoice.paid", {**paid, "id": "in_q2", "payment_intent": "pi_q2"})
-
-    first, renewal = reversed(acme.get("/v1/customers/acme/invoices").json()["data"])
-    for invoice in (first, renewal):
-        assert (invoice["status"], invoice["amount_paid"], invoice["amount_due"]) == (
-            "paid",
-            4900,
-            0,
+        session.add(
+            PaymentAttempt(
+                id=attempt_id,
+                product_id=state.default_product_id,
+                invoice_id=invoice["id"],
+                customer_id=customer_id,
+                test_clock_id=client.headers["x-test-clock"],
+                number=1,
+                provider="stripe",
+                amount=4990,
+                currency="USD",
+                status="pending",
+                provider_payment_id="pi_slow",
+                amount_refunded=0,
+                attempted_at=START,
+            )
         )
-    (attempt,) = acme.get(f"/v1/invoices/{renewal['id']}/payment-attempts").json()["data"]
-    assert (attempt["provider_payment_id"], attempt["amount"]) == ("pi_q2", 4900)
-    after = acme.get("/v1/customers/acme/quotas").json()["quotas"]["api_calls"]
-    assert (after["used"], after["period_start"], after["resets_at"]) == (
-        "0",
-        "2026-02-15T12:00:00Z",
-        "2026-03-15T12:00:00Z",
-    )
-    for _ in range(10):
-        assert acme.post("/v1/customers/acme/quotas/api_calls/consume", json={}).is_success
-    refused = acme.post("/v1/customers/acme/quotas/api_calls/consume", json={})
-    assert (refused.status_code, refused.json()["used"]) == (429, "10")
+        session.commit()
+    return invoice["id"], attempt_id
 
 
-def test_one_stripe_event_delivered_twice_at_once_pays_once(acme: TestClient) -> None:
-    _checkout(acme)
-    customer = acme.get("/v1/customers/acme").json()
-    stripe_customer = _stripe_customer(acme)
-    completed = {
-        "id": "cs_r",
-        "customer": stripe_customer,
-        "subscription": "sub_r",
-        "client_reference_id": customer["id"],
-        "metadata": {"tollway_plan_id": "pro", "tollway_billing_cycle": "monthly"},
+def _intent(attempt_id: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": "pi_slow",
+        "object": "payment_intent",
+        "amount": 4990,
+        "currency": "usd",
+        "metadata": {"tollway_operation_id": attempt_id},
+        **fields,
     }
-    deliver(acme, "evt_r1", "checkout.session.completed", completed)
-    _advance(acme, 1)
-    paid = {
-        "id": "in_r",
-        "customer": stripe_customer,
-        "subscription": "sub_r",
-        "amount_paid": 2999,
-        "payment_intent": "pi_r",
-    }
-    answers: list[tuple[int, Any]] = []
-
-    def delivery() -> None:
-        response = deliver(acme, "evt_r2", "invoice.paid", paid)
-        answers.append((response.status_code, response.json().get("duplicate")))
-
-    assert race(delivery, delivery) == ["ok", "ok"]
-    assert sorted(answers) == [(200, False), (200, True)]
-    (invoice,) = acme.get("/v1/customers/acme/invoices").json()["data"]
-    assert (invoice["status"], invoice["amount_paid"], invoice["amount_due"]) == ("paid", 2999, 0)
-    (attempt,) = acme.get(f"/v1/invoices/{invoice['id']}/payment-attempts").json()["data"]
-    assert (attempt["status"], attempt["provider_payment_id"], attempt["amount"]) == (
-        "succeeded",
-        "pi_r",
-        2999,
-    )
-    assert _types(acme, "payment.") == ["payment.succeeded"]
-    assert _types(acme, "invoice.paid") == ["invoice.paid"]
 
 
-def test_a_forbidden_stripe_status_is_kept_out_and_audited(
-    acme: TestClient, caplog: pytest.LogCaptureFixture
+def test_a_processing_card_charge_settles_on_payment_intent_succeeded(acme: TestClient) -> None:
+    invoice_id, attempt_id = _processing_card_charge(acme)
+    theirs = deliver(acme, "evt_0", "payment_intent.succeeded", {"id": "pi_x", "metadata": {}})
+    assert theirs.json()["outcome"] == "ignored"
+    for event_id in ("evt_1", "evt_1", "evt_2"):
+        succeeded = _intent(attempt_id, status="succeeded")
+        assert deliver(acme, event_id, "payment_intent.succeeded", succeeded).status_code == 200
+    invoice = acme.get(f"/v1/invoices/{invoice_id}").json()
+    assert (invoice["status"], invoice["amount_paid"]) == ("paid", 4990)
+    (attempt,) = acme.get(f"/v1/invoices/{invoice_id}/payment-attempts").json()["data"]
+    assert (attempt["status"], attempt["provider_payment_id"]) == ("succeeded", "pi_slow")
+    assert event_types(acme, "payment.") == ["payment.succeeded"]
+
+
+def test_a_processing_card_charge_fails_on_payment_intent_payment_failed(
+    acme: TestClient,
 ) -> None:
-    _checkout(acme)
-    customer = acme.get("/v1/customers/acme").json()
-    stripe_customer = _stripe_customer(acme)
-    completed = {
-        "id": "cs_f",
-        "customer": stripe_customer,
-        "subscription": "sub_f",
-        "client_reference_id": customer["id"],
-        "metadata": {"tollway_plan_id": "pro", "tollway_billing_cycle": "monthly"},
-    }
-    deliver(acme, "evt_f1", "checkout.session.completed", completed)
+    invoice_id, attempt_id = _processing_card_charge(acme)
+    error = {"code": "card_declined", "decline_code": "expired_card", "message": "Expired"}
+    failed = _intent(attempt_id, status="requires_payment_method", last_payment_error=error)
+    assert deliver(acme, "evt_1", "payment_intent.payment_failed", failed).status_code == 200
+    assert acme.get(f"/v1/invoices/{invoice_id}").json()["status"] == "open"
+    (attempt,) = acme.get(f"/v1/invoices/{invoice_id}/payment-attempts").json()["data"]
+    assert (attempt["status"], attempt["failure_code"], attempt["failure_message"]) == (
+        "failed",
+        "expired_card",
+        "Expired",
+    )
+    assert attempt["next_retry_at"].startswith("2026-01-16T12:00")  # retry_days[0] = 1
+    (event,) = acme.get("/v1/events", params={"type": "payment.failed"}).json()["data"]
+    assert (event["data"]["failure_code"], event["data"]["final"]) == ("expired_card", False)
+
+
+def test_a_second_checkout_moves_the_link_and_unknown_statuses_change_nothing(
+    acme: TestClient,
+) -> None:
+    _linked_with_open_invoice(acme, "sub_a")
     (sub,) = acme.get("/v1/customers/acme/subscriptions").json()["data"]
-    stripe_sub = {"id": "sub_f", "customer": stripe_customer, "status": "trialing"}
-    with caplog.at_level("WARNING", logger="tollway.subscriptions.service.mirror"):
-        mirrored = deliver(acme, "evt_f2", "customer.subscription.updated", stripe_sub)
-    assert (mirrored.status_code, mirrored.json()["outcome"]) == (200, "handled")
+    deliver(acme, "evt_cs_b", "checkout.session.completed", completed_session(acme, "sub_b"))
+    customer = stripe_customer(acme)
+    b_canceling = {
+        "id": "sub_b",
+        "customer": customer,
+        "status": "active",
+        "cancel_at_period_end": True,
+        "items": {"data": [{"price": {"id": PRICE}}]},
+    }
+    deliver(acme, "evt_b1", "customer.subscription.updated", b_canceling)
+    assert acme.get(f"/v1/subscriptions/{sub['id']}").json()["cancel_at_period_end"] is True
+    a_gone = {**b_canceling, "id": "sub_a", "status": "canceled", "cancel_at_period_end": False}
+    assert deliver(acme, "evt_a1", "customer.subscription.deleted", a_gone).json()["outcome"] == (
+        "ignored"
+    )
+    mirrored = acme.get(f"/v1/subscriptions/{sub['id']}").json()
+    assert (mirrored["status"], mirrored["cancel_at_period_end"]) == ("active", True)
+
+    odd = {**b_canceling, "status": "paused_for_review"}
+    assert deliver(acme, "evt_b2", "customer.subscription.updated", odd).status_code == 200
     assert acme.get(f"/v1/subscriptions/{sub['id']}").json()["status"] == "active"
-    audit = acme.get("/v1/audit-log", params={"subject_id": sub["id"], "limit": 100}).json()
-    refused = [r for r in audit["data"] if r["action"] == "subscription.mirror_stripe_refused"]
-    assert [(r["before"], r["after"]) for r in refused] == [
-        ({"status": "active"}, {"status": "trialing", "applied": False})
-    ]
-    assert [r.getMessage() for r in caplog.records] == [
-        f"stripe says subscription {sub['id']} is trialing; active -> trialing is not allowed, "
-        "status kept"
-    ]
+
+
+def _post(client: TestClient, signature: str, body: bytes = b"{}") -> Any:
+    headers = {"Stripe-Signature": signature.encode()}  # UTF-8 bytes on the wire
+    return client.post(WEBHOOK, content=body, headers=headers)
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "t=" + "9" * 5000 + ",v1=ab",  # beyond int()'s digit limit
+        "t=1,v1=é",  # not ASCII
+        "t=1,v1=" + "a" * 10_000,  # oversized
+        "t=12345678901234,v1=ab",  # more than 12 digits
+        "t=+1,v1=ab",
+        "t=1,t=2,v1=ab",
+        "v1=ab",
+    ],
+)
+def test_a_malformed_signature_header_is_400(client: TestClient, signature: str) -> None:
+    refused = _post(client, signature)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["type"].endswith("/invalid_signature")
+
+
+def test_a_signature_from_the_future_is_400(client: TestClient) -> None:
+    body = json.dumps({"id": "evt_1", "type": "customer.tax_id.created", "data": {"object": {}}})
+    future = int(START.timestamp()) + 301
+    header = stripe.WebhookSignature.generate_signature_header(body, SECRET, timestamp=future)
+    refused = _post(client, header, body.encode())
+    assert (refused.status_code, refused.json()["type"].split("/")[-1]) == (
+        400,
+        "invalid_signature",
+    )
+    fine = stripe.WebhookSignature.generate_signature_header(body, SECRET, timestamp=future - 2)
+    assert _post(client, fine, body.encode()).status_code == 200
+
+
+def _refused(client: TestClient, event_type: str, data: Any) -> str:
+    """The field a signed but malformed delivery is refused for (400)."""
+    refused = deliver(client, "evt_bad", event_type, data)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["type"].endswith("/malformed_event")
+    field: str = refused.json()["field"]
+    return field
+
+
+def test_signed_but_malformed_objects_are_400_naming_the_field(acme: TestClient) -> None:
+    checkout(acme)
+    session = completed_session(acme, "sub_1")
+    no_plan = {**session, "metadata": {}}
+    assert _refused(acme, "checkout.session.completed", no_plan) == (
+        "data.object.metadata.tollway_plan_id"
+    )
+    bad_metadata = {**session, "metadata": "pro"}
+    assert _refused(acme, "checkout.session.completed", bad_metadata) == "data.object.metadata"
+    assert acme.get("/v1/customers/acme/subscriptions").json()["data"] == []
+
+    customer = stripe_customer(acme)
+    for subscription, field in (
+        ({"id": "sub_1", "customer": customer, "items": "x"}, "data.object.items"),
+        (
+            {"id": "sub_1", "customer": customer, "items": {"data": [{"price": 7}]}},
+            "data.object.items.data.0.price",
+        ),
+        (
+            {"id": "sub_1", "customer": customer, "current_period_end": "soon"},
+            "data.object.current_period_end",
+        ),
+        (
+            {"id": "sub_1", "customer": customer, "current_period_end": 10**30},
+            "data.object.current_period_end",
+        ),
+        ({"customer": customer}, "data.object.id"),
+    ):
+        assert _refused(acme, "customer.subscription.updated", subscription) == field
+
+    invoice = stripe_invoice(acme, "in_1", "sub_1", amount_paid="abc")
+    assert _refused(acme, "invoice.paid", invoice) == "data.object.amount_paid"
+    negative = stripe_invoice(acme, "in_1", "sub_1", amount_paid=-1)
+    assert _refused(acme, "invoice.paid", negative) == "data.object.amount_paid"
+    lines = stripe_invoice(acme, "in_1", "sub_1", lines={"data": [{"period": {"start": "x"}}]})
+    field = _refused(acme, "invoice.payment_failed", lines)
+    assert field == "data.object.lines.data.0.period.start"
+    intent = {"id": "pi_1", "metadata": ["tollway_operation_id"]}
+    assert _refused(acme, "payment_intent.succeeded", intent) == "data.object.metadata"
+    assert _refused(acme, "payment_intent.payment_failed", {"status": "x"}) == "data.object.id"
+
+    # None of them was recorded: a corrected redelivery of the same event id is handled.
+    fixed = deliver(acme, "evt_bad", "checkout.session.completed", session)
+    assert (fixed.status_code, fixed.json()["duplicate"]) == (200, False)

@@ -35,6 +35,7 @@ from tollway.invoicing.service.reads import (
     list_credit_notes,
     list_customer_invoices,
     open_invoices,
+    subscription_invoices,
 )
 from tollway.invoicing.service.runs import RunItem, invoice_subscription, run_invoices
 from tollway.invoicing.settings import SECTION, InvoicingSettings, TaxRate, invoicing_settings
@@ -75,6 +76,7 @@ __all__ = [
     "pay_invoice",
     "render_invoice_pdf",
     "run_invoices",
+    "subscription_invoices",
     "upcoming_invoice",
     "void_invoice",
 ]

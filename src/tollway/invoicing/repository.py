@@ -73,6 +73,13 @@ class InvoiceRepository:
         )
         return list(self.ctx.session.scalars(stmt))
 
+    def for_subscription(self, subscription_id: str) -> list[Invoice]:
+        """The subscription's invoices, oldest first."""
+        stmt = (
+            self._readable().where(Invoice.subscription_id == subscription_id).order_by(Invoice.id)
+        )
+        return list(self.ctx.session.scalars(stmt))
+
     def lines_of(self, invoice_ids: Sequence[str]) -> dict[str, list[InvoiceLine]]:
         """The lines of each invoice, in their order."""
         found: dict[str, list[InvoiceLine]] = {i: [] for i in invoice_ids}

@@ -23,6 +23,7 @@ from tollway.payments.schemas import (
 from tollway.payments.service.attempts import list_attempts
 from tollway.payments.service.charging import stop_collection
 from tollway.payments.service.inbound import handle_event, receive_webhook
+from tollway.payments.service.links import collecting_provider
 from tollway.payments.service.methods import (
     add_payment_method,
     delete_payment_method,
@@ -50,6 +51,7 @@ __all__ = [
     "StoredPaymentMethod",
     "WebhookReceipt",
     "add_payment_method",
+    "collecting_provider",
     "create_checkout_session",
     "create_portal_session",
     "delete_payment_method",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tollway.kernel.errors import FieldError, TollwayError, ValidationFailed
+from tollway.kernel.errors import Conflict, FieldError, TollwayError, ValidationFailed
 from tollway.payments.providers import (
     PaymentDeclined,
     ProviderRequestFailed,
     ProviderUnavailable,
+    WebhookRejected,
 )
 
 
@@ -37,3 +38,18 @@ def provider_errors(field: str) -> Iterator[None]:
         raise ValidationFailed([FieldError(field, exc.message)], f"{exc}") from exc
     except ProviderUnavailable as exc:
         raise ProviderDown(f"{exc}; try again later") from exc
+
+
+class SubjectNotReady(Conflict):
+    """A provider event about something Tollway does not know yet (Stripe does not
+    order its events): answered 409 and rolled back, so the provider redelivers it."""
+
+    code = "subject_not_ready"
+    title = "Event subject not ready"
+
+
+class MalformedObject(WebhookRejected):
+    """A verified event whose object is not what its type promises (400 naming it)."""
+
+    code = "malformed_event"
+    title = "Malformed provider event"

@@ -1,4 +1,8 @@
-"""The steps after the grace period: suspend, downgrade to the free plan, cancel."""
+"""The steps after the grace period: suspend, downgrade to the free plan, cancel.
+
+A subscription a provider collects (Stripe Billing) is only suspended: its downgrade
+and cancel steps are skipped (the reason is kept on the case's step), since the
+provider's own retry settings end it and Tollway mirrors that."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from tollway.invoicing import get_invoice
 from tollway.kernel.context import Context
 from tollway.kernel.errors import ValidationFailed
 from tollway.kernel.jobs import enqueue
-from tollway.payments import stop_collection
+from tollway.payments import collecting_provider, stop_collection
 from tollway.quotas import suspend_customer
 from tollway.subscriptions import (
     Subscription,
@@ -58,6 +62,8 @@ def escalate(ctx: Context, case_id: str, step: int, *, after_retry: bool = False
     case.updated_at = now
     if action == SUSPEND:
         _suspend(ctx, case)
+    elif (provider := collecting_provider(ctx, case.subscription_id)) is not None:
+        _skip(case, step, provider)
     else:
         sub = get_subscription(ctx, case.subscription_id)
         if sub.status in LIVE_UNPAID:
@@ -67,6 +73,16 @@ def escalate(ctx: Context, case_id: str, step: int, *, after_retry: bool = False
                 cancel_unpaid(ctx, sub.id, reason=CANCEL_REASON)
                 _end_paid_service(ctx, case, "canceled", events.DUNNING_CANCELED)
     schedule_next_step(ctx, case)
+
+
+def _skip(case: DunningCase, step: int, provider: str) -> None:
+    """Leave ending a subscription a provider collects to the provider: its own retry
+    settings cancel it, and its ``customer.subscription.deleted`` is mirrored."""
+    skipped = {
+        **case.steps[step],
+        "skipped": f"collected by {provider}: {provider} ends it, Tollway mirrors it",
+    }
+    case.steps = [*case.steps[:step], skipped, *case.steps[step + 1 :]]
 
 
 def _suspend(ctx: Context, case: DunningCase) -> None:

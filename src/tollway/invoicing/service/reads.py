@@ -30,3 +30,8 @@ def list_credit_notes(ctx: Context, invoice_id: str) -> list[CreditNote]:
 def open_invoices(ctx: Context, customer_id: str) -> list[Invoice]:
     """The customer's (internal id) open invoices, oldest first."""
     return InvoiceRepository(ctx).open_for_customer(customer_id)
+
+
+def subscription_invoices(ctx: Context, subscription_id: str) -> list[Invoice]:
+    """The subscription's invoices (any status), oldest first."""
+    return InvoiceRepository(ctx).for_subscription(subscription_id)

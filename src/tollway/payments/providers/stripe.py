@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TypeVar
@@ -58,6 +59,9 @@ T = TypeVar("T")
 SIGNATURE_HEADER = "Stripe-Signature"
 DEFAULT_TOLERANCE_SECONDS = 300
 _PENDING_INTENT = {"processing", "requires_capture"}
+_MAX_SIGNATURE_HEADER = 4096
+"""Longer headers are refused before parsing (Stripe's carry a few ``v1``: < 500 bytes)."""
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _REFUND_STATUS: dict[str, RefundStatus] = {
     "succeeded": "succeeded",
     "pending": "pending",
@@ -247,7 +251,7 @@ class StripeProvider:
                 raise TypeError("id and type must be strings")
             if not isinstance(data, dict):
                 raise TypeError("data.object must be an object")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise WebhookRejected("not a Stripe event") from exc
         return ProviderEvent(self.name, event["id"], event["type"], data)
 
@@ -256,20 +260,22 @@ class StripeProvider:
             raise InvalidSignature("no Stripe webhook secret is configured")
         if not signature:
             raise InvalidSignature("missing Stripe-Signature header")
+        if len(signature) > _MAX_SIGNATURE_HEADER or not signature.isascii():
+            raise InvalidSignature("malformed Stripe-Signature header")
         timestamps: list[str] = []
-        candidates: list[str] = []
+        candidates: list[bytes] = []
         for item in signature.split(","):
             key, _, value = item.strip().partition("=")
             if key == "t":
                 timestamps.append(value)
             elif key == "v1":
-                candidates.append(value)
-        if len(timestamps) != 1 or not timestamps[0].isdigit() or not candidates:
+                candidates.append(value.encode("ascii"))
+        if len(timestamps) != 1 or not _TIMESTAMP.fullmatch(timestamps[0]) or not candidates:
             raise InvalidSignature("malformed Stripe-Signature header")
         timestamp = int(timestamps[0])
         signed = f"{timestamp}.".encode() + body
         expected = hmac.new(self._webhook_secret.encode(), signed, hashlib.sha256).hexdigest()
-        if not any(hmac.compare_digest(expected, c) for c in candidates):
+        if not any(hmac.compare_digest(expected.encode("ascii"), c) for c in candidates):
             raise InvalidSignature("no signature matches the payload")
         if abs(now.timestamp() - timestamp) > self._tolerance:
             raise InvalidSignature("signature timestamp is outside the tolerance")

@@ -16,11 +16,13 @@ from typing import Any
 
 from tollway.kernel.context import Context
 from tollway.kernel.money import to_minor
+from tollway.payments.errors import MalformedObject
 from tollway.payments.models import PaymentAttempt
 from tollway.payments.repository import PaymentRepository
 from tollway.payments.service import outcomes
 
 ASAAS = "asaas"
+_MAX_MAJOR = Decimal(10**12)
 
 
 def _attempt(ctx: Context, payment: Mapping[str, Any]) -> tuple[Context, PaymentAttempt] | None:
@@ -32,6 +34,28 @@ def _attempt(ctx: Context, payment: Mapping[str, Any]) -> tuple[Context, Payment
     if attempt is None or attempt.provider != ASAAS:
         return None
     return outcomes.in_product(ctx, attempt.product_id), attempt
+
+
+def _refunded(payment: Mapping[str, Any], attempt: PaymentAttempt) -> int:
+    """The refunded amount in minor units (the whole attempt when Asaas does not say);
+    a value that is not an amount between 0 and the attempt's is a 400."""
+    field = "refundedValue" if payment.get("refundedValue") is not None else "value"
+    value = payment.get(field)
+    if value is None:
+        return attempt.amount
+    try:
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+            raise ValueError(f"not a number: {value!r}")
+        number = Decimal(str(value))
+        if not number.is_finite() or number.copy_abs() > _MAX_MAJOR:
+            raise ValueError(f"not an amount: {value!r}")
+        amount = to_minor(number, attempt.currency)
+    except (ValueError, ArithmeticError) as exc:
+        raise MalformedObject(f"payment.{field}: {exc}", field=f"payment.{field}") from exc
+    if not 0 <= amount <= attempt.amount:
+        message = f"payment.{field}: must be between 0 and {attempt.amount} minor units"
+        raise MalformedObject(message, field=f"payment.{field}")
+    return amount
 
 
 def received(ctx: Context, payment: Mapping[str, Any]) -> bool:
@@ -61,11 +85,7 @@ def refunded(ctx: Context, payment: Mapping[str, Any]) -> bool:
     if found is None:
         return False
     scoped, attempt = found
-    value = payment.get("refundedValue") or payment.get("value")
-    amount = (
-        to_minor(Decimal(str(value)), attempt.currency) if value is not None else attempt.amount
-    )
-    outcomes.refunded(scoped, attempt, amount)
+    outcomes.refunded(scoped, attempt, _refunded(payment, attempt))
     return True
 
 

@@ -4,7 +4,10 @@ handled in the request's transaction (the provider gets 200 once it committed).
 ``payment_provider_events`` is unique per (provider, event id): the row is
 inserted first, in a savepoint, so a second delivery of the same event (even a
 concurrent one, which waits for the first to commit) finds it and changes nothing.
-Types Tollway does not act on are recorded as ``ignored`` and answered 200.
+Types Tollway does not act on, and objects that are not Tollway's, are recorded as
+``ignored`` and answered 200. A handled type whose subject Tollway does not know yet
+(Stripe does not order its events) raises :class:`SubjectNotReady`: the request's
+transaction, dedup row included, rolls back and the provider redelivers it later.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from tollway.payments.repository import PaymentRepository
 from tollway.payments.service import asaas_events, stripe_events
 
 EventHandler = Callable[[Context, Mapping[str, Any]], bool]
-"""Handles an event's object; ``False`` when it is about nothing Tollway knows."""
+"""Handles an event's object; ``False`` when it is not Tollway's. Raises
+:class:`SubjectNotReady` (409) when it is but its subject is not there yet, and
+:class:`WebhookRejected` (400) when the object is malformed."""
 
 HANDLERS: dict[str, dict[str, EventHandler]] = {
     "stripe": stripe_events.HANDLERS,
