@@ -76,18 +76,28 @@ def relay(
     test_clock_id: str | None = None,
     limit: int = RELAY_BATCH,
     cursor_lag: timedelta = CURSOR_LAG,
+    offered: dict[str, str] | None = None,
 ) -> int:
     """One pass: each consumer gets up to ``limit`` pending events; returns how many
     (event, consumer) pairs were handled. The caller commits.
 
     Without ``test_clock_id``: events not about a customer on a test clock, read from
     the consumer's cursor on. With it: only events of that clock's customers.
+
+    ``offered``, kept by the caller across the passes of one job, holds the last new
+    event each consumer was offered: a later pass looks for new events after it
+    instead of from the cursor, so a burst is read once, not once per pass. Receipts
+    stay the truth; an event committing late below that point is found by the next
+    job, which starts from the cursor again.
     """
     now = clock.now()
     handled = 0
     for consumer in registry.consumers:
         after = _cursor_position(session, consumer) if test_clock_id is None else ""
-        pending = _pending(session, consumer, now, test_clock_id, limit, after=after)
+        resume = max(after, (offered or {}).get(consumer.name, ""))
+        pending, last_new = _pending(session, consumer, now, test_clock_id, limit, after=resume)
+        if offered is not None and last_new is not None:
+            offered[consumer.name] = last_new
         if consumer.batch_handler is not None and len(pending) > 1:
             handled += _handle_batch(session, consumer, pending, clock)
         else:
@@ -123,8 +133,9 @@ def _pending(
     limit: int,
     *,
     after: str,
-) -> list[str]:
-    """Events after the cursor without a receipt, and failed ones due for a retry."""
+) -> tuple[list[str], str | None]:
+    """Events after ``after`` without a receipt, and failed ones due for a retry; and
+    the last of the former among them (``None`` if none)."""
     unseen = _scoped(
         select(Event.id)
         .outerjoin(EventReceipt, _receipt_join(consumer))
@@ -139,9 +150,9 @@ def _pending(
         consumer,
         test_clock_id,
     )
-    found = set(session.scalars(unseen.order_by(Event.id).limit(limit)))
-    found.update(session.scalars(retry.order_by(Event.id).limit(limit)))
-    return sorted(found)[:limit]
+    new = set(session.scalars(unseen.order_by(Event.id).limit(limit)))
+    pending = sorted(new | set(session.scalars(retry.order_by(Event.id).limit(limit))))[:limit]
+    return pending, max((e for e in pending if e in new), default=None)
 
 
 def _cursor_position(session: Session, consumer: Consumer) -> str:
@@ -388,9 +399,10 @@ def relay_events(
     """Relay until nothing is pending (events not on a test clock); one transaction
     per pass. Returns how many (event, consumer) pairs were handled."""
     total = 0
+    offered: dict[str, str] = {}
     while True:
         with unit_of_work(factory) as session:
-            handled = relay(session, registry, clock, cursor_lag=cursor_lag)
+            handled = relay(session, registry, clock, cursor_lag=cursor_lag, offered=offered)
         total += handled
         if handled == 0:
             return total
@@ -400,11 +412,12 @@ def relay_test_clock(factory: sessionmaker[Session], registry: Registry, clock_i
     """Relay the events of a test clock's customers at the clock's time (locked, so
     concurrent advances take turns). Returns how many pairs were handled."""
     total = 0
+    offered: dict[str, str] = {}
     while True:
         with unit_of_work(factory) as session:
             test_clock = session.get_one(TestClock, clock_id, with_for_update=True)
             frozen = FixedClock(test_clock.frozen_time)
-            handled = relay(session, registry, frozen, test_clock_id=clock_id)
+            handled = relay(session, registry, frozen, test_clock_id=clock_id, offered=offered)
         total += handled
         if handled == 0:
             return total
@@ -418,7 +431,8 @@ def tasks(
 
     def relay_job(ctx: Context, payload: dict[str, Any]) -> None:
         deadline = time.monotonic() + budget_seconds
-        while relay(ctx.session, registry, ctx.clock):
+        offered: dict[str, str] = {}
+        while relay(ctx.session, registry, ctx.clock, offered=offered):
             if time.monotonic() >= deadline:  # not caught up: go on in a fresh job
                 enqueue(ctx, RELAY_KIND, {}, product_scoped=False)
                 break
