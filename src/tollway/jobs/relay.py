@@ -43,7 +43,7 @@ from tollway.jobs.registry import Handler, Periodic, Registry
 from tollway.jobs.runner import backoff, error_text
 from tollway.kernel.clock import Clock, FixedClock, TestClock
 from tollway.kernel.context import Context
-from tollway.kernel.db import unit_of_work
+from tollway.kernel.db import insert_rows, unit_of_work
 from tollway.kernel.ids import new_id, time_floor
 from tollway.kernel.jobs import DONE as JOB_DONE
 from tollway.kernel.jobs import Job, enqueue
@@ -249,7 +249,7 @@ def _claim_all(
     session: Session, consumer: Consumer, events: Sequence[Event], clock: Clock
 ) -> list[Event]:
     """:func:`_claim` for several events (those claimed): their receipts locked in one
-    query, the new ones written together."""
+    query, the new ones written in one statement."""
     now = clock.now()
     existing = {
         receipt.event_id: receipt
@@ -264,20 +264,23 @@ def _claim_all(
         )
     }
     claimed = []
+    new_rows = []
     for event in events:
         receipt = existing.get(event.id)
         if receipt is None:
-            session.add(
-                EventReceipt(
-                    id=new_id("rcpt"),
-                    product_id=event.product_id,
-                    event_id=event.id,
-                    consumer=consumer.name,
-                    status=DONE,
-                    attempts=1,
-                    created_at=now,
-                    updated_at=now,
-                )
+            new_rows.append(
+                {
+                    "id": new_id("rcpt"),
+                    "product_id": event.product_id,
+                    "event_id": event.id,
+                    "consumer": consumer.name,
+                    "status": DONE,
+                    "attempts": 1,
+                    "last_error": None,
+                    "next_attempt_at": None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )
         elif receipt.status == FAILED and (
             receipt.next_attempt_at is None or receipt.next_attempt_at <= now
@@ -290,6 +293,7 @@ def _claim_all(
         else:
             continue
         claimed.append(event)
+    insert_rows(session, EventReceipt, new_rows)
     session.flush()
     return claimed
 
