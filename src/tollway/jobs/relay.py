@@ -18,6 +18,8 @@ So that a pass does not walk the whole event log, each consumer has a cursor: th
 relay looks for unseen events after it (and for failed receipts due again), and
 moves it over events that all have receipts, staying ``CURSOR_LAG`` behind the
 newest ids because ids come from several processes' clocks and commit out of order.
+Within one job, later passes go on after the last new event the previous pass
+offered (``offered``), so a burst is read once; the next job starts from the cursor.
 
 Test clocks: events of customers on a test clock are not relayed by the periodic
 job. Advancing the clock relays them before each job it runs and once more at the
