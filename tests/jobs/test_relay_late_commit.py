@@ -10,7 +10,7 @@ from typing import Any
 from jobkit import Jobs
 from test_relay import Seen, cursor, record, relay_once, settle_cursor
 
-from tollway.jobs import Registry
+from tollway.jobs import Registry, relay
 from tollway.jobs.relay import CURSOR_LAG, RELAY_BATCH, RELAY_KIND, sweep_behind_cursor, tasks
 from tollway.kernel.db import unit_of_work
 from tollway.kernel.ids import new_id
@@ -86,6 +86,36 @@ def test_the_sweep_relays_an_event_found_behind_the_cursor(
     assert seen.calls == [b, late_id]
     with unit_of_work(jobs.factory) as session:
         assert sweep_behind_cursor(session, registry, clock) == 0
+
+
+def test_later_passes_of_a_job_go_on_after_what_it_offered_and_the_next_job_rescans(
+    jobs: Jobs, registry: Registry, clock: Any, product_id: str
+) -> None:
+    seen = Seen()
+    registry.register_consumer(Consumer("c", seen))
+    late_id = new_id("evt")  # made first, committed after the job's first pass
+    [b] = record(jobs, "b")
+    offered: dict[str, str] = {}
+    with unit_of_work(jobs.factory) as session:
+        assert relay(session, registry, clock, offered=offered) == 1
+    assert offered == {"c": b}
+    with unit_of_work(jobs.factory) as session:
+        session.add(
+            Event(
+                id=late_id,
+                product_id=product_id,
+                type="thing.happened",
+                customer_id=None,
+                data={"tag": "late"},
+                created_at=clock.now(),
+            )
+        )
+    [c] = record(jobs, "c")
+    with unit_of_work(jobs.factory) as session:  # the same job: only after b
+        assert relay(session, registry, clock, offered=offered) == 1
+    assert seen.calls == [b, c]
+    relay_once(jobs, registry, clock, CURSOR_LAG)  # a new job starts from the cursor
+    assert seen.calls == [b, c, late_id]
 
 
 def test_one_relay_job_relays_more_than_a_batch(jobs: Jobs, registry: Registry, clock: Any) -> None:

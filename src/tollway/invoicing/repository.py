@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Insert, Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,6 +18,7 @@ from tollway.invoicing.models import (
     InvoiceSequence,
 )
 from tollway.kernel.context import Context
+from tollway.kernel.db import insert_rows
 from tollway.kernel.ids import new_id
 from tollway.kernel.pagination import Page, PageRequest, paginate
 
@@ -101,6 +103,13 @@ class InvoiceRepository:
         self.ctx.session.add_all(list(rows))
         self.ctx.session.flush()
 
+    def add_invoices(self, invoices: Sequence[Invoice], lines: Sequence[dict[str, Any]]) -> None:
+        """Store new invoices and their lines (rows of column values, written at once:
+        no line object is made)."""
+        self.ctx.session.add_all(invoices)
+        self.ctx.session.flush()
+        insert_rows(self.ctx.session, InvoiceLine, list(lines))
+
     def take_numbers(self, year: int, count: int) -> int:
         """Reserve ``count`` numbers of ``year``; returns the last one. The sequence row
         stays locked until the transaction ends, so numbers never repeat nor skip."""
@@ -135,13 +144,12 @@ class InvoiceRepository:
         ]
         stmt = (
             self._insert(BilledPeriod)
-            .values(rows)
             .on_conflict_do_nothing(  # type: ignore[attr-defined]
                 index_elements=["subscription_id", "period_start", "kind"]
             )
             .returning(BilledPeriod.subscription_id)
         )
-        return set(self.ctx.session.scalars(stmt))
+        return set(self.ctx.session.scalars(stmt, rows))
 
     def billed_until(self, subscription_ids: Sequence[str]) -> dict[str, datetime]:
         """Where each subscription's billed usage ends (the latest end of its usage

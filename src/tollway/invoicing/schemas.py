@@ -3,13 +3,14 @@ and the inputs of manual invoices and credit notes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from tollway.invoicing.models import CreditNote, Invoice, InvoiceLine
+from tollway.invoicing.models import CreditNote, Invoice
 from tollway.kernel.validation import (
     INPUT_CONFIG,
     Code,
@@ -21,6 +22,29 @@ from tollway.kernel.validation import (
 )
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class LineFields(Protocol):
+    """What a line shows: a stored line, or one still in memory (``totals.Line``)."""
+
+    @property
+    def description(self) -> str: ...
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def unit_amount(self) -> Decimal | None: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def discount(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def metric(self) -> str | None: ...
+    @property
+    def period_start(self) -> datetime | None: ...
+    @property
+    def period_end(self) -> datetime | None: ...
 
 
 class LineItemOut(BaseModel):
@@ -35,7 +59,7 @@ class LineItemOut(BaseModel):
     period_end: datetime | None
 
     @classmethod
-    def of(cls, line: InvoiceLine) -> LineItemOut:
+    def of(cls, line: LineFields) -> LineItemOut:
         return cls(
             description=line.description,
             quantity=_text(line.quantity),
@@ -87,7 +111,7 @@ class InvoiceOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, invoice: Invoice, lines: list[InvoiceLine], *, now: datetime) -> InvoiceOut:
+    def of(cls, invoice: Invoice, lines: Sequence[LineFields], *, now: datetime) -> InvoiceOut:
         """``overdue`` is derived: open and past its due date at ``now`` (the customer's)."""
         overdue = (
             invoice.status == "open" and invoice.due_date is not None and now >= invoice.due_date

@@ -18,6 +18,8 @@ So that a pass does not walk the whole event log, each consumer has a cursor: th
 relay looks for unseen events after it (and for failed receipts due again), and
 moves it over events that all have receipts, staying ``CURSOR_LAG`` behind the
 newest ids because ids come from several processes' clocks and commit out of order.
+Within one job, later passes go on after the last new event the previous pass
+offered (``offered``), so a burst is read once; the next job starts from the cursor.
 
 Test clocks: events of customers on a test clock are not relayed by the periodic
 job. Advancing the clock relays them before each job it runs and once more at the
@@ -43,7 +45,7 @@ from tollway.jobs.registry import Handler, Periodic, Registry
 from tollway.jobs.runner import backoff, error_text
 from tollway.kernel.clock import Clock, FixedClock, TestClock
 from tollway.kernel.context import Context
-from tollway.kernel.db import unit_of_work
+from tollway.kernel.db import insert_rows, unit_of_work
 from tollway.kernel.ids import new_id, time_floor
 from tollway.kernel.jobs import DONE as JOB_DONE
 from tollway.kernel.jobs import Job, enqueue
@@ -76,18 +78,28 @@ def relay(
     test_clock_id: str | None = None,
     limit: int = RELAY_BATCH,
     cursor_lag: timedelta = CURSOR_LAG,
+    offered: dict[str, str] | None = None,
 ) -> int:
     """One pass: each consumer gets up to ``limit`` pending events; returns how many
     (event, consumer) pairs were handled. The caller commits.
 
     Without ``test_clock_id``: events not about a customer on a test clock, read from
     the consumer's cursor on. With it: only events of that clock's customers.
+
+    ``offered``, kept by the caller across the passes of one job, holds the last new
+    event each consumer was offered: a later pass looks for new events after it
+    instead of from the cursor, so a burst is read once, not once per pass. Receipts
+    stay the truth; an event committing late below that point is found by the next
+    job, which starts from the cursor again.
     """
     now = clock.now()
     handled = 0
     for consumer in registry.consumers:
         after = _cursor_position(session, consumer) if test_clock_id is None else ""
-        pending = _pending(session, consumer, now, test_clock_id, limit, after=after)
+        resume = max(after, (offered or {}).get(consumer.name, ""))
+        pending, last_new = _pending(session, consumer, now, test_clock_id, limit, after=resume)
+        if offered is not None and last_new is not None:
+            offered[consumer.name] = last_new
         if consumer.batch_handler is not None and len(pending) > 1:
             handled += _handle_batch(session, consumer, pending, clock)
         else:
@@ -123,8 +135,9 @@ def _pending(
     limit: int,
     *,
     after: str,
-) -> list[str]:
-    """Events after the cursor without a receipt, and failed ones due for a retry."""
+) -> tuple[list[str], str | None]:
+    """Events after ``after`` without a receipt, and failed ones due for a retry; and
+    the last of the former among them (``None`` if none)."""
     unseen = _scoped(
         select(Event.id)
         .outerjoin(EventReceipt, _receipt_join(consumer))
@@ -139,9 +152,9 @@ def _pending(
         consumer,
         test_clock_id,
     )
-    found = set(session.scalars(unseen.order_by(Event.id).limit(limit)))
-    found.update(session.scalars(retry.order_by(Event.id).limit(limit)))
-    return sorted(found)[:limit]
+    new = set(session.scalars(unseen.order_by(Event.id).limit(limit)))
+    pending = sorted(new | set(session.scalars(retry.order_by(Event.id).limit(limit))))[:limit]
+    return pending, max((e for e in pending if e in new), default=None)
 
 
 def _cursor_position(session: Session, consumer: Consumer) -> str:
@@ -238,7 +251,7 @@ def _claim_all(
     session: Session, consumer: Consumer, events: Sequence[Event], clock: Clock
 ) -> list[Event]:
     """:func:`_claim` for several events (those claimed): their receipts locked in one
-    query, the new ones written together."""
+    query, the new ones written in one statement."""
     now = clock.now()
     existing = {
         receipt.event_id: receipt
@@ -253,20 +266,23 @@ def _claim_all(
         )
     }
     claimed = []
+    new_rows = []
     for event in events:
         receipt = existing.get(event.id)
         if receipt is None:
-            session.add(
-                EventReceipt(
-                    id=new_id("rcpt"),
-                    product_id=event.product_id,
-                    event_id=event.id,
-                    consumer=consumer.name,
-                    status=DONE,
-                    attempts=1,
-                    created_at=now,
-                    updated_at=now,
-                )
+            new_rows.append(
+                {
+                    "id": new_id("rcpt"),
+                    "product_id": event.product_id,
+                    "event_id": event.id,
+                    "consumer": consumer.name,
+                    "status": DONE,
+                    "attempts": 1,
+                    "last_error": None,
+                    "next_attempt_at": None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )
         elif receipt.status == FAILED and (
             receipt.next_attempt_at is None or receipt.next_attempt_at <= now
@@ -279,6 +295,7 @@ def _claim_all(
         else:
             continue
         claimed.append(event)
+    insert_rows(session, EventReceipt, new_rows)
     session.flush()
     return claimed
 
@@ -388,9 +405,10 @@ def relay_events(
     """Relay until nothing is pending (events not on a test clock); one transaction
     per pass. Returns how many (event, consumer) pairs were handled."""
     total = 0
+    offered: dict[str, str] = {}
     while True:
         with unit_of_work(factory) as session:
-            handled = relay(session, registry, clock, cursor_lag=cursor_lag)
+            handled = relay(session, registry, clock, cursor_lag=cursor_lag, offered=offered)
         total += handled
         if handled == 0:
             return total
@@ -400,11 +418,12 @@ def relay_test_clock(factory: sessionmaker[Session], registry: Registry, clock_i
     """Relay the events of a test clock's customers at the clock's time (locked, so
     concurrent advances take turns). Returns how many pairs were handled."""
     total = 0
+    offered: dict[str, str] = {}
     while True:
         with unit_of_work(factory) as session:
             test_clock = session.get_one(TestClock, clock_id, with_for_update=True)
             frozen = FixedClock(test_clock.frozen_time)
-            handled = relay(session, registry, frozen, test_clock_id=clock_id)
+            handled = relay(session, registry, frozen, test_clock_id=clock_id, offered=offered)
         total += handled
         if handled == 0:
             return total
@@ -418,7 +437,8 @@ def tasks(
 
     def relay_job(ctx: Context, payload: dict[str, Any]) -> None:
         deadline = time.monotonic() + budget_seconds
-        while relay(ctx.session, registry, ctx.clock):
+        offered: dict[str, str] = {}
+        while relay(ctx.session, registry, ctx.clock, offered=offered):
             if time.monotonic() >= deadline:  # not caught up: go on in a fresh job
                 enqueue(ctx, RELAY_KIND, {}, product_scoped=False)
                 break

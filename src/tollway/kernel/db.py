@@ -14,7 +14,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, String, create_engine, event
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    insert,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -75,6 +85,17 @@ class Base(DeclarativeBase):
         Decimal: DecimalText(),
         dict[str, Any]: JSONType,
     }
+
+
+def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert rows (column values) of ``model``'s table in one ``executemany``: no
+    objects, no identity map; for batch writes of rows nothing reads back as objects
+    in the same session. (The ORM's bulk insert would split the rows by which values
+    are ``None``.)"""
+    table = model.__table__
+    assert isinstance(table, Table)
+    if rows:
+        session.execute(insert(table), rows)
 
 
 def _json_default(value: object) -> object:

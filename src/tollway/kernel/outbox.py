@@ -7,6 +7,8 @@ lists them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +16,7 @@ from sqlalchemy import ForeignKey, Index, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tollway.kernel.context import Context
-from tollway.kernel.db import Base
+from tollway.kernel.db import Base, insert_rows
 from tollway.kernel.ids import new_id
 from tollway.kernel.pagination import Page, PageRequest, paginate
 
@@ -61,6 +63,36 @@ def record_event(
     )
     ctx.session.add(event)
     return event
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event for :func:`record_events`; the arguments of :func:`record_event`."""
+
+    type: str
+    data: dict[str, Any]
+    customer_id: str | None = None
+    test_clock_id: str | None = None
+
+
+def record_events(ctx: Context, events: Sequence[NewEvent]) -> None:
+    """:func:`record_event` for many events, in their order, written at once (one
+    statement, no objects): for batch work such as invoice runs."""
+    if not events:
+        return
+    assign_transaction_id(ctx.session)
+    rows = [
+        {
+            "id": new_id("evt"),
+            "product_id": ctx.product_id,
+            "type": event.type,
+            "customer_id": event.customer_id,
+            "data": event.data,
+            "created_at": ctx.now(event.test_clock_id),
+        }
+        for event in events
+    ]
+    insert_rows(ctx.session, Event, rows)
 
 
 def assign_transaction_id(session: Session) -> None:

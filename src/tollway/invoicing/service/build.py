@@ -8,9 +8,9 @@ from datetime import datetime
 
 from tollway.customers import Customer
 from tollway.invoicing.events import INVOICE_CREATED
-from tollway.invoicing.models import Invoice, InvoiceLine
+from tollway.invoicing.models import Invoice
 from tollway.invoicing.repository import InvoiceRepository
-from tollway.invoicing.service.common import emit, line_rows, outputs
+from tollway.invoicing.service.common import emit_all, line_rows, outputs
 from tollway.invoicing.settings import InvoicingSettings
 from tollway.invoicing.states import DRAFT
 from tollway.invoicing.tax import TaxTreatment, treatment
@@ -45,15 +45,13 @@ def tax_of(customer: Customer, settings: InvoicingSettings) -> TaxTreatment:
     )
 
 
-def build(
-    ctx: Context, draft: Draft, settings: InvoicingSettings, *, now: datetime
-) -> tuple[Invoice, list[InvoiceLine]]:
-    """The draft invoice and its lines as rows, totals computed; nothing is stored."""
+def build(ctx: Context, draft: Draft, settings: InvoicingSettings, *, now: datetime) -> Invoice:
+    """The draft invoice of ``draft.lines``, totals computed; nothing is stored."""
     tax = tax_of(draft.customer, settings)
     totals = compute_totals(draft.lines, tax)
     starts = [line.period_start for line in draft.lines if line.period_start is not None]
     ends = [line.period_end for line in draft.lines if line.period_end is not None]
-    invoice = Invoice(
+    return Invoice(
         id=draft.id,
         product_id=ctx.product_id,
         customer_id=draft.customer.id,
@@ -85,18 +83,16 @@ def build(
         created_at=now,
         updated_at=now,
     )
-    return invoice, line_rows(ctx, invoice.id, draft.lines)
 
 
 def save(ctx: Context, drafts: list[Draft], settings: InvoicingSettings) -> list[Invoice]:
-    """Store the drafts as draft invoices with their lines; ``invoice.created`` each."""
-    invoices: list[Invoice] = []
-    rows: list[object] = []
-    for draft in drafts:
-        invoice, lines = build(ctx, draft, settings, now=ctx.now(draft.customer.test_clock_id))
-        invoices.append(invoice)
-        rows += [invoice, *lines]
-    InvoiceRepository(ctx).add_all(rows)
-    for invoice, snapshot in zip(invoices, outputs(ctx, invoices), strict=True):
-        emit(ctx, invoice, INVOICE_CREATED, snapshot)
+    """Store the drafts as draft invoices with their lines; ``invoice.created`` each
+    (its snapshot made from the lines in memory)."""
+    invoices = [
+        build(ctx, draft, settings, now=ctx.now(draft.customer.test_clock_id)) for draft in drafts
+    ]
+    rows = [row for draft in drafts for row in line_rows(ctx, draft.id, draft.lines)]
+    InvoiceRepository(ctx).add_invoices(invoices, rows)
+    snapshots = outputs(ctx, invoices, {draft.id: draft.lines for draft in drafts})
+    emit_all(ctx, [(i, INVOICE_CREATED, s) for i, s in zip(invoices, snapshots, strict=True)])
     return invoices

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tollway.invoicing.models import Invoice, InvoiceLine
+from tollway.invoicing.models import Invoice
 from tollway.invoicing.repository import InvoiceRepository
-from tollway.invoicing.schemas import InvoiceOut
+from tollway.invoicing.schemas import InvoiceOut, LineFields
 from tollway.invoicing.totals import Line
 from tollway.kernel.context import Context
 from tollway.kernel.errors import NotFound
 from tollway.kernel.ids import new_id
-from tollway.kernel.outbox import record_event
+from tollway.kernel.outbox import NewEvent, record_events
 
 
 def load(ctx: Context, invoice_id: str, *, lock: bool = False) -> Invoice:
@@ -23,9 +23,15 @@ def load(ctx: Context, invoice_id: str, *, lock: bool = False) -> Invoice:
     return invoice
 
 
-def outputs(ctx: Context, invoices: Sequence[Invoice]) -> list[InvoiceOut]:
-    """The invoices with their lines, ``overdue`` on each customer's clock."""
-    lines = InvoiceRepository(ctx).lines_of([i.id for i in invoices])
+def outputs(
+    ctx: Context,
+    invoices: Sequence[Invoice],
+    lines: Mapping[str, Sequence[LineFields]] | None = None,
+) -> list[InvoiceOut]:
+    """The invoices with their lines (``lines`` by invoice id when the caller holds
+    them, else read), ``overdue`` on each customer's clock."""
+    if lines is None:
+        lines = InvoiceRepository(ctx).lines_of([i.id for i in invoices])
     return [InvoiceOut.of(i, lines[i.id], now=ctx.now(i.test_clock_id)) for i in invoices]
 
 
@@ -40,34 +46,43 @@ def emit(
     if snapshot is None:
         ctx.session.flush()
         snapshot = out(ctx, invoice)
-    data: dict[str, Any] = snapshot.model_dump(mode="json")
-    record_event(
+    emit_all(ctx, [(invoice, event_type, snapshot)])
+
+
+def emit_all(ctx: Context, events: Sequence[tuple[Invoice, str, InvoiceOut]]) -> None:
+    """Record each (invoice, event type, snapshot), in order, in one statement."""
+    record_events(
         ctx,
-        event_type,
-        data,
-        customer_id=invoice.customer_id,
-        test_clock_id=invoice.test_clock_id,
+        [
+            NewEvent(
+                event_type,
+                snapshot.model_dump(mode="json"),
+                customer_id=invoice.customer_id,
+                test_clock_id=invoice.test_clock_id,
+            )
+            for invoice, event_type, snapshot in events
+        ],
     )
 
 
-def line_rows(ctx: Context, invoice_id: str, lines: Sequence[Line]) -> list[InvoiceLine]:
-    """The stored lines of ``invoice_id``, in order."""
+def line_rows(ctx: Context, invoice_id: str, lines: Sequence[Line]) -> list[dict[str, Any]]:
+    """The rows (column values) storing the lines of ``invoice_id``, in order."""
     return [
-        InvoiceLine(
-            id=new_id("il"),
-            product_id=ctx.product_id,
-            invoice_id=invoice_id,
-            position=position,
-            kind=line.kind,
-            description=line.description,
-            quantity=line.quantity,
-            unit_amount=line.unit_amount,
-            amount=line.amount,
-            discount=line.discount,
-            period_start=line.period_start,
-            period_end=line.period_end,
-            charge_id=line.charge_id,
-            metric=line.metric,
-        )
+        {
+            "id": new_id("il"),
+            "product_id": ctx.product_id,
+            "invoice_id": invoice_id,
+            "position": position,
+            "kind": line.kind,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_amount": line.unit_amount,
+            "amount": line.amount,
+            "discount": line.discount,
+            "period_start": line.period_start,
+            "period_end": line.period_end,
+            "charge_id": line.charge_id,
+            "metric": line.metric,
+        }
         for position, line in enumerate(lines)
     ]

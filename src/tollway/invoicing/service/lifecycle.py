@@ -4,7 +4,7 @@ uncollectible, and the overdue notice on the customer's clock."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from tollway.customers import find_customers, get_customer_by_id
@@ -19,7 +19,8 @@ from tollway.invoicing.events import (
 from tollway.invoicing.models import Invoice
 from tollway.invoicing.numbering import invoice_number
 from tollway.invoicing.repository import InvoiceRepository
-from tollway.invoicing.service.common import emit, load, outputs
+from tollway.invoicing.schemas import LineFields
+from tollway.invoicing.service.common import emit, emit_all, load, outputs
 from tollway.invoicing.settings import invoicing_settings
 from tollway.invoicing.totals import amount_due
 from tollway.kernel.access import require_full_access
@@ -38,11 +39,16 @@ from tollway.subscriptions import add_days
 OVERDUE_JOB = "invoicing.overdue"
 
 
-def finalize_invoices(ctx: Context, invoices: Sequence[Invoice]) -> None:
+def finalize_invoices(
+    ctx: Context,
+    invoices: Sequence[Invoice],
+    lines: Mapping[str, Sequence[LineFields]] | None = None,
+) -> None:
     """Issue draft invoices: numbers (one reservation per UTC year of issue for all of
     them), due dates (net terms in days on the customer's clock, same local time of
     day), credits applied; ``invoice.finalized``, and ``invoice.paid`` for those with
-    nothing left to pay. An open one gets its overdue check at its due date."""
+    nothing left to pay. An open one gets its overdue check at its due date. The
+    events' snapshots use ``lines`` (by invoice id) when given, else read them."""
     settings = invoicing_settings(ctx)
     repo = InvoiceRepository(ctx)
     by_year: dict[int, list[Invoice]] = defaultdict(list)
@@ -73,10 +79,12 @@ def finalize_invoices(ctx: Context, invoices: Sequence[Invoice]) -> None:
         else:
             invoice.status = states.OPEN
     _schedule_overdue(ctx, [i for i in invoices if i.status == states.OPEN])
-    for invoice, snapshot in zip(invoices, outputs(ctx, invoices), strict=True):
-        emit(ctx, invoice, INVOICE_FINALIZED, snapshot)
+    events = []
+    for invoice, snapshot in zip(invoices, outputs(ctx, invoices, lines), strict=True):
+        events.append((invoice, INVOICE_FINALIZED, snapshot))
         if invoice.status == states.PAID:
-            emit(ctx, invoice, INVOICE_PAID, snapshot)
+            events.append((invoice, INVOICE_PAID, snapshot))
+    emit_all(ctx, events)
 
 
 def _settle_with_balance(ctx: Context, invoices: Sequence[Invoice]) -> dict[str, int]:
@@ -212,5 +220,4 @@ def notify_overdue(ctx: Context, invoice_ids: Sequence[str], due_date: datetime)
         and i.due_date == due_date
         and ctx.now(i.test_clock_id) >= due_date
     ]
-    for invoice, snapshot in zip(late, outputs(ctx, late), strict=True):
-        emit(ctx, invoice, INVOICE_OVERDUE, snapshot)
+    emit_all(ctx, [(i, INVOICE_OVERDUE, s) for i, s in zip(late, outputs(ctx, late), strict=True)])

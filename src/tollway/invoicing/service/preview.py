@@ -42,5 +42,5 @@ def upcoming_invoice(ctx: Context, external_id: str) -> InvoiceOut:
         preview=True,
     )
     draft = Draft(customer, sub.currency, lines, SUBSCRIPTION, sub.id)
-    invoice, rows = build(ctx, draft, invoicing_settings(ctx), now=now)
-    return InvoiceOut.of(invoice, rows, now=now)
+    invoice = build(ctx, draft, invoicing_settings(ctx), now=now)
+    return InvoiceOut.of(invoice, draft.lines, now=now)

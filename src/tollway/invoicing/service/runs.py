@@ -154,7 +154,7 @@ def run_invoices(
     invoices = save(ctx, drafts, settings)
     mark_charges_invoiced(ctx, claims)
     if finalize:
-        finalize_invoices(ctx, invoices)
+        finalize_invoices(ctx, invoices, {draft.id: draft.lines for draft in drafts})
     return invoices
 
 
