@@ -36,6 +36,7 @@ from stripe_kit import (
 )
 
 from race_kit import race
+from tollway.kernel.clock import TestClock
 from tollway.kernel.ids import new_id
 from tollway.kernel.settings import Settings
 from tollway.payments import PaymentAttempt
@@ -564,6 +565,76 @@ def test_a_paid_stripe_renewal_starts_billing_period_quotas_from_zero(acme: Test
         assert acme.post("/v1/customers/acme/quotas/api_calls/consume", json={}).is_success
     refused = acme.post("/v1/customers/acme/quotas/api_calls/consume", json={})
     assert (refused.status_code, refused.json()["used"]) == (429, "10")
+
+
+def _clock_stands_at(client: TestClient, at: datetime) -> None:
+    """The test clock reads ``at`` while no worker has run its due jobs or relayed its
+    events yet (advancing would run them)."""
+    state = client.app.state.tollway  # type: ignore[attr-defined]
+    with state.session_factory.begin() as session:
+        session.get(TestClock, client.headers["x-test-clock"]).frozen_time = at
+
+
+MAR_15 = datetime(2026, 3, 15, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("arrives", "stripe_end"),
+    [
+        (FEB_15 - timedelta(minutes=1), MAR_15),  # Stripe's clock is a minute ahead
+        (FEB_15, MAR_15),  # at the period end, the renewal job not run yet
+        (FEB_15 + timedelta(minutes=1), MAR_15 + timedelta(hours=1)),  # Stripe's end wins
+    ],
+)
+def test_stripes_next_period_before_the_renewal_job_is_invoiced_once(
+    acme: TestClient, arrives: datetime, stripe_end: datetime
+) -> None:
+    first = _linked_with_open_invoice(acme, "sub_n")
+    stripe_sub = {
+        "id": "sub_n",
+        "customer": stripe_customer(acme),
+        "status": "active",
+        "current_period_start": _stamp(START),
+        "current_period_end": _stamp(FEB_15),
+        "items": {"data": [{"price": {"id": PRICE}}]},
+    }
+    deliver(acme, "evt_n1", "customer.subscription.created", stripe_sub)
+    deliver(acme, "evt_n2", "invoice.paid", stripe_invoice(acme, "in_n1", "sub_n"))
+    advance(acme, int((FEB_15 - START) / timedelta(minutes=1)) - 2)
+    _clock_stands_at(acme, arrives)
+
+    renewed = {**stripe_sub, "current_period_start": _stamp(FEB_15)}
+    renewed["current_period_end"] = _stamp(stripe_end)
+    mirrored = deliver(acme, "evt_n3", "customer.subscription.updated", renewed)
+    assert (mirrored.status_code, mirrored.json()["outcome"]) == (200, "handled"), mirrored.text
+    (sub,) = acme.get("/v1/customers/acme/subscriptions").json()["data"]
+    period = (sub["status"], sub["current_period_start"], sub["current_period_end"])
+    assert period == ("active", "2026-02-15T12:00:00Z", stripe_end.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert deliver(acme, "evt_n3", "customer.subscription.updated", renewed).json()["duplicate"]
+    again = deliver(acme, "evt_n3b", "customer.subscription.updated", renewed)
+    assert (again.status_code, again.json()["outcome"]) == (200, "handled")
+
+    advance(acme, int((FEB_15 - START) / timedelta(minutes=1)) + 2)  # the renewal job, relay
+    renewal, paid_first = acme.get("/v1/customers/acme/invoices").json()["data"]
+    assert paid_first["id"] == first["id"]
+    assert (renewal["status"], renewal["amount_due"], renewal["currency"]) == ("open", 2999, "USD")
+    assert (renewal["period_start"], renewal["period_end"]) == (
+        "2026-02-15T12:00:00Z",
+        "2026-03-15T12:00:00Z",  # Tollway's charge; the Stripe invoice matches by overlap
+    )
+    paid = stripe_invoice(acme, "in_n2", "sub_n", period=(FEB_15, stripe_end))
+    settled = deliver(acme, "evt_n4", "invoice.paid", paid)
+    assert (settled.status_code, settled.json()["outcome"]) == (200, "handled"), settled.text
+    paid_renewal = acme.get(f"/v1/invoices/{renewal['id']}").json()
+    assert (paid_renewal["status"], paid_renewal["amount_paid"]) == ("paid", 2999)
+
+    late = deliver(acme, "evt_n3c", "customer.subscription.updated", renewed)
+    assert late.status_code == 200
+    advance(acme, int((FEB_15 - START) / timedelta(minutes=1)) + 60 * 24)
+    assert len(acme.get("/v1/customers/acme/invoices").json()["data"]) == 2
+    assert event_types(acme, "subscription.renewed") == ["subscription.renewed"]
+    later = acme.get(f"/v1/subscriptions/{sub['id']}").json()
+    assert (later["status"], later["current_period_start"], later["current_period_end"]) == period
 
 
 def test_one_stripe_event_delivered_twice_at_once_pays_once(acme: TestClient) -> None:

@@ -2,8 +2,18 @@
 provider runs the subscription, its status, plan, period and
 ``cancel_at_period_end`` are the truth, and Tollway's subscription follows them.
 
-No charges are recorded here (the provider bills); the usual
-``subscription.updated`` / ``subscription.canceled`` events tell the rest."""
+A provider's new period that starts at or after the subscription's current period
+end is a renewal: Tollway first renews up to its own period end (exactly what the
+renewal job does: the closed period's usage and the new period's fee are billed
+once, ``subscription.renewed``; the job then finds the period moved and does
+nothing), then applies the rest of the provider's state. Where the provider's new
+boundaries differ from the ones Tollway computed, the provider's win: the period is
+moved to them after renewing (the charges keep Tollway's boundaries; a provider
+invoice matches a Tollway invoice by period overlap) and the renewal job follows
+the provider's end. A redelivered state starts before the (moved) period end, so it
+renews nothing again. Otherwise no charges are recorded here (the provider bills);
+the usual ``subscription.updated`` / ``subscription.canceled`` events tell the
+rest."""
 
 from __future__ import annotations
 
@@ -24,7 +34,14 @@ from tollway.subscriptions.service.common import (
     schedule_renewal,
     snapshot,
 )
-from tollway.subscriptions.states import CANCELED, EXPIRED, can_transition
+from tollway.subscriptions.service.timeline import renew
+from tollway.subscriptions.states import (
+    ACTIVE,
+    CANCELED,
+    EXPIRED,
+    PAST_DUE,
+    can_transition,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +66,8 @@ def apply_external_state(
     (``subscription.mirror_<provider>_refused``) for an operator to see. Emits only
     when something changed."""
     sub = load(ctx, subscription_id)
+    if _renewed(sub, state):
+        _renew_first(ctx, sub)
     before = snapshot(ctx, sub)
     now = now_for(ctx, sub)
     if state.status != sub.status and can_transition(sub.status, state.status):
@@ -62,8 +81,12 @@ def apply_external_state(
         plan = get_plan(ctx, state.plan_code)
         sub.amount = plan_price(plan, sub.billing_cycle, sub.currency, sub.price_override)
         sub.plan_id, sub.plan_code = plan.id, plan.code
-    if state.period_end is not None and state.period_end != sub.current_period_end:
-        sub.current_period_start = state.period_start or sub.current_period_start
+    start = state.period_start or sub.current_period_start
+    if state.period_end is not None and (start, state.period_end) != (
+        sub.current_period_start,
+        sub.current_period_end,
+    ):
+        sub.current_period_start = start
         sub.current_period_end = state.period_end
         schedule_renewal(ctx, sub)  # Tollway invoices the period the provider collects
     if state.cancel_at_period_end is not None:
@@ -78,6 +101,28 @@ def apply_external_state(
             before=before,
         )
     return sub
+
+
+def _renewed(sub: Subscription, state: ExternalState) -> bool:
+    """Whether ``state`` is a live subscription the provider renewed: its period starts
+    at or after the end of the subscription's current one."""
+    return (
+        state.status in (ACTIVE, PAST_DUE)
+        and sub.status in (ACTIVE, PAST_DUE)
+        and state.period_start is not None
+        and sub.current_period_end is not None
+        and state.period_start >= sub.current_period_end
+    )
+
+
+def _renew_first(ctx: Context, sub: Subscription) -> None:
+    """Tollway's renewal at its period end, as the renewal job runs it. The provider
+    started a new period, so a cancellation at the old period's end did not happen:
+    it is cleared first (the provider's ``cancel_at_period_end`` for the new period
+    is applied after)."""
+    assert sub.current_period_end is not None
+    sub.cancel_at_period_end = False
+    renew(ctx, sub.id, sub.current_period_end)
 
 
 def _refused(ctx: Context, sub: Subscription, status: str, provider: str) -> None:
