@@ -308,7 +308,9 @@ def test_stripe_webhooks_open_and_recover_a_case_once_each(
         "customer": customer_ref,
         "subscription": "sub_stripe_1",
         "amount_due": 2999,
+        "currency": "usd",
         "payment_intent": "pi_1",
+        "metadata": {"tollway_invoice_id": invoice["id"]},
     }
     story.advance(utc(2026, 3, 2))
     failed = {**stripe_invoice, "next_payment_attempt": int(utc(2026, 3, 5).timestamp())}
