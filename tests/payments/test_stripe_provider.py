@@ -119,6 +119,17 @@ def test_payment_methods_are_listed_and_detached(api: StripeApi, provider: Strip
     assert [m.reference for m in provider.list_payment_methods(cus)] == [master.reference]
 
 
+def test_detaching_a_deleted_method_succeeds(api: StripeApi, provider: StripeProvider) -> None:
+    cus, card = customer_with_card(provider)
+    del api.payment_methods[card]  # deleted at Stripe meanwhile: resource_missing
+
+    provider.detach_payment_method(card)
+
+    assert api.requests[-1].path == f"/v1/payment_methods/{card}/detach"
+    with pytest.raises(ProviderRequestFailed):
+        provider.attach_payment_method(operation_id="op_pm_8", customer_ref=cus, token=card)
+
+
 def test_a_pm_reference_is_attached_as_is(api: StripeApi, provider: StripeProvider) -> None:
     cus, card = customer_with_card(provider)
     provider.detach_payment_method(card)

@@ -14,9 +14,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tollway.api.deps import PrincipalDep
+from tollway.kernel.db import committed_early
 from tollway.kernel.errors import PayloadTooLarge, ValidationFailed
 from tollway.kernel.idempotency import (
     KeyScope,
@@ -53,6 +55,12 @@ def _replay(stored: StoredResponse) -> Response:
     )
 
 
+def _lookup(session: Session, scope: KeyScope, fingerprint: str) -> StoredResponse | None:
+    """The response stored under the key, after taking the key's lock."""
+    lock_key(session, scope)
+    return find_response(session, scope, fingerprint)
+
+
 async def idempotency_guard(
     request: Request,
     principal: PrincipalDep,
@@ -66,12 +74,7 @@ async def idempotency_guard(
     fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
     session = request.state.session
     scope = KeyScope(principal.product_id, principal.key_id, idempotency_key)
-
-    def lookup() -> StoredResponse | None:
-        lock_key(session, scope)
-        return find_response(session, scope, fingerprint)
-
-    stored = await run_in_threadpool(lookup)
+    stored = await run_in_threadpool(_lookup, session, scope, fingerprint)
     if stored is not None:
         raise Replay(stored)
     request.state.idempotency = PendingKey(scope, fingerprint)
@@ -135,6 +138,15 @@ class UnitOfWorkRoute(APIRoute):
                     return _replay(replay.stored)
                 pending: PendingKey | None = request.state.idempotency
                 if pending is not None and response.status_code < 400:
+                    if committed_early(session):
+                        # The key's lock ended with the early commit: a request with
+                        # the same key may have answered meanwhile.
+                        earlier = await run_in_threadpool(
+                            _lookup, session, pending.scope, pending.fingerprint
+                        )
+                        if earlier is not None:
+                            await run_in_threadpool(session.rollback)
+                            return _replay(earlier)
                     stored = StoredResponse(
                         response.status_code,
                         response.headers.get("content-type", "application/json"),

@@ -9,6 +9,7 @@ from tollway.customers.service import (
     get_customer_by_id,
     list_customers,
     lock_currency,
+    lock_customer,
     update_customer,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "get_customer_by_id",
     "list_customers",
     "lock_currency",
+    "lock_customer",
     "update_customer",
 ]

@@ -150,6 +150,11 @@ def update_customer(ctx: Context, external_id: str, data: CustomerUpdate) -> Cus
     return customer
 
 
+def lock_customer(ctx: Context, customer: Customer) -> None:
+    """Reload ``customer`` under its row lock, held until the transaction ends."""
+    CustomerRepository(ctx).lock(customer)
+
+
 def lock_currency(ctx: Context, customer: Customer) -> None:
     """Fix ``customer``'s currency: money is being recorded in it (a subscription, a
     credit grant, an invoice). Takes the customer's row lock the first time and

@@ -2,7 +2,9 @@
 
 SQLite (the embedded default) runs in WAL mode with foreign keys on. PostgreSQL is
 the production store. Services never commit: the request, CLI command or job that
-opened the session does (see :func:`unit_of_work`).
+opened the session does (see :func:`unit_of_work`). The one exception is
+:func:`commit_before_outside_call`: a request that must wait on the network (a
+payment provider) commits what it did so far and waits with no transaction open.
 """
 
 from __future__ import annotations
@@ -178,3 +180,22 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+COMMITTED_EARLY = "tollway_committed_early"
+"""``Session.info`` flag: the session committed before its owner's final commit."""
+
+
+def commit_before_outside_call(session: Session) -> None:
+    """Commit the work so far, so that a network call that follows holds no lock (on
+    SQLite every write transaction holds the database's write lock). Loaded objects
+    keep their attributes (``expire_on_commit=False``): reading them issues no
+    statement. The next statement begins a new transaction; a step that writes after
+    the call reloads what it depends on (it may have changed meanwhile)."""
+    session.commit()
+    session.info[COMMITTED_EARLY] = True
+
+
+def committed_early(session: Session) -> bool:
+    """Whether :func:`commit_before_outside_call` ran on ``session``."""
+    return bool(session.info.get(COMMITTED_EARLY))

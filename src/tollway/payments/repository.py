@@ -54,7 +54,8 @@ class PaymentRepository:
         )
 
     def methods(self, customer_id: str) -> list[StoredPaymentMethod]:
-        """The customer's methods, newest first."""
+        """The customer's methods, newest first, as the database has them now (loaded
+        rows are refreshed: a request that waited on a provider reads them again)."""
         stmt = (
             select(StoredPaymentMethod)
             .where(
@@ -62,6 +63,7 @@ class PaymentRepository:
                 StoredPaymentMethod.customer_id == customer_id,
             )
             .order_by(StoredPaymentMethod.id.desc())
+            .execution_options(populate_existing=True)
         )
         return list(self.ctx.session.scalars(stmt))
 

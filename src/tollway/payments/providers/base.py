@@ -261,7 +261,8 @@ class PaymentProvider(Protocol):
     def attach_payment_method(
         self, *, operation_id: str, customer_ref: str, token: str
     ) -> PaymentMethod:
-        """Attach the payment method a client-side ``token`` stands for to the customer."""
+        """Attach the payment method a client-side ``token`` stands for to the customer;
+        the same ``operation_id`` again answers the same method (a retry attaches once)."""
         ...
 
     def list_payment_methods(self, customer_ref: str) -> list[PaymentMethod]:
@@ -269,7 +270,8 @@ class PaymentProvider(Protocol):
         ...
 
     def detach_payment_method(self, payment_method_ref: str) -> None:
-        """Remove a stored payment method; it can no longer be charged."""
+        """Remove a stored payment method; it can no longer be charged. A method the
+        provider no longer has counts as removed (no error)."""
         ...
 
     def charge(self, request: ChargeRequest) -> ChargeResult:

@@ -8,8 +8,8 @@ Test tokens (attach them with :meth:`FakeProvider.attach_payment_method`):
 - ``tok_fail_<n>_then_succeed``: the first ``n`` charges decline, the next succeed.
 - ``tok_attachDeclined``: refused when attached (:class:`PaymentDeclined`).
 
-Charges and refunds are idempotent by ``operation_id``, as at a real provider: the
-same operation replays its first result. Boleto and PIX charges are ``pending``
+Attaching, charges and refunds are idempotent by ``operation_id``, as at a real
+provider: the same operation replays its first result. Boleto and PIX charges are ``pending``
 with instructions. Every call is recorded in :attr:`FakeProvider.calls`. Inbound
 webhooks are signed with HMAC-SHA256 of the body in ``fake-signature``;
 :meth:`FakeProvider.sign_event` makes one.
@@ -91,6 +91,7 @@ class FakeProvider:
         self._counter = 0
         self._customers: dict[str, str] = {}
         self._cards: dict[str, _Card] = {}
+        self._attached: dict[str, PaymentMethod] = {}
         self._charges: dict[str, ChargeResult] = {}
         self._paid: dict[str, int] = {}
         self._refunds: dict[str, RefundResult] = {}
@@ -111,9 +112,11 @@ class FakeProvider:
             self.calls.append(FakeCall("attach_payment_method", (customer_ref, token)))
             if customer_ref not in self._customers.values():
                 raise ProviderRequestFailed(self.name, f"no such customer {customer_ref!r}")
-            card = self._card_for(customer_ref, token)
-            self._cards[card.method.reference] = card
-            return card.method
+            if operation_id not in self._attached:
+                card = self._card_for(customer_ref, token)
+                self._cards[card.method.reference] = card
+                self._attached[operation_id] = card.method
+            return self._attached[operation_id]
 
     def list_payment_methods(self, customer_ref: str) -> list[PaymentMethod]:
         with self._lock:
@@ -128,9 +131,8 @@ class FakeProvider:
         with self._lock:
             self.calls.append(FakeCall("detach_payment_method", payment_method_ref))
             card = self._cards.get(payment_method_ref)
-            if card is None or not card.attached:
-                raise ProviderRequestFailed(self.name, f"no such card {payment_method_ref!r}")
-            card.attached = False
+            if card is not None:  # an unknown card is detached already, as at Stripe
+                card.attached = False
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         with self._lock:

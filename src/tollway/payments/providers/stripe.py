@@ -141,7 +141,11 @@ class StripeProvider:
         return self._call(lambda: [_payment_method(m) for m in page.auto_paging_iter()])
 
     def detach_payment_method(self, payment_method_ref: str) -> None:
-        self._call(lambda: self._client.v1.payment_methods.detach(payment_method_ref))
+        try:
+            self._call(lambda: self._client.v1.payment_methods.detach(payment_method_ref))
+        except ProviderRequestFailed as exc:
+            if exc.code != "resource_missing":  # a deleted method is detached already
+                raise
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         if request.method != "card":

@@ -1,4 +1,8 @@
-"""Hosted pages: a checkout that starts a subscription, and the customer portal."""
+"""Hosted pages: a checkout that starts a subscription, and the customer portal.
+
+Reads come first; :func:`ensure_account` commits them (and the link of a provider
+customer it had to create), so the session is created at the provider with no
+transaction open and nothing is written after it."""
 
 from __future__ import annotations
 
