@@ -27,12 +27,13 @@ class _Stamps:
 _stamps = _Stamps()
 
 
-def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        value, rem = divmod(value, 32)
-        chars.append(_ALPHABET[rem])
-    return "".join(reversed(chars))
+_PAIRS = [high + low for high in _ALPHABET for low in _ALPHABET]
+"""Every two-character string, at the 10-bit value it encodes."""
+
+
+def _encode(value: int) -> str:
+    """The low 50 bits of ``value`` in 10 characters."""
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in (40, 30, 20, 10, 0)])
 
 
 def new_id(prefix: str) -> str:
@@ -42,11 +43,11 @@ def new_id(prefix: str) -> str:
     order and cursor pagination needs no second column. The time part is the wall
     clock on purpose: ids order writes, they do not carry domain time.
     """
-    return f"{prefix}_{_encode(_stamps.next(), 10)}{_encode(int.from_bytes(os.urandom(7)), 10)}"
+    return f"{prefix}_{_encode(_stamps.next())}{_encode(int.from_bytes(os.urandom(7)))}"
 
 
 def time_floor(prefix: str, at: datetime) -> str:
     """The smallest id ``prefix`` could have been given at or after ``at``: every id
     made earlier sorts below it, every id made later sorts above it."""
     micros = (at - _EPOCH) // timedelta(microseconds=1)
-    return f"{prefix}_{_encode(micros, 10)}"
+    return f"{prefix}_{_encode(micros)}"
