@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Select, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, func, select, update
 
 from tollway.invoicing.models import (
     BilledPeriod,
@@ -18,7 +17,7 @@ from tollway.invoicing.models import (
     InvoiceSequence,
 )
 from tollway.kernel.context import Context
-from tollway.kernel.db import insert_rows
+from tollway.kernel.db import conflict_insert, insert_rows
 from tollway.kernel.ids import new_id
 from tollway.kernel.pagination import Page, PageRequest, paginate
 
@@ -44,12 +43,6 @@ class InvoiceRepository:
         if self.ctx.customer_scope is not None:
             stmt = stmt.where(Invoice.customer_id == self.ctx.customer_scope)
         return stmt
-
-    def _insert(self, table: type[object]) -> Insert:
-        """An INSERT that can say ON CONFLICT on this session's backend."""
-        if self.ctx.session.get_bind().dialect.name == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
 
     def by_id(self, invoice_id: str, *, lock: bool = False) -> Invoice | None:
         stmt = self._readable().where(Invoice.id == invoice_id)
@@ -113,10 +106,10 @@ class InvoiceRepository:
     def take_numbers(self, year: int, count: int) -> int:
         """Reserve ``count`` numbers of ``year``; returns the last one. The sequence row
         stays locked until the transaction ends, so numbers never repeat nor skip."""
-        insert = self._insert(InvoiceSequence).values(
+        insert = conflict_insert(self.ctx.session, InvoiceSequence).values(
             product_id=self.ctx.product_id, year=year, last_number=count
         )
-        stmt = insert.on_conflict_do_update(  # type: ignore[attr-defined]
+        stmt = insert.on_conflict_do_update(
             index_elements=["product_id", "year"],
             set_={"last_number": InvoiceSequence.last_number + count},
         ).returning(InvoiceSequence.last_number)
@@ -143,10 +136,8 @@ class InvoiceRepository:
             for key, invoice_id in zip(keys, invoice_ids, strict=True)
         ]
         stmt = (
-            self._insert(BilledPeriod)
-            .on_conflict_do_nothing(  # type: ignore[attr-defined]
-                index_elements=["subscription_id", "period_start", "kind"]
-            )
+            conflict_insert(self.ctx.session, BilledPeriod)
+            .on_conflict_do_nothing(index_elements=["subscription_id", "period_start", "kind"])
             .returning(BilledPeriod.subscription_id)
         )
         return set(self.ctx.session.scalars(stmt, rows))

@@ -45,7 +45,7 @@ from tollway.jobs.registry import Handler, Periodic, Registry
 from tollway.jobs.runner import backoff, error_text
 from tollway.kernel.clock import Clock, FixedClock, TestClock
 from tollway.kernel.context import Context
-from tollway.kernel.db import insert_rows, unit_of_work
+from tollway.kernel.db import conflict_insert, unit_of_work
 from tollway.kernel.ids import new_id, time_floor
 from tollway.kernel.jobs import DONE as JOB_DONE
 from tollway.kernel.jobs import Job, enqueue
@@ -243,61 +243,61 @@ def _locked_receipt(session: Session, consumer: Consumer, event_id: str) -> Even
 
 def _claim(session: Session, consumer: Consumer, event: Event, clock: Clock) -> bool:
     """Write (or take over a due failed) receipt as done; ``False`` if another relayer
-    handled the event meanwhile. Raises IntegrityError when one is handling it now."""
+    handled the event meanwhile."""
     return bool(_claim_all(session, consumer, [event], clock))
 
 
 def _claim_all(
     session: Session, consumer: Consumer, events: Sequence[Event], clock: Clock
 ) -> list[Event]:
-    """:func:`_claim` for several events (those claimed): their receipts locked in one
-    query, the new ones written in one statement."""
+    """:func:`_claim` for several events (those claimed, in order): new receipts are
+    written in one statement that skips the events having one (on PostgreSQL, after
+    waiting for a relayer still handling them); only those are then locked and read,
+    to take over the failed ones due for a retry."""
     now = clock.now()
-    existing = {
-        receipt.event_id: receipt
+    rows = [
+        {
+            "id": new_id("rcpt"),
+            "product_id": event.product_id,
+            "event_id": event.id,
+            "consumer": consumer.name,
+            "status": DONE,
+            "attempts": 1,
+            "last_error": None,
+            "next_attempt_at": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for event in events
+    ]
+    written = set(
+        session.scalars(
+            conflict_insert(session, EventReceipt)
+            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+            .returning(EventReceipt.event_id),
+            rows,
+        )
+    )
+    held = [event.id for event in events if event.id not in written]
+    retried = set()
+    if held:
         for receipt in session.scalars(
             select(EventReceipt)
-            .where(
-                EventReceipt.event_id.in_([e.id for e in events]),
-                EventReceipt.consumer == consumer.name,
-            )
+            .where(EventReceipt.consumer == consumer.name, EventReceipt.event_id.in_(held))
             .with_for_update()
             .execution_options(populate_existing=True)
-        )
-    }
-    claimed = []
-    new_rows = []
-    for event in events:
-        receipt = existing.get(event.id)
-        if receipt is None:
-            new_rows.append(
-                {
-                    "id": new_id("rcpt"),
-                    "product_id": event.product_id,
-                    "event_id": event.id,
-                    "consumer": consumer.name,
-                    "status": DONE,
-                    "attempts": 1,
-                    "last_error": None,
-                    "next_attempt_at": None,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        elif receipt.status == FAILED and (
-            receipt.next_attempt_at is None or receipt.next_attempt_at <= now
         ):
-            receipt.status = DONE
-            receipt.attempts += 1
-            receipt.last_error = None
-            receipt.next_attempt_at = None
-            receipt.updated_at = now
-        else:
-            continue
-        claimed.append(event)
-    insert_rows(session, EventReceipt, new_rows)
-    session.flush()
-    return claimed
+            if receipt.status == FAILED and (
+                receipt.next_attempt_at is None or receipt.next_attempt_at <= now
+            ):
+                receipt.status = DONE
+                receipt.attempts += 1
+                receipt.last_error = None
+                receipt.next_attempt_at = None
+                receipt.updated_at = now
+                retried.add(receipt.event_id)
+        session.flush()
+    return [event for event in events if event.id in written or event.id in retried]
 
 
 def _handle(session: Session, consumer: Consumer, event_id: str, clock: Clock) -> int:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     event,
     insert,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -98,6 +99,13 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
     assert isinstance(table, Table)
     if rows:
         session.execute(insert(table), rows)
+
+
+def conflict_insert(session: Session, model: type[Any]) -> Any:
+    """An INSERT of ``model`` that can say ``ON CONFLICT`` on the session's backend."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 def _json_default(value: object) -> object:

@@ -54,7 +54,7 @@ class EventReceipt(Base):
 
     __tablename__ = "event_receipts"
     __table_args__ = (
-        UniqueConstraint("event_id", "consumer"),
+        UniqueConstraint("consumer", "event_id"),
         Index(None, "consumer", "status", "next_attempt_at"),
     )
 

@@ -20,8 +20,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import BindParameter
@@ -29,6 +27,7 @@ from sqlalchemy.sql.elements import BindParameter
 from tollway.catalog import BillableMetric, Plan
 from tollway.customers import Customer
 from tollway.kernel.context import Context
+from tollway.kernel.db import conflict_insert
 from tollway.kernel.tenancy import Product
 from tollway.quotas.models import QuotaAlert, QuotaOverride, QuotaState, QuotaSuspension
 from tollway.subscriptions import LIVE, Subscription
@@ -157,10 +156,6 @@ class QuotaRepository:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def _insert(self, model: type[Any]) -> Any:
-        dialect = self.ctx.session.get_bind().dialect.name
-        return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
-
     def _scoped(self, stmt: S, model: Any) -> S:
         stmt = stmt.where(model.product_id == self.ctx.product_id)
         if self.ctx.customer_scope is not None:
@@ -233,7 +228,7 @@ class QuotaRepository:
         if found is not None:
             return found
         self.ctx.session.execute(
-            self._insert(QuotaState)
+            conflict_insert(self.ctx.session, QuotaState)
             .values(customer_id=customer_id, metric_code=metric, product_id=self.ctx.product_id)
             .on_conflict_do_nothing()
         )
@@ -276,7 +271,7 @@ class QuotaRepository:
         created when missing), in key order so concurrent writers lock alike."""
         if not pairs:
             return
-        stmt = self._insert(QuotaState).values(
+        stmt = conflict_insert(self.ctx.session, QuotaState).values(
             [
                 {
                     "customer_id": customer_id,
@@ -314,7 +309,7 @@ class QuotaRepository:
     ) -> bool:
         """Record that ``threshold`` fired in the period; ``False`` when it already had."""
         result = self.ctx.session.execute(
-            self._insert(QuotaAlert)
+            conflict_insert(self.ctx.session, QuotaAlert)
             .values(
                 customer_id=customer_id,
                 metric_code=metric,
@@ -339,7 +334,7 @@ class QuotaRepository:
 
     def suspend(self, customer_id: str, reason: str, now: datetime) -> bool:
         result = self.ctx.session.execute(
-            self._insert(QuotaSuspension)
+            conflict_insert(self.ctx.session, QuotaSuspension)
             .values(
                 customer_id=customer_id,
                 product_id=self.ctx.product_id,
