@@ -11,6 +11,7 @@ from tollway.invoicing.events import INVOICE_CREATED
 from tollway.invoicing.models import Invoice
 from tollway.invoicing.repository import InvoiceRepository
 from tollway.invoicing.service.common import emit_all, line_rows, outputs
+from tollway.invoicing.service.lifecycle import issue, issued_events
 from tollway.invoicing.settings import InvoicingSettings
 from tollway.invoicing.states import DRAFT
 from tollway.invoicing.tax import TaxTreatment, treatment
@@ -85,14 +86,23 @@ def build(ctx: Context, draft: Draft, settings: InvoicingSettings, *, now: datet
     )
 
 
-def save(ctx: Context, drafts: list[Draft], settings: InvoicingSettings) -> list[Invoice]:
-    """Store the drafts as draft invoices with their lines; ``invoice.created`` each
-    (its snapshot made from the lines in memory)."""
+def save(
+    ctx: Context, drafts: list[Draft], settings: InvoicingSettings, *, finalize: bool = False
+) -> list[Invoice]:
+    """Store the drafts as invoices with their lines; ``invoice.created`` each (its
+    snapshot made from the lines in memory). With ``finalize`` they are issued before
+    they are written (one insert, no update), ``invoice.finalized`` (and
+    ``invoice.paid``) following their ``invoice.created``."""
     invoices = [
         build(ctx, draft, settings, now=ctx.now(draft.customer.test_clock_id)) for draft in drafts
     ]
+    lines = {draft.id: draft.lines for draft in drafts}
+    snapshots = outputs(ctx, invoices, lines)
+    events = [(i, INVOICE_CREATED, s) for i, s in zip(invoices, snapshots, strict=True)]
+    if finalize:
+        issue(ctx, invoices)
+        events += issued_events(ctx, invoices, lines)
     rows = [row for draft in drafts for row in line_rows(ctx, draft.id, draft.lines)]
     InvoiceRepository(ctx).add_invoices(invoices, rows)
-    snapshots = outputs(ctx, invoices, {draft.id: draft.lines for draft in drafts})
-    emit_all(ctx, [(i, INVOICE_CREATED, s) for i, s in zip(invoices, snapshots, strict=True)])
+    emit_all(ctx, events)
     return invoices

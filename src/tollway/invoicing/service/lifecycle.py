@@ -19,7 +19,7 @@ from tollway.invoicing.events import (
 from tollway.invoicing.models import Invoice
 from tollway.invoicing.numbering import invoice_number
 from tollway.invoicing.repository import InvoiceRepository
-from tollway.invoicing.schemas import LineFields
+from tollway.invoicing.schemas import InvoiceOut, LineFields
 from tollway.invoicing.service.common import emit, emit_all, load, outputs
 from tollway.invoicing.settings import invoicing_settings
 from tollway.invoicing.totals import amount_due
@@ -44,11 +44,19 @@ def finalize_invoices(
     invoices: Sequence[Invoice],
     lines: Mapping[str, Sequence[LineFields]] | None = None,
 ) -> None:
-    """Issue draft invoices: numbers (one reservation per UTC year of issue for all of
-    them), due dates (net terms in days on the customer's clock, same local time of
-    day), credits applied; ``invoice.finalized``, and ``invoice.paid`` for those with
-    nothing left to pay. An open one gets its overdue check at its due date. The
-    events' snapshots use ``lines`` (by invoice id) when given, else read them."""
+    """Issue draft invoices (:func:`issue`); ``invoice.finalized``, and ``invoice.paid``
+    for those with nothing left to pay. The events' snapshots use ``lines`` (by
+    invoice id) when given, else read them."""
+    issue(ctx, invoices)
+    emit_all(ctx, issued_events(ctx, invoices, lines))
+
+
+def issue(ctx: Context, invoices: Sequence[Invoice]) -> None:
+    """Numbers (one reservation per UTC year of issue for all of them), due dates (net
+    terms in days on the customer's clock, same local time of day), credits applied,
+    status ``open``, or ``paid`` with nothing left to pay. An open one gets its
+    overdue check at its due date. The invoices may be stored drafts (updated at the
+    flush) or not stored yet (then written issued, with no update)."""
     settings = invoicing_settings(ctx)
     repo = InvoiceRepository(ctx)
     by_year: dict[int, list[Invoice]] = defaultdict(list)
@@ -79,12 +87,21 @@ def finalize_invoices(
         else:
             invoice.status = states.OPEN
     _schedule_overdue(ctx, [i for i in invoices if i.status == states.OPEN])
+
+
+def issued_events(
+    ctx: Context,
+    invoices: Sequence[Invoice],
+    lines: Mapping[str, Sequence[LineFields]] | None = None,
+) -> list[tuple[Invoice, str, InvoiceOut]]:
+    """The events of issued invoices, with their snapshots: ``invoice.finalized``, then
+    ``invoice.paid`` for those with nothing left to pay."""
     events = []
     for invoice, snapshot in zip(invoices, outputs(ctx, invoices, lines), strict=True):
         events.append((invoice, INVOICE_FINALIZED, snapshot))
         if invoice.status == states.PAID:
             events.append((invoice, INVOICE_PAID, snapshot))
-    emit_all(ctx, events)
+    return events
 
 
 def _settle_with_balance(ctx: Context, invoices: Sequence[Invoice]) -> dict[str, int]:

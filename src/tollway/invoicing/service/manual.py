@@ -10,7 +10,6 @@ from tollway.invoicing.models import Invoice
 from tollway.invoicing.schemas import InvoiceCreate
 from tollway.invoicing.service.build import MANUAL, Draft, save, tax_of
 from tollway.invoicing.service.common import load
-from tollway.invoicing.service.lifecycle import finalize_invoices
 from tollway.invoicing.service.runs import RunItem, run_invoices
 from tollway.invoicing.settings import invoicing_settings
 from tollway.invoicing.totals import Line, compute_totals
@@ -78,10 +77,7 @@ def create_invoice(ctx: Context, data: InvoiceCreate) -> Invoice:
         if abs(compute_totals(lines, tax_of(customer, settings)).total) > MAX_MINOR:
             raise ValidationFailed.field("items", f"the invoice's total exceeds {MAX_MINOR}")
         draft = Draft(customer, customer.currency, lines, MANUAL)
-        invoice = save(ctx, [draft], settings)[0]
-        if data.auto_finalize:
-            finalize_invoices(ctx, [invoice])
-        return invoice
+        return save(ctx, [draft], settings, finalize=data.auto_finalize)[0]
     assert data.subscription_id is not None
     try:
         sub = get_subscription(ctx, data.subscription_id)

@@ -20,7 +20,6 @@ from tollway.customers import Customer, find_customers
 from tollway.invoicing.models import Invoice
 from tollway.invoicing.repository import InvoiceRepository, PeriodKey
 from tollway.invoicing.service.build import SUBSCRIPTION, Draft, save
-from tollway.invoicing.service.lifecycle import finalize_invoices
 from tollway.invoicing.service.usage import USAGE, PlanBook, usage_lines
 from tollway.invoicing.settings import invoicing_settings
 from tollway.invoicing.totals import Line, line_discount
@@ -151,10 +150,8 @@ def run_invoices(
             claims[draft.id] = charges
     billed = {d.subscription_id for d in drafts}
     repo.forget_empty([k for sub_id, k in claimed.items() if sub_id not in billed])
-    invoices = save(ctx, drafts, settings)
+    invoices = save(ctx, drafts, settings, finalize=finalize)
     mark_charges_invoiced(ctx, claims)
-    if finalize:
-        finalize_invoices(ctx, invoices, {draft.id: draft.lines for draft in drafts})
     return invoices
 
 
