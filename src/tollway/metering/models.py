@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Numeric, String
+from sqlalchemy import BigInteger, Index, Numeric, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tollway.kernel.db import Base, DecimalText, JSONType
@@ -62,6 +62,16 @@ class UsageRollup(Base):
     """
 
     __tablename__ = "usage_rollups"
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "product_id",
+            "customer_id",
+            "metric_code",
+            "hour",
+            "group_key",
+            postgresql_include=["event_count", "value_sum", "value_max"],
+        ),
+    )
 
     product_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(40), primary_key=True)
