@@ -102,18 +102,28 @@ def backend(database_url: str) -> str:
     return "sqlite" if database_url.startswith("sqlite") else "postgresql"
 
 
+VACUUM_EVERY = 100
+"""PostgreSQL: tests between two ``VACUUM``s of the test database."""
+_emptied = [0]
+
+
 @pytest.fixture
 def engine(database_url: str) -> Iterator[object]:
-    """An engine on the test database; every table is emptied after the test."""
+    """An engine on the test database; every table is emptied after the test.
+
+    ``DELETE``, not ``TRUNCATE``: on PostgreSQL a ``TRUNCATE`` of every table makes
+    new files and syncs them (about 250 ms a test here, against 10 ms); a ``VACUUM``
+    every ``VACUUM_EVERY`` tests lets the space of the deleted rows be reused (the
+    server may run without autovacuum)."""
     engine = make_engine(database_url)
     yield engine
-    tables = [t.name for t in metadata.sorted_tables]
     with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
-        else:
-            for table in reversed(tables):
-                connection.execute(text(f"DELETE FROM {table}"))
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(text(f"DELETE FROM {table.name}"))
+    _emptied[0] += 1
+    if engine.dialect.name == "postgresql" and _emptied[0] % VACUUM_EVERY == 0:
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM"))
     engine.dispose()
 
 
