@@ -2,6 +2,7 @@
 .DEFAULT_GOAL := help
 UV ?= uv
 PYTEST_ARGS ?=
+PYTEST = $(UV) run pytest -n auto --maxprocesses=4
 
 .PHONY: help install serve demo test test-pg test-sqlite lint format typecheck importlint bench check
 
@@ -18,13 +19,13 @@ demo: ## Seed a sample product, customers and usage, then serve
 	$(UV) run tollway demo
 
 test: ## Run the test suite on SQLite and PostgreSQL (PostgreSQL required when CI=true)
-	$(UV) run pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-sqlite: ## Run the test suite on SQLite only
-	TOLLWAY_TEST_BACKENDS=sqlite $(UV) run pytest $(PYTEST_ARGS)
+	TOLLWAY_TEST_BACKENDS=sqlite $(PYTEST) $(PYTEST_ARGS)
 
 test-pg: ## Run the test suite on PostgreSQL only (TOLLWAY_TEST_PG_URL, default the local server)
-	TOLLWAY_TEST_BACKENDS=postgresql $(UV) run pytest $(PYTEST_ARGS)
+	TOLLWAY_TEST_BACKENDS=postgresql $(PYTEST) $(PYTEST_ARGS)
 
 lint: ## ruff lint and format check
 	$(UV) run ruff check src tests benchmarks
