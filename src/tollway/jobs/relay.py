@@ -303,13 +303,9 @@ def _claim_all(
 def _handle(session: Session, consumer: Consumer, event_id: str, clock: Clock) -> int:
     """Hand one event to one consumer in a savepoint; 1 if handled, else 0."""
     savepoint = session.begin_nested()
-    try:
-        event = session.get_one(Event, event_id)
-        if not _claim(session, consumer, event, clock):
-            savepoint.rollback()
-            return 0
-    except IntegrityError:
-        savepoint.rollback()  # another relayer handled it and committed
+    event = session.get_one(Event, event_id)
+    if not _claim(session, consumer, event, clock):
+        savepoint.rollback()  # another relayer handled it
         return 0
     try:
         ctx = Context(
@@ -330,8 +326,9 @@ def _handle(session: Session, consumer: Consumer, event_id: str, clock: Clock) -
 
 
 def _handle_batch(session: Session, consumer: Consumer, event_ids: list[str], clock: Clock) -> int:
-    """Hand events to the consumer's batch handler, one savepoint per product; a batch
-    that fails (or meets another relayer) goes event by event instead."""
+    """Hand events to the consumer's batch handler, one savepoint per product (events
+    another relayer handled are skipped); a batch that fails goes event by event
+    instead."""
     assert consumer.batch_handler is not None
     events = session.scalars(select(Event).where(Event.id.in_(event_ids)).order_by(Event.id))
     by_product: dict[str, list[Event]] = {}
