@@ -9,6 +9,7 @@ where the run fails: CI never skips PostgreSQL silently.
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import Iterator
@@ -104,7 +105,7 @@ def backend(database_url: str) -> str:
 
 VACUUM_EVERY = 100
 """PostgreSQL: tests between two ``VACUUM``s of the test database."""
-_emptied = [0]
+_emptied = itertools.count(1)
 
 
 @pytest.fixture
@@ -120,8 +121,7 @@ def engine(database_url: str) -> Iterator[object]:
     with engine.begin() as connection:
         for table in reversed(metadata.sorted_tables):
             connection.execute(text(f"DELETE FROM {table.name}"))
-    _emptied[0] += 1
-    if engine.dialect.name == "postgresql" and _emptied[0] % VACUUM_EVERY == 0:
+    if next(_emptied) % VACUUM_EVERY == 0 and engine.dialect.name == "postgresql":
         with engine.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM"))
     engine.dispose()
