@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import make_transient_to_detached
 
 from tollway.invoicing.models import (
     BilledPeriod,
@@ -17,7 +18,7 @@ from tollway.invoicing.models import (
     InvoiceSequence,
 )
 from tollway.kernel.context import Context
-from tollway.kernel.db import conflict_insert, insert_rows
+from tollway.kernel.db import conflict_insert, insert_new_rows, insert_rows
 from tollway.kernel.ids import new_id
 from tollway.kernel.pagination import Page, PageRequest, paginate
 
@@ -97,11 +98,16 @@ class InvoiceRepository:
         self.ctx.session.flush()
 
     def add_invoices(self, invoices: Sequence[Invoice], lines: Sequence[dict[str, Any]]) -> None:
-        """Store new invoices and their lines (rows of column values, written at once:
-        no line object is made)."""
-        self.ctx.session.add_all(invoices)
-        self.ctx.session.flush()
-        insert_rows(self.ctx.session, InvoiceLine, list(lines))
+        """Store new invoices and their lines, each table written at once (no unit of
+        work flush, no line object); the invoices then join the session as stored
+        objects, as if loaded."""
+        session = self.ctx.session
+        columns = [c.key for c in Invoice.__table__.columns]
+        insert_rows(session, Invoice, [{c: getattr(i, c) for c in columns} for i in invoices])
+        insert_rows(session, InvoiceLine, list(lines))
+        for invoice in invoices:
+            make_transient_to_detached(invoice)
+            session.add(invoice)
 
     def take_numbers(self, year: int, count: int) -> int:
         """Reserve ``count`` numbers of ``year``; returns the last one. The sequence row
@@ -135,12 +141,12 @@ class InvoiceRepository:
             }
             for key, invoice_id in zip(keys, invoice_ids, strict=True)
         ]
-        stmt = (
-            conflict_insert(self.ctx.session, BilledPeriod)
-            .on_conflict_do_nothing(index_elements=["subscription_id", "period_start", "kind"])
-            .returning(BilledPeriod.subscription_id)
+        key = ("subscription_id", "period_start", "kind")
+        return set(
+            insert_new_rows(
+                self.ctx.session, BilledPeriod, rows, key=key, returning="subscription_id"
+            )
         )
-        return set(self.ctx.session.scalars(stmt, rows))
 
     def billed_until(self, subscription_ids: Sequence[str]) -> dict[str, datetime]:
         """Where each subscription's billed usage ends (the latest end of its usage

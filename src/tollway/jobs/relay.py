@@ -45,7 +45,7 @@ from tollway.jobs.registry import Handler, Periodic, Registry
 from tollway.jobs.runner import backoff, error_text
 from tollway.kernel.clock import Clock, FixedClock, TestClock
 from tollway.kernel.context import Context
-from tollway.kernel.db import conflict_insert, unit_of_work
+from tollway.kernel.db import insert_new_rows, unit_of_work
 from tollway.kernel.ids import new_id, time_floor
 from tollway.kernel.jobs import DONE as JOB_DONE
 from tollway.kernel.jobs import Job, enqueue
@@ -271,11 +271,8 @@ def _claim_all(
         for event in events
     ]
     written = set(
-        session.scalars(
-            conflict_insert(session, EventReceipt)
-            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-            .returning(EventReceipt.event_id),
-            rows,
+        insert_new_rows(
+            session, EventReceipt, rows, key=("consumer", "event_id"), returning="event_id"
         )
     )
     held = [event.id for event in events if event.id not in written]

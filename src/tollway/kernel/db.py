@@ -10,7 +10,7 @@ payment provider) commits what it did so far and waits with no transaction open.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -26,6 +26,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
@@ -90,15 +91,77 @@ class Base(DeclarativeBase):
     }
 
 
+COPY_FROM = 50
+"""On PostgreSQL, :func:`insert_rows` writes at least this many rows with ``COPY``."""
+
+
 def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """Insert rows (column values) of ``model``'s table in one ``executemany``: no
-    objects, no identity map; for batch writes of rows nothing reads back as objects
-    in the same session. (The ORM's bulk insert would split the rows by which values
-    are ``None``.)"""
+    """Insert rows (column values) of ``model``'s table at once: no objects, no
+    identity map; for batch writes of rows nothing reads back as objects in the same
+    session. One ``executemany`` (the ORM's bulk insert would split the rows by which
+    values are ``None``); on PostgreSQL, from ``COPY_FROM`` rows, one ``COPY``, which
+    neither builds nor parses a statement with a parameter per value."""
     table = model.__table__
     assert isinstance(table, Table)
-    if rows:
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql" or len(rows) < COPY_FROM:
         session.execute(insert(table), rows)
+        return
+    columns = [c for c in table.columns if c.name in rows[0]]
+    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
+    raw: Any = session.connection().connection.dbapi_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    row[c.name] if process is None else process(row[c.name])
+                    for c, process in zip(columns, processors, strict=True)
+                ]
+            )
+
+
+def insert_new_rows(
+    session: Session,
+    model: type[Base],
+    rows: list[dict[str, Any]],
+    *,
+    key: Sequence[str],
+    returning: str,
+) -> list[Any]:
+    """Insert the rows (column values) of ``model`` whose unique ``key`` is free
+    (``ON CONFLICT DO NOTHING``: on PostgreSQL, a key another transaction is inserting
+    waits for it); ``returning``'s value of each row inserted. On PostgreSQL the rows
+    travel as one array per column (``unnest``): a short statement, parsed and planned
+    once per session, whatever the number of rows."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect
+    target = table.columns[returning]
+    if dialect.name != "postgresql":
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key))
+        return list(session.scalars(stmt.returning(target), rows))
+    columns = [c for c in table.columns if c.name in rows[0]]
+    quote = dialect.identifier_preparer.quote
+    arrays = ", ".join(
+        f"CAST(:c{i} AS {c.type.compile(dialect=dialect)}[])" for i, c in enumerate(columns)
+    )
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(quote(c.name) for c in columns)}) "  # noqa: S608
+        f"SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT ({', '.join(quote(k) for k in key)}) DO NOTHING "
+        f"RETURNING {quote(returning)}"
+    )
+    params = {}
+    for i, column in enumerate(columns):
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        values = [row[column.name] for row in rows]
+        params[f"c{i}"] = values if process is None else [process(v) for v in values]
+    return list(session.scalars(text(sql).columns(target), params))
 
 
 def conflict_insert(session: Session, model: type[Any]) -> Any:
