@@ -10,7 +10,7 @@ from tollway.customers import Customer
 from tollway.invoicing.events import INVOICE_CREATED
 from tollway.invoicing.models import Invoice
 from tollway.invoicing.repository import InvoiceRepository
-from tollway.invoicing.service.common import emit_all, line_rows, outputs
+from tollway.invoicing.service.common import emit_all, line_rows, resnapshot, snapshots
 from tollway.invoicing.service.lifecycle import issue, issued_events
 from tollway.invoicing.settings import InvoicingSettings
 from tollway.invoicing.states import DRAFT
@@ -96,12 +96,12 @@ def save(
     invoices = [
         build(ctx, draft, settings, now=ctx.now(draft.customer.test_clock_id)) for draft in drafts
     ]
-    lines = {draft.id: draft.lines for draft in drafts}
-    snapshots = outputs(ctx, invoices, lines)
-    events = [(i, INVOICE_CREATED, s) for i, s in zip(invoices, snapshots, strict=True)]
+    created = snapshots(ctx, invoices, {draft.id: draft.lines for draft in drafts})
+    events = [(i, INVOICE_CREATED, s) for i, s in zip(invoices, created, strict=True)]
     if finalize:
         issue(ctx, invoices)
-        events += issued_events(ctx, invoices, lines)
+        issued = [resnapshot(ctx, i, s) for i, s in zip(invoices, created, strict=True)]
+        events += issued_events(invoices, issued)
     rows = [row for draft in drafts for row in line_rows(ctx, draft.id, draft.lines)]
     InvoiceRepository(ctx).add_invoices(invoices, rows)
     emit_all(ctx, events)

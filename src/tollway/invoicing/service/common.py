@@ -39,24 +39,41 @@ def out(ctx: Context, invoice: Invoice) -> InvoiceOut:
     return outputs(ctx, [invoice])[0]
 
 
-def emit(
-    ctx: Context, invoice: Invoice, event_type: str, snapshot: InvoiceOut | None = None
-) -> None:
+Snapshot = dict[str, Any]
+"""An invoice as its events carry it: :class:`InvoiceOut` in JSON form."""
+
+
+def snapshots(
+    ctx: Context,
+    invoices: Sequence[Invoice],
+    lines: Mapping[str, Sequence[LineFields]] | None = None,
+) -> list[Snapshot]:
+    """The invoices' event snapshots (lines as in :func:`outputs`)."""
+    return [o.model_dump(mode="json") for o in outputs(ctx, invoices, lines)]
+
+
+def resnapshot(ctx: Context, invoice: Invoice, before: Snapshot) -> Snapshot:
+    """The invoice's snapshot now, its lines unchanged since ``before`` was taken
+    (reused as they are, not rebuilt)."""
+    after = InvoiceOut.of(invoice, [], now=ctx.now(invoice.test_clock_id)).model_dump(mode="json")
+    after["line_items"] = before["line_items"]
+    return after
+
+
+def emit(ctx: Context, invoice: Invoice, event_type: str) -> None:
     """Record ``event_type`` with the invoice's snapshot (lines included)."""
-    if snapshot is None:
-        ctx.session.flush()
-        snapshot = out(ctx, invoice)
-    emit_all(ctx, [(invoice, event_type, snapshot)])
+    ctx.session.flush()
+    emit_all(ctx, [(invoice, event_type, snapshots(ctx, [invoice])[0])])
 
 
-def emit_all(ctx: Context, events: Sequence[tuple[Invoice, str, InvoiceOut]]) -> None:
+def emit_all(ctx: Context, events: Sequence[tuple[Invoice, str, Snapshot]]) -> None:
     """Record each (invoice, event type, snapshot), in order, in one statement."""
     record_events(
         ctx,
         [
             NewEvent(
                 event_type,
-                snapshot.model_dump(mode="json"),
+                snapshot,
                 customer_id=invoice.customer_id,
                 test_clock_id=invoice.test_clock_id,
             )

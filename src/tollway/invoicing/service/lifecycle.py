@@ -19,8 +19,8 @@ from tollway.invoicing.events import (
 from tollway.invoicing.models import Invoice
 from tollway.invoicing.numbering import invoice_number
 from tollway.invoicing.repository import InvoiceRepository
-from tollway.invoicing.schemas import InvoiceOut, LineFields
-from tollway.invoicing.service.common import emit, emit_all, load, outputs
+from tollway.invoicing.schemas import LineFields
+from tollway.invoicing.service.common import Snapshot, emit, emit_all, load, snapshots
 from tollway.invoicing.settings import invoicing_settings
 from tollway.invoicing.totals import amount_due
 from tollway.kernel.access import require_full_access
@@ -48,7 +48,7 @@ def finalize_invoices(
     for those with nothing left to pay. The events' snapshots use ``lines`` (by
     invoice id) when given, else read them."""
     issue(ctx, invoices)
-    emit_all(ctx, issued_events(ctx, invoices, lines))
+    emit_all(ctx, issued_events(invoices, snapshots(ctx, invoices, lines)))
 
 
 def issue(ctx: Context, invoices: Sequence[Invoice]) -> None:
@@ -90,14 +90,12 @@ def issue(ctx: Context, invoices: Sequence[Invoice]) -> None:
 
 
 def issued_events(
-    ctx: Context,
-    invoices: Sequence[Invoice],
-    lines: Mapping[str, Sequence[LineFields]] | None = None,
-) -> list[tuple[Invoice, str, InvoiceOut]]:
-    """The events of issued invoices, with their snapshots: ``invoice.finalized``, then
-    ``invoice.paid`` for those with nothing left to pay."""
+    invoices: Sequence[Invoice], data: Sequence[Snapshot]
+) -> list[tuple[Invoice, str, Snapshot]]:
+    """The events of issued invoices with their snapshots ``data``:
+    ``invoice.finalized``, then ``invoice.paid`` for those with nothing left to pay."""
     events = []
-    for invoice, snapshot in zip(invoices, outputs(ctx, invoices, lines), strict=True):
+    for invoice, snapshot in zip(invoices, data, strict=True):
         events.append((invoice, INVOICE_FINALIZED, snapshot))
         if invoice.status == states.PAID:
             events.append((invoice, INVOICE_PAID, snapshot))
@@ -237,4 +235,5 @@ def notify_overdue(ctx: Context, invoice_ids: Sequence[str], due_date: datetime)
         and i.due_date == due_date
         and ctx.now(i.test_clock_id) >= due_date
     ]
-    emit_all(ctx, [(i, INVOICE_OVERDUE, s) for i, s in zip(late, outputs(ctx, late), strict=True)])
+    data = snapshots(ctx, late)
+    emit_all(ctx, [(i, INVOICE_OVERDUE, s) for i, s in zip(late, data, strict=True)])
