@@ -15,23 +15,34 @@ waits for the WAL flush, which ``SELECT 1`` never does).
 ``quotas.check_http`` / ``quotas.consume_http``: ``POST .../check`` and ``.../consume``
 through Starlette's ``TestClient`` (in-process ASGI, no sockets). The baseline is a
 bare authenticated ``GET /v1/customers/{id}``.
+
+``quotas.check_served`` / ``quotas.consume_served``: the same requests to a real
+uvicorn server in another process, on loopback, set up as ``tollway serve`` runs it
+(:func:`tollway.cli.main.uvicorn_options`, no job worker), from an ``httpx`` client
+keeping its connection open; same baseline, on that server.
 """
 
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
+import socket
 import statistics
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from benchmarks.harness import Benchmark, Database, Figure, Stopwatch
 from tollway.api import create_app
 from tollway.catalog import MetricCreate, PlanCreate, create_metric, create_plan
+from tollway.cli.main import serve_app
 from tollway.customers import CustomerCreate, create_customer
 from tollway.kernel.clock import FixedClock
 from tollway.kernel.context import Context
@@ -159,34 +170,91 @@ def _in_process(db: Database, operation: str) -> Figure:
     return figure
 
 
+class _Client(Protocol):
+    """What the samples need of a client: httpx's, or Starlette's ``TestClient``."""
+
+    def get(self, url: str) -> Any: ...
+    def post(self, url: str, *, json: Any) -> Any: ...
+
+
+def _http_samples(client: _Client, operation: str) -> tuple[list[float], list[float]]:
+    """Latencies of the bare ``GET`` (baseline), then of the quota calls."""
+
+    def bare(i: int) -> object:
+        response = client.get("/v1/customers/acme")
+        assert response.status_code == 200
+        return response
+
+    def call(i: int) -> object:
+        path = f"/v1/customers/acme/quotas/api_calls/{operation}"
+        body: dict[str, Any] = {"quantity": 1}
+        if operation == "consume":
+            body["event_id"] = f"http-{i}"
+        response = client.post(path, json=body)
+        assert response.status_code == 200, response.text
+        return response
+
+    return _time(bare), _time(call)
+
+
 def _http(db: Database, operation: str) -> Figure:
     clock = FixedClock(NOW)
     _setup(db, clock)
-    app = create_app(Settings(database_url=db.url, api_key=KEY), clock=clock)  # type: ignore[arg-type]
+    app = create_app(Settings(database_url=db.url, api_key=KEY), clock=clock)
     gc.collect()
     gc.freeze()  # as `tollway serve` does after building the app
     with TestClient(app, headers={"Authorization": f"Bearer {KEY}"}) as client:
-
-        def bare(i: int) -> object:
-            response = client.get("/v1/customers/acme")
-            assert response.status_code == 200
-            return response
-
-        def call(i: int) -> object:
-            path = f"/v1/customers/acme/quotas/api_calls/{operation}"
-            body: dict[str, Any] = {"quantity": 1}
-            if operation == "consume":
-                body["event_id"] = f"http-{i}"
-            response = client.post(path, json=body)
-            assert response.status_code == 200, response.text
-            return response
-
-        baseline = _time(bare)
-        measured = _time(call)
+        baseline, measured = _http_samples(client, operation)
     return {
         **_figure(measured, baseline, "a bare authenticated GET /v1/customers/{id}", 5.0),
         "operation": f"POST /v1/customers/{{id}}/quotas/{{metric}}/{operation}",
         "transport": "TestClient (in-process ASGI)",
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _serve(url: str, port: int) -> None:
+    """The child process: ``tollway serve`` without its worker, at ``NOW``; its
+    output (an access log line per request) goes to ``/dev/null``."""
+    with open(os.devnull, "w") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+    settings = Settings(database_url=url, api_key=KEY)
+    serve_app(settings, host="127.0.0.1", port=port, worker=False, clock=FixedClock(NOW))
+
+
+def _served(db: Database, operation: str) -> Figure:
+    _setup(db, FixedClock(NOW))
+    port = _free_port()
+    server = multiprocessing.get_context("spawn").Process(
+        target=_serve, args=(db.url, port), daemon=True
+    )
+    server.start()
+    headers = {"Authorization": f"Bearer {KEY}"}
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    client.get("/v1/customers/acme")
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline or not server.is_alive():
+                        raise
+                    time.sleep(0.1)
+            baseline, measured = _http_samples(client, operation)
+    finally:
+        server.terminate()
+        server.join(10)
+    return {
+        **_figure(measured, baseline, "a bare authenticated GET /v1/customers/{id}", 5.0),
+        "operation": f"POST /v1/customers/{{id}}/quotas/{{metric}}/{operation}",
+        "transport": "uvicorn in another process, loopback, one kept-alive connection",
     }
 
 
@@ -195,4 +263,6 @@ BENCHMARKS = [
     Benchmark("quotas.consume", lambda db: _in_process(db, "consume")),
     Benchmark("quotas.check_http", lambda db: _http(db, "check")),
     Benchmark("quotas.consume_http", lambda db: _http(db, "consume")),
+    Benchmark("quotas.check_served", lambda db: _served(db, "check")),
+    Benchmark("quotas.consume_served", lambda db: _served(db, "consume")),
 ]

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from tollway import auth
-from tollway.kernel.clock import SystemClock
+from tollway.kernel.clock import Clock, SystemClock
 from tollway.kernel.context import Context
 from tollway.kernel.db import make_engine, make_session_factory, unit_of_work
 from tollway.kernel.errors import TollwayError
@@ -91,10 +91,14 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     with _cli_errors():
         _migrate(settings)
         _ensure_first_key(settings)
-    _serve(settings, host=host, port=port, worker=not no_worker)
+    serve_app(settings, host=host, port=port, worker=not no_worker)
 
 
-def _serve(settings: Settings, *, host: str, port: int, worker: bool) -> None:
+def serve_app(
+    settings: Settings, *, host: str, port: int, worker: bool, clock: Clock | None = None
+) -> None:
+    """Serve the API with uvicorn until stopped (and the job worker, with ``worker``);
+    ``clock`` replaces the system clock (benchmarks serve a fixed instant)."""
     import gc
 
     import uvicorn
@@ -102,7 +106,7 @@ def _serve(settings: Settings, *, host: str, port: int, worker: bool) -> None:
     from tollway.api import create_app
     from tollway.jobs import Worker
 
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     # Everything loaded so far lives as long as the process: keep it out of the cyclic
     # GC's scans, which otherwise dominate large usage batches (docs/benchmarks.md).
     gc.collect()
@@ -216,7 +220,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         f"http://{host}:{port}/v1/plans"
     )
     if not no_serve:
-        _serve(settings, host=host, port=port, worker=True)
+        serve_app(settings, host=host, port=port, worker=True)
 
 
 def _display_url(url: str) -> str:
