@@ -8,6 +8,7 @@ from sqlalchemy import Select, select
 
 from tollway.customers.models import Customer
 from tollway.kernel.context import Context
+from tollway.kernel.db import among
 from tollway.kernel.pagination import Page, PageRequest, paginate
 
 
@@ -31,7 +32,7 @@ class CustomerRepository:
         found: dict[str, Customer] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            stmt = self._readable().where(Customer.external_id.in_(chunk))
+            stmt = self._readable().where(among(self.ctx.session, Customer.external_id, chunk))
             found.update((c.external_id, c) for c in self.ctx.session.scalars(stmt))
         return found
 

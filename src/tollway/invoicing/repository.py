@@ -18,7 +18,7 @@ from tollway.invoicing.models import (
     InvoiceSequence,
 )
 from tollway.kernel.context import Context
-from tollway.kernel.db import conflict_insert, insert_new_rows, insert_rows
+from tollway.kernel.db import among, conflict_insert, insert_new_rows, insert_rows
 from tollway.kernel.ids import new_id
 from tollway.kernel.pagination import Page, PageRequest, paginate
 
@@ -53,7 +53,11 @@ class InvoiceRepository:
 
     def by_ids(self, invoice_ids: Sequence[str]) -> list[Invoice]:
         """The invoices among ``invoice_ids``, in id order."""
-        stmt = self._readable().where(Invoice.id.in_(list(invoice_ids))).order_by(Invoice.id)
+        stmt = (
+            self._readable()
+            .where(among(self.ctx.session, Invoice.id, invoice_ids))
+            .order_by(Invoice.id)
+        )
         return list(self.ctx.session.scalars(stmt))
 
     def for_customer(self, customer_id: str, page: PageRequest) -> Page[Invoice]:
@@ -85,7 +89,7 @@ class InvoiceRepository:
             select(InvoiceLine)
             .where(
                 InvoiceLine.product_id == self.ctx.product_id,
-                InvoiceLine.invoice_id.in_(list(invoice_ids)),
+                among(self.ctx.session, InvoiceLine.invoice_id, invoice_ids),
             )
             .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
         )
@@ -157,7 +161,7 @@ class InvoiceRepository:
             select(BilledPeriod.subscription_id, func.max(BilledPeriod.period_end))
             .where(
                 BilledPeriod.product_id == self.ctx.product_id,
-                BilledPeriod.subscription_id.in_(list(subscription_ids)),
+                among(self.ctx.session, BilledPeriod.subscription_id, subscription_ids),
                 BilledPeriod.kind == "usage",
             )
             .group_by(BilledPeriod.subscription_id)

@@ -45,7 +45,7 @@ from tollway.jobs.registry import Handler, Periodic, Registry
 from tollway.jobs.runner import backoff, error_text
 from tollway.kernel.clock import Clock, FixedClock, TestClock
 from tollway.kernel.context import Context
-from tollway.kernel.db import insert_new_rows, unit_of_work
+from tollway.kernel.db import among, insert_new_rows, unit_of_work
 from tollway.kernel.ids import new_id, time_floor
 from tollway.kernel.jobs import DONE as JOB_DONE
 from tollway.kernel.jobs import Job, enqueue
@@ -280,7 +280,9 @@ def _claim_all(
     if held:
         for receipt in session.scalars(
             select(EventReceipt)
-            .where(EventReceipt.consumer == consumer.name, EventReceipt.event_id.in_(held))
+            .where(
+                EventReceipt.consumer == consumer.name, among(session, EventReceipt.event_id, held)
+            )
             .with_for_update()
             .execution_options(populate_existing=True)
         ):
@@ -327,7 +329,9 @@ def _handle_batch(session: Session, consumer: Consumer, event_ids: list[str], cl
     another relayer handled are skipped); a batch that fails goes event by event
     instead."""
     assert consumer.batch_handler is not None
-    events = session.scalars(select(Event).where(Event.id.in_(event_ids)).order_by(Event.id))
+    events = session.scalars(
+        select(Event).where(among(session, Event.id, event_ids)).order_by(Event.id)
+    )
     by_product: dict[str, list[Event]] = {}
     for event in events:
         by_product.setdefault(event.product_id, []).append(event)

@@ -10,26 +10,29 @@ payment provider) commits what it did so far and waits with no transaction open.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     DateTime,
     Engine,
     MetaData,
     String,
     Table,
+    any_,
     create_engine,
     event,
     insert,
+    literal,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import QueuePool, StaticPool
@@ -162,6 +165,17 @@ def insert_new_rows(
         values = [row[column.name] for row in rows]
         params[f"c{i}"] = values if process is None else [process(v) for v in values]
     return list(session.scalars(text(sql).columns(target), params))
+
+
+def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``, one parameter
+    however many values: the statement's text stays short and the same, so psycopg
+    keeps its parse (it caches only statements up to 4 kB) and adapts one array
+    instead of a parameter per value."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(ColumnElement[bool], column == any_(literal(values, ARRAY(column.type))))
+    return cast(ColumnElement[bool], column.in_(values))
 
 
 def conflict_insert(session: Session, model: type[Any]) -> Any:

@@ -10,6 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from tollway.kernel.context import Context
+from tollway.kernel.db import among
 from tollway.ledger.models import CreditAlert, CreditEntry, CreditGrant
 
 S = TypeVar("S", bound=Select[Any])
@@ -69,7 +70,7 @@ class LedgerRepository:
     ) -> list[CreditGrant]:
         """:meth:`grants` of several customers in one query, oldest first."""
         stmt = self._scoped(select(CreditGrant), CreditGrant).where(
-            CreditGrant.customer_id.in_(sorted(set(customer_ids)))
+            among(self.ctx.session, CreditGrant.customer_id, sorted(set(customer_ids)))
         )
         if currency is not None:
             stmt = stmt.where(CreditGrant.currency == currency)
@@ -103,7 +104,7 @@ class LedgerRepository:
         if not grant_ids:
             return []
         stmt = self._scoped(select(CreditEntry), CreditEntry).where(
-            CreditEntry.grant_id.in_(list(grant_ids))
+            among(self.ctx.session, CreditEntry.grant_id, grant_ids)
         )
         return list(self.ctx.session.scalars(stmt.order_by(CreditEntry.id)))
 
@@ -120,7 +121,7 @@ class LedgerRepository:
     def entries_of_invoices(self, invoice_ids: Collection[str]) -> list[CreditEntry]:
         """The entries of the given invoices, oldest first."""
         stmt = self._scoped(select(CreditEntry), CreditEntry).where(
-            CreditEntry.invoice_id.in_(sorted(set(invoice_ids)))
+            among(self.ctx.session, CreditEntry.invoice_id, sorted(set(invoice_ids)))
         )
         return list(self.ctx.session.scalars(stmt.order_by(CreditEntry.id)))
 

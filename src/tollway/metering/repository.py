@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from tollway.kernel.context import Context
-from tollway.kernel.db import json_dumps
+from tollway.kernel.db import among, json_dumps
 from tollway.kernel.pagination import Page, PageRequest, paginate
 from tollway.metering.aggregation import Cell, exact, to_decimal
 from tollway.metering.models import (
@@ -519,7 +519,7 @@ class UsageRepository:
             return {}
         where: list[Any] = [
             UsageRollup.product_id == self.ctx.product_id,
-            UsageRollup.customer_id.in_(sorted(set(customer_ids))),
+            among(self.ctx.session, UsageRollup.customer_id, sorted(set(customer_ids))),
             UsageRollup.metric_code.in_(metric_codes),
             UsageRollup.hour >= start,
             UsageRollup.hour < end,

@@ -8,6 +8,7 @@ from sqlalchemy import Select, case, select, update
 
 from tollway.customers import Customer
 from tollway.kernel.context import Context
+from tollway.kernel.db import among
 from tollway.kernel.pagination import Page, PageRequest, paginate
 from tollway.subscriptions.models import (
     RetentionOffer,
@@ -88,7 +89,9 @@ class SubscriptionRepository:
         return list(self.ctx.session.scalars(stmt.order_by(SubscriptionCharge.id)))
 
     def by_ids(self, subscription_ids: Iterable[str]) -> list[Subscription]:
-        stmt = self._readable().where(Subscription.id.in_(sorted(set(subscription_ids))))
+        stmt = self._readable().where(
+            among(self.ctx.session, Subscription.id, sorted(set(subscription_ids)))
+        )
         return list(self.ctx.session.scalars(stmt))
 
     def uninvoiced_for_update(self, *customer_ids: str) -> list[SubscriptionCharge]:
@@ -98,7 +101,7 @@ class SubscriptionRepository:
             select(SubscriptionCharge)
             .where(
                 SubscriptionCharge.product_id == self.ctx.product_id,
-                SubscriptionCharge.customer_id.in_(sorted(set(customer_ids))),
+                among(self.ctx.session, SubscriptionCharge.customer_id, sorted(set(customer_ids))),
                 SubscriptionCharge.invoice_id.is_(None),
             )
             .order_by(SubscriptionCharge.id)
@@ -117,7 +120,7 @@ class SubscriptionRepository:
             update(SubscriptionCharge)
             .where(
                 SubscriptionCharge.product_id == self.ctx.product_id,
-                SubscriptionCharge.id.in_(sorted(invoice_of)),
+                among(self.ctx.session, SubscriptionCharge.id, sorted(invoice_of)),
                 SubscriptionCharge.invoice_id.is_(None),
             )
             .values(invoice_id=case(dict(invoice_of), value=SubscriptionCharge.id))
