@@ -99,7 +99,7 @@ def save(
     created = snapshots(ctx, invoices, {draft.id: draft.lines for draft in drafts})
     events = [(i, INVOICE_CREATED, s) for i, s in zip(invoices, created, strict=True)]
     if finalize:
-        issue(ctx, invoices)
+        issue(ctx, invoices, [draft.customer for draft in drafts])
         issued = [resnapshot(ctx, i, s) for i, s in zip(invoices, created, strict=True)]
         events += issued_events(invoices, issued)
     rows = [row for draft in drafts for row in line_rows(ctx, draft.id, draft.lines)]

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from tollway.customers import find_customers, get_customer_by_id
+from tollway.customers import Customer, find_customers, get_customer_by_id
 from tollway.invoicing import states
 from tollway.invoicing.events import (
     INVOICE_FINALIZED,
@@ -51,12 +51,15 @@ def finalize_invoices(
     emit_all(ctx, issued_events(invoices, snapshots(ctx, invoices, lines)))
 
 
-def issue(ctx: Context, invoices: Sequence[Invoice]) -> None:
+def issue(
+    ctx: Context, invoices: Sequence[Invoice], customers: Sequence[Customer] | None = None
+) -> None:
     """Numbers (one reservation per UTC year of issue for all of them), due dates (net
     terms in days on the customer's clock, same local time of day), credits applied,
     status ``open``, or ``paid`` with nothing left to pay. An open one gets its
     overdue check at its due date. The invoices may be stored drafts (updated at the
-    flush) or not stored yet (then written issued, with no update)."""
+    flush) or not stored yet (then written issued, with no update). ``customers``:
+    the invoices' customers when the caller holds them (else read)."""
     settings = invoicing_settings(ctx)
     repo = InvoiceRepository(ctx)
     by_year: dict[int, list[Invoice]] = defaultdict(list)
@@ -70,10 +73,9 @@ def issue(ctx: Context, invoices: Sequence[Invoice]) -> None:
                 settings.number_prefix, year, last - len(group) + 1 + offset
             )
     applied = _settle_with_balance(ctx, invoices)
-    zones = {
-        c.id: c.timezone
-        for c in find_customers(ctx, {i.customer_external_id for i in invoices}).values()
-    }
+    if customers is None:
+        customers = list(find_customers(ctx, {i.customer_external_id for i in invoices}).values())
+    zones = {c.id: c.timezone for c in customers}
     for invoice in invoices:  # set after the ledger's reads: one batched UPDATE at the flush
         now = ctx.now(invoice.test_clock_id)
         invoice.credits_applied = applied.get(invoice.id, invoice.credits_applied)
