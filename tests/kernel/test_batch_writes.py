@@ -1,0 +1,116 @@
+"""Batch writes and reads of ``tollway.kernel.db``: ``insert_rows`` (``COPY`` on
+PostgreSQL from ``COPY_FROM`` rows), ``insert_new_rows`` (arrays through ``unnest``
+on PostgreSQL) and ``among`` (``= ANY`` on PostgreSQL). Each must store and find
+exactly what ``executemany`` and ``IN`` do, on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tollway.kernel.context import Context
+from tollway.kernel.db import COPY_FROM, among, insert_new_rows, insert_rows
+from tollway.kernel.outbox import Event
+from tollway.kernel.relay import DONE, EventReceipt
+
+AT = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+AWKWARD = "tab\there, newline\nthere, backslash \\ and quote ' \" and ünïcode €"
+
+
+def _events(ctx: Context, count: int, prefix: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"{prefix}{i:05d}",
+            "product_id": ctx.product_id,
+            "type": "invoice.created" if i % 2 else AWKWARD,
+            "customer_id": None if i % 3 else f"cus_{i}",
+            "data": {"n": i, "amount": "12.50", "text": AWKWARD, "lines": [{"q": None}]},
+            "created_at": AT + timedelta(microseconds=i),
+        }
+        for i in range(count)
+    ]
+
+
+def _stored(ctx: Context, prefix: str) -> list[dict[str, Any]]:
+    found = ctx.session.scalars(
+        select(Event).where(Event.id.startswith(prefix)).order_by(Event.id)
+    ).all()
+    return [
+        {
+            "id": e.id,
+            "product_id": e.product_id,
+            "type": e.type,
+            "customer_id": e.customer_id,
+            "data": e.data,
+            "created_at": e.created_at,
+        }
+        for e in found
+    ]
+
+
+@pytest.mark.parametrize("count", [COPY_FROM - 1, COPY_FROM, 3 * COPY_FROM + 7])
+def test_insert_rows_stores_every_value_as_given(ctx: Context, count: int) -> None:
+    rows = _events(ctx, count, "evt_batch")
+    insert_rows(ctx.session, Event, rows)
+    ctx.session.expire_all()
+    assert _stored(ctx, "evt_batch") == rows
+
+
+def test_insert_rows_of_nothing_writes_nothing(ctx: Context) -> None:
+    insert_rows(ctx.session, Event, [])
+    assert _stored(ctx, "evt_") == []
+
+
+def _receipts(ctx: Context, event_ids: list[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"rcpt_{event_id}",
+            "product_id": ctx.product_id,
+            "event_id": event_id,
+            "consumer": "billing",
+            "status": DONE,
+            "attempts": 1,
+            "last_error": None,
+            "next_attempt_at": None,
+            "created_at": AT,
+            "updated_at": AT,
+        }
+        for event_id in event_ids
+    ]
+
+
+def test_insert_new_rows_skips_taken_keys_and_returns_the_new_ones(ctx: Context) -> None:
+    insert_rows(ctx.session, Event, _events(ctx, 120, "evt_key"))
+    first = [f"evt_key{i:05d}" for i in range(0, 80)]
+    second = [f"evt_key{i:05d}" for i in range(60, 120)]
+    key = ("consumer", "event_id")
+
+    written = insert_new_rows(
+        ctx.session, EventReceipt, _receipts(ctx, first), key=key, returning="event_id"
+    )
+    again = [{**row, "id": "x" + row["id"]} for row in _receipts(ctx, second)]
+    written_again = insert_new_rows(ctx.session, EventReceipt, again, key=key, returning="event_id")
+
+    assert sorted(written) == first
+    assert sorted(written_again) == second[20:]  # 60..79 had receipts already
+    stored = ctx.session.scalars(select(EventReceipt).order_by(EventReceipt.event_id)).all()
+    assert [r.event_id for r in stored] == [f"evt_key{i:05d}" for i in range(120)]
+    assert {r.id for r in stored if r.event_id == "evt_key00070"} == {"rcpt_evt_key00070"}
+    assert {(r.status, r.attempts, r.next_attempt_at, r.created_at) for r in stored} == {
+        (DONE, 1, None, AT)
+    }
+    assert insert_new_rows(ctx.session, EventReceipt, [], key=key, returning="event_id") == []
+
+
+@pytest.mark.parametrize("size", [0, 1, 250])
+def test_among_finds_exactly_the_values_given(ctx: Context, size: int) -> None:
+    insert_rows(ctx.session, Event, _events(ctx, 300, "evt_among"))
+    wanted = [f"evt_among{i:05d}" for i in range(0, 2 * size, 2)] + ["evt_absent"]
+    found = ctx.session.scalars(
+        select(Event.id).where(among(ctx.session, Event.id, wanted)).order_by(Event.id)
+    ).all()
+    # even ids from 0 up to 2 * size, of which only those below 300 exist
+    assert found == [f"evt_among{i:05d}" for i in range(0, min(2 * size, 300), 2)]
