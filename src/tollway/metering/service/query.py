@@ -161,6 +161,7 @@ def usage_totals(
     if additive and whole_start < whole_end:
         summaries = repo.hour_totals([c.id for c in customers], additive, whole_start, whole_end)
     found: dict[str, dict[str, Decimal]] = {}
+    on_the_hour = not _edges(start, end)
     for customer in customers:
         edge_events = _edge_events(repo, customer, [m.code for m in metrics], start, end)
         totals = found[customer.id] = {}
@@ -173,6 +174,10 @@ def usage_totals(
                     if summary is None
                     else [("", whole_start, Cell.summary(whole_start, *summary))]
                 )
+                if on_the_hour:  # the summary is all there is: no edge, no group to split
+                    groups = [Series({}, [(hour, cell)]) for _, hour, cell in whole]
+                    totals[metric.code] = reduce(metric.aggregation, groups, [], [(start, end)])[0]
+                    continue
             series, distinct = _read(
                 ctx,
                 customer,
