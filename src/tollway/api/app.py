@@ -68,6 +68,16 @@ def create_app(
 ) -> FastAPI:
     """A Tollway API over an already migrated database (``tollway migrate``)."""
     settings = settings or get_settings()
+    app = application(test_mode=settings.test_mode)
+    app.state.tollway = app_state(settings, clock=clock, registry=registry)
+    return app
+
+
+def app_state(
+    settings: Settings, *, clock: Clock | None = None, registry: Registry | None = None
+) -> AppState:
+    """What the routes serve from: the database (its default product ensured), the
+    clock and the job registry."""
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
@@ -75,20 +85,7 @@ def create_app(
         product = ensure_product(
             session, code=settings.default_product_code, name="Default product", clock=clock
         )
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
-
-    app = FastAPI(
-        title="Tollway",
-        version=__version__,
-        lifespan=lifespan,
-        description="Billing engine for SaaS: plans, subscriptions, metering, quotas, "
-        "credits, invoices, payments and signed webhooks.",
-    )
-    app.state.tollway = AppState(
+    return AppState(
         settings=settings,
         engine=engine,
         session_factory=factory,
@@ -97,12 +94,31 @@ def create_app(
         registry=registry or default_registry(settings),
         default_product_id=product.id,
     )
+
+
+def application(*, test_mode: bool) -> FastAPI:
+    """The routes, without state: ``app.state.tollway`` (an :class:`AppState`) must be
+    set before it serves. The test clock routes are there in ``test_mode`` only. On
+    shutdown the state's engine is disposed."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.tollway.engine.dispose()
+
+    app = FastAPI(
+        title="Tollway",
+        version=__version__,
+        lifespan=lifespan,
+        description="Billing engine for SaaS: plans, subscriptions, metering, quotas, "
+        "credits, invoices, payments and signed webhooks.",
+    )
     problems.install(app)
 
     v1 = APIRouter(prefix="/v1", dependencies=[IdempotencyDep])
     for router in _V1_ROUTERS:
         v1.include_router(router)
-    if settings.test_mode:
+    if test_mode:
         v1.include_router(test_clocks.router)
     app.include_router(v1)
     inbound = APIRouter(prefix="/v1")  # providers authenticate by signature, not API key
