@@ -8,8 +8,8 @@ then calls the handler: both commit together, or neither does. Hence:
 - a crash mid-relay loses nothing: an event without a receipt is offered again;
 - nothing committed is repeated: the receipt is there, and the next pass skips it;
 - two relayers never both handle one event: on PostgreSQL the second insert of a
-  receipt waits for the first transaction and then fails on the unique key (the
-  event is skipped); SQLite runs one writer at a time;
+  receipt waits for the first transaction and then, the key taken, inserts nothing
+  (the event is skipped); SQLite runs one writer at a time;
 - a handler that raises has its writes rolled back; a ``failed`` receipt records
   the error and the event is offered again after a backoff, ``dead`` after the
   consumer's ``max_attempts``.

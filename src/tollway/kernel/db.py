@@ -10,7 +10,7 @@ payment provider) commits what it did so far and waits with no transaction open.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    Column,
     ColumnElement,
     DateTime,
     Engine,
@@ -112,18 +113,33 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
     if dialect.name != "postgresql" or len(rows) < COPY_FROM:
         session.execute(insert(table), rows)
         return
-    columns = [c for c in table.columns if c.name in rows[0]]
-    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
-    names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
+    bound = _bound_columns(table, dialect, rows[0])
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(c.name) for c, _ in bound)
     raw: Any = session.connection().connection.dbapi_connection
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy,
+    ):
         for row in rows:
-            copy.write_row(
-                [
-                    row[c.name] if process is None else process(row[c.name])
-                    for c, process in zip(columns, processors, strict=True)
-                ]
-            )
+            copy.write_row([bind(row[c.name]) for c, bind in bound])
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _bound_columns(
+    table: Table, dialect: Dialect, row: dict[str, Any]
+) -> list[tuple[Column[Any], Callable[[Any], Any]]]:
+    """The columns of ``table`` that ``row`` has, each with what turns a value into
+    the one the driver takes (the column type's bind processing), for statements
+    written by hand."""
+    return [
+        (c, c.type.dialect_impl(dialect).bind_processor(dialect) or _as_is)
+        for c in table.columns
+        if c.name in row
+    ]
 
 
 def insert_new_rows(
@@ -148,22 +164,18 @@ def insert_new_rows(
     if dialect.name != "postgresql":
         stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key))
         return list(session.scalars(stmt.returning(target), rows))
-    columns = [c for c in table.columns if c.name in rows[0]]
+    bound = _bound_columns(table, dialect, rows[0])
     quote = dialect.identifier_preparer.quote
     arrays = ", ".join(
-        f"CAST(:c{i} AS {c.type.compile(dialect=dialect)}[])" for i, c in enumerate(columns)
+        f"CAST(:c{i} AS {c.type.compile(dialect=dialect)}[])" for i, (c, _) in enumerate(bound)
     )
     sql = (
-        f"INSERT INTO {table.name} ({', '.join(quote(c.name) for c in columns)}) "  # noqa: S608
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c, _ in bound)}) "  # noqa: S608
         f"SELECT * FROM unnest({arrays}) "
         f"ON CONFLICT ({', '.join(quote(k) for k in key)}) DO NOTHING "
         f"RETURNING {quote(returning)}"
     )
-    params = {}
-    for i, column in enumerate(columns):
-        process = column.type.dialect_impl(dialect).bind_processor(dialect)
-        values = [row[column.name] for row in rows]
-        params[f"c{i}"] = values if process is None else [process(v) for v in values]
+    params = {f"c{i}": [bind(row[c.name]) for row in rows] for i, (c, bind) in enumerate(bound)}
     return list(session.scalars(text(sql).columns(target), params))
 
 
