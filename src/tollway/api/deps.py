@@ -1,4 +1,7 @@
-"""Request dependencies: app state, the authenticated principal, the service context."""
+"""Request dependencies: app state, the authenticated principal, the service context.
+
+Those that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency on the
+thread pool, a hop that costs more than the dependency itself."""
 
 from __future__ import annotations
 
@@ -7,21 +10,22 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from tollway.api.state import AppState
-from tollway.auth import Principal, authenticate
+from tollway.auth import Principal, authenticate, env_principal
 from tollway.kernel.context import Context
 from tollway.kernel.pagination import MAX_LIMIT, PageRequest
 
 _bearer = HTTPBearer(auto_error=False, description="A secret key (sk_...) or customer key (ck_...)")
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.tollway
     return state
 
 
-def get_session(request: Request) -> Session:
+async def get_session(request: Request) -> Session:
     session: Session = request.state.session
     return session
 
@@ -30,23 +34,28 @@ AppStateDep = Annotated[AppState, Depends(get_state)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_principal(
+async def get_principal(
     state: AppStateDep,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller, from ``Authorization: Bearer <key>``; 401 otherwise."""
+    """The caller, from ``Authorization: Bearer <key>``; 401 otherwise. Only a stored
+    key is looked up (on the thread pool); the environment's key needs no read."""
     env_key = state.settings.api_key.get_secret_value() if state.settings.api_key else None
     token = credentials.credentials if credentials else None
-    return authenticate(
-        session, token, env_key=env_key, default_product_id=state.default_product_id
+    if token:
+        found = env_principal(token, env_key=env_key, default_product_id=state.default_product_id)
+        if found is not None:
+            return found
+    return await run_in_threadpool(
+        authenticate, session, token, env_key=env_key, default_product_id=state.default_product_id
     )
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_context(state: AppStateDep, session: SessionDep, principal: PrincipalDep) -> Context:
+async def get_context(state: AppStateDep, session: SessionDep, principal: PrincipalDep) -> Context:
     """The service context of this request."""
     return Context(
         session=session,
@@ -60,7 +69,7 @@ def get_context(state: AppStateDep, session: SessionDep, principal: PrincipalDep
 Ctx = Annotated[Context, Depends(get_context)]
 
 
-def get_page(
+async def get_page(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
     starting_after: Annotated[str | None, Query(max_length=64)] = None,
 ) -> PageRequest:

@@ -108,6 +108,44 @@ def _refuse_nul(request: Request, body: bytes) -> None:
 IdempotencyDep = Depends(idempotency_guard)
 
 
+def _commit_and_close(session: Session) -> None:
+    """One hop to the thread pool ends the transaction and gives the connection back."""
+    try:
+        session.commit()
+    finally:
+        session.close()
+
+
+async def _respond(
+    endpoint: Callable[[Request], Coroutine[Any, Any, Response]],
+    request: Request,
+    session: Session,
+) -> tuple[Response, bool]:
+    """The endpoint's response and whether to commit: a replayed key's stored response
+    commits nothing. A response to a POST with a key is stored under it, in the
+    transaction about to commit."""
+    try:
+        response = await endpoint(request)
+    except Replay as replay:
+        return _replay(replay.stored), False
+    pending: PendingKey | None = request.state.idempotency
+    if pending is not None and response.status_code < 400:
+        if committed_early(session):
+            # The key's lock ended with the early commit: a request with the same key
+            # may have answered meanwhile.
+            earlier = await run_in_threadpool(_lookup, session, pending.scope, pending.fingerprint)
+            if earlier is not None:
+                return _replay(earlier), False
+        stored = StoredResponse(
+            response.status_code,
+            response.headers.get("content-type", "application/json"),
+            _stored_body(response, request.state.redact),
+        )
+        now = request.app.state.tollway.clock.now()
+        save_response(session, pending.scope, pending.fingerprint, stored, now)
+    return response, True
+
+
 class UnitOfWorkRoute(APIRoute):
     """An API route whose request is one database transaction."""
 
@@ -131,37 +169,15 @@ class UnitOfWorkRoute(APIRoute):
             request.state.idempotency = None
             request.state.redact = ()
             try:
-                try:
-                    response = await endpoint(request)
-                except Replay as replay:
-                    await run_in_threadpool(session.rollback)
-                    return _replay(replay.stored)
-                pending: PendingKey | None = request.state.idempotency
-                if pending is not None and response.status_code < 400:
-                    if committed_early(session):
-                        # The key's lock ended with the early commit: a request with
-                        # the same key may have answered meanwhile.
-                        earlier = await run_in_threadpool(
-                            _lookup, session, pending.scope, pending.fingerprint
-                        )
-                        if earlier is not None:
-                            await run_in_threadpool(session.rollback)
-                            return _replay(earlier)
-                    stored = StoredResponse(
-                        response.status_code,
-                        response.headers.get("content-type", "application/json"),
-                        _stored_body(response, request.state.redact),
-                    )
-                    save_response(
-                        session, pending.scope, pending.fingerprint, stored, state.clock.now()
-                    )
-                await run_in_threadpool(session.commit)
-                return response
+                response, commit = await _respond(endpoint, request, session)
             except BaseException:
-                await run_in_threadpool(session.rollback)
+                await run_in_threadpool(session.close)  # closing rolls back
                 raise
-            finally:
+            if commit:
+                await run_in_threadpool(_commit_and_close, session)
+            else:
                 await run_in_threadpool(session.close)
+            return response
 
         return handle
 

@@ -7,6 +7,7 @@ from tollway.auth.service import (
     authenticate,
     create_customer_key,
     create_secret_key,
+    env_principal,
     has_secret_keys,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "authenticate",
     "create_customer_key",
     "create_secret_key",
+    "env_principal",
     "has_secret_keys",
 ]

@@ -98,14 +98,23 @@ def has_secret_keys(session: Session, product_id: str) -> bool:
     )
 
 
+def env_principal(token: str, *, env_key: str | None, default_product_id: str) -> Principal | None:
+    """The principal of the environment's key when ``token`` is it (no database read),
+    else ``None``."""
+    if env_key and hmac.compare_digest(token.encode(), env_key.encode()):
+        return Principal(product_id=default_product_id, key_id=ENV_KEY_ID)
+    return None
+
+
 def authenticate(
     session: Session, token: str | None, *, env_key: str | None, default_product_id: str
 ) -> Principal:
     """The principal for a bearer ``token`` or :class:`Unauthorized`."""
     if not token:
         raise Unauthorized("missing API key; send 'Authorization: Bearer <key>'")
-    if env_key and hmac.compare_digest(token.encode(), env_key.encode()):
-        return Principal(product_id=default_product_id, key_id=ENV_KEY_ID)
+    principal = env_principal(token, env_key=env_key, default_product_id=default_product_id)
+    if principal is not None:
+        return principal
     record = session.scalar(
         select(ApiKey).where(ApiKey.key_hash == _hash(token), ApiKey.revoked_at.is_(None))
     )
