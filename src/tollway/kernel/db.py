@@ -102,20 +102,29 @@ COPY_FROM = 50
 def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Insert rows (column values) of ``model``'s table at once: no objects, no
     identity map; for batch writes of rows nothing reads back as objects in the same
-    session. One ``executemany`` (the ORM's bulk insert would split the rows by which
-    values are ``None``); on PostgreSQL, from ``COPY_FROM`` rows, one ``COPY``, which
-    neither builds nor parses a statement with a parameter per value."""
+    session. One ``executemany`` of the driver's own statement, each value bound by its
+    column type once (SQLAlchemy's ``executemany`` builds a parameter set per row, and
+    the ORM's bulk insert would split the rows by which values are ``None``); on
+    PostgreSQL, from ``COPY_FROM`` rows, one ``COPY``, which neither builds nor parses
+    a statement with a parameter per value."""
     table = model.__table__
     assert isinstance(table, Table)
     if not rows:
         return
     dialect = session.get_bind().dialect
-    if dialect.name != "postgresql" or len(rows) < COPY_FROM:
+    if dialect.name == "postgresql" and len(rows) < COPY_FROM:
         session.execute(insert(table), rows)
         return
     bound = _bound_columns(table, dialect, rows[0])
     quote = dialect.identifier_preparer.quote
     names = ", ".join(quote(c.name) for c, _ in bound)
+    if dialect.name != "postgresql":
+        marks = ", ".join("?" * len(bound))
+        session.connection().exec_driver_sql(
+            f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})",  # noqa: S608
+            [tuple([bind(row[c.name]) for c, bind in bound]) for row in rows],
+        )
+        return
     raw: Any = session.connection().connection.dbapi_connection
     with (
         raw.cursor() as cursor,
