@@ -6,7 +6,7 @@ of 2999 and two usage charges (``api_calls``: a graduated ``count`` metric;
 services on 2026-01-01; the other N - 1 customers and their subscriptions are
 copies of its rows (set-based ``INSERT ... SELECT``), with a copy of its January
 invoice and lines each (numbered after it). M usage events, spread evenly over
-the customers and over January, and their hourly rollups are written by
+the customers and over January, and their hourly and daily rollups are written by
 set-based SQL as ``benchmarks/metering.py`` does (the dedup keys are not written:
 invoicing never reads them), then ``VACUUM ANALYZE`` on PostgreSQL, again after
 the renewals (what autovacuum does after bulk writes; this machine's server runs
@@ -171,14 +171,16 @@ def _first_invoices(session: Session, template_customer: str, *, n: int) -> None
 def _usage(session: Session, sizes: dict[str, Any]) -> None:
     """``sizes["events"]`` raw events spread over ``sizes["n"]`` customers and January
     (a customer's odd events are api_calls, its even ones storage of 1 to 4), then their
-    hourly rollups; set-based."""
+    hourly and daily rollups; set-based."""
     n, per_customer = sizes["n"], sizes["events"] // sizes["n"]
     customer = _customer_id(sizes["template"], "(i % :n)")
     if session.get_bind().dialect.name == "postgresql":
         stamp = "(:start + ((i / :n) * :step) * interval '1 second')"
         quantity = "CASE WHEN (i / :n) % 2 = 1 THEN '1' ELSE ((i / :n / 2) % 4 + 1)::text END"
         hour = "date_trunc('hour', timestamp)"
+        day = "date_trunc('day', hour, 'UTC')"
         sums = "sum(quantity::numeric), max(quantity::numeric)"
+        day_sums = "sum(value_sum), max(value_max)"
         last = 'max(event_id COLLATE "C"), 1'
         props, ingested = "'{}'::jsonb", ":start"
     else:
@@ -187,10 +189,12 @@ def _usage(session: Session, sizes: dict[str, Any]) -> None:
         )
         quantity = "CASE WHEN (i / :n) % 2 = 1 THEN '1' ELSE CAST((i / :n / 2) % 4 + 1 AS TEXT) END"
         hour = "substr(timestamp, 1, 13) || ':00:00.000000'"
+        day = "substr(hour, 1, 10) || ' 00:00:00.000000'"
         sums = (
             "CAST(sum(CAST(quantity AS INTEGER)) AS TEXT),"
             " CAST(max(CAST(quantity AS INTEGER)) AS TEXT)"
         )
+        day_sums = sums.replace("quantity", "value_sum", 1).replace("quantity", "value_max")
         last = "max(event_id), '1'"
         props, ingested = "'{}'", ":start_text"
     metric = "CASE WHEN (i / :n) % 2 = 1 THEN 'api_calls' ELSE 'storage' END"
@@ -221,6 +225,16 @@ def _usage(session: Session, sizes: dict[str, Any]) -> None:
         ),
         params,
     )
+    session.execute(
+        text(
+            "INSERT INTO usage_rollups_daily (product_id, customer_id, metric_code, day,"  # noqa: S608
+            " group_key, event_count, value_sum, value_max)"
+            f" SELECT product_id, customer_id, metric_code, {day}, group_key, sum(event_count),"
+            f" {day_sums} FROM usage_rollups WHERE product_id = :product"
+            f" GROUP BY product_id, customer_id, metric_code, {day}, group_key"
+        ),
+        params,
+    )
 
 
 def _expected_total(session: Session, customer_id: str) -> int:
@@ -244,12 +258,14 @@ def _expected_total(session: Session, customer_id: str) -> int:
 def _analyze(db: Database) -> None:
     """On PostgreSQL, what autovacuum does after a bulk write (this machine's server
     runs with autovacuum off): hint bits and visibility map set, fresh statistics
-    (and plans made from them)."""
+    (and plans made from them). Then a checkpoint: the setup writes gigabytes of WAL,
+    and a checkpoint it started would otherwise still be writing its pages out during
+    the timed run."""
     if db.backend == "postgresql":
         with db.factory.kw["bind"].connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "VACUUM ANALYZE"
-            )
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            autocommit.exec_driver_sql("VACUUM ANALYZE")
+            autocommit.exec_driver_sql("CHECKPOINT")
 
 
 def _count(engine: Engine) -> tuple[list[int], Any]:

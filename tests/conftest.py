@@ -14,6 +14,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -104,6 +105,20 @@ def database_url(
 def backend(database_url: str) -> str:
     """``sqlite`` or ``postgresql``."""
     return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+@pytest.fixture
+def blank_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A new database of the test's backend, not migrated (dropped afterwards): for
+    tests of a migration over data written at an earlier revision."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'blank.db'}"
+        return
+    url = _create_pg_database()
+    try:
+        yield url
+    finally:
+        _drop_pg_database(url)
 
 
 VACUUM_EVERY = 100

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Context as DecimalContext
 from decimal import Decimal
 from typing import Any, cast
 
@@ -249,6 +250,22 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    dbapi_connection.create_function("decimal_add", 2, _decimal_add, deterministic=True)
+    dbapi_connection.create_function("decimal_max", 2, _decimal_max, deterministic=True)
+
+
+_DECIMAL_TEXT = DecimalContext(prec=80)
+"""SQLite stores decimals as text (:class:`DecimalText`), which its ``+`` and ``max``
+would treat as floats or order as strings: ``decimal_add`` and ``decimal_max`` work
+on them exactly, in SQL (80 digits, as metering adds)."""
+
+
+def _decimal_add(a: str, b: str) -> str:
+    return str(_DECIMAL_TEXT.add(Decimal(a), Decimal(b)))
+
+
+def _decimal_max(a: str, b: str) -> str:
+    return a if Decimal(a) >= Decimal(b) else b
 
 
 def _sqlite_on_begin(connection: Any) -> None:

@@ -66,6 +66,17 @@ def ceil_hour(instant: datetime) -> datetime:
     return floor if floor == instant else floor + HOUR
 
 
+def floor_day(instant: datetime) -> datetime:
+    """The start of the UTC day holding ``instant``."""
+    return floor_hour(instant).replace(hour=0)
+
+
+def ceil_day(instant: datetime) -> datetime:
+    """The first UTC midnight at or after ``instant``."""
+    floor = floor_day(instant)
+    return floor if floor == instant else floor + timedelta(days=1)
+
+
 def dimension_value(value: object) -> str | None:
     """A property value as compared and grouped: strings as they are, else JSON."""
     if value is None or isinstance(value, str):

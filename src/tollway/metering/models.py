@@ -88,6 +88,34 @@ class UsageRollup(Base):
     integral: Mapped[Decimal | None] = mapped_column(EXACT)
 
 
+class UsageRollupDaily(Base):
+    """One customer's usage of one metric in one UTC day, for one group value: the
+    sums of that day's :class:`UsageRollup` rows that add up (``event_count``,
+    ``value_sum``, ``value_max``), kept by ingestion in the same transaction. A
+    period's totals read its whole days here and only its other hours hourly."""
+
+    __tablename__ = "usage_rollups_daily"
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "product_id",
+            "customer_id",
+            "metric_code",
+            "day",
+            "group_key",
+            postgresql_include=["event_count", "value_sum", "value_max"],
+        ),
+    )
+
+    product_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    metric_code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    day: Mapped[datetime] = mapped_column(primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    event_count: Mapped[int] = mapped_column(BigInteger)
+    value_sum: Mapped[Decimal] = mapped_column(EXACT)
+    value_max: Mapped[Decimal] = mapped_column(EXACT)
+
+
 class UsageRollupDistinct(Base):
     """A distinct value of a ``unique_count`` metric seen in one hour."""
 

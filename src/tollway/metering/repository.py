@@ -26,17 +26,19 @@ from sqlalchemy import (
     or_,
     select,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
 from tollway.kernel.context import Context
 from tollway.kernel.db import among, json_dumps
 from tollway.kernel.pagination import Page, PageRequest, paginate
-from tollway.metering.aggregation import Cell, exact, to_decimal
+from tollway.metering.aggregation import Cell, ceil_day, exact, floor_day, to_decimal
 from tollway.metering.models import (
     UsageEvent,
     UsageRejection,
     UsageRollup,
+    UsageRollupDaily,
     UsageRollupDistinct,
 )
 
@@ -77,6 +79,31 @@ _NEWER = (
     '(excluded.latest_at, excluded.latest_event_id COLLATE "C") '
     '> (r.latest_at, r.latest_event_id COLLATE "C")'
 )
+
+
+_DAY_COLUMNS = (
+    "product_id, customer_id, metric_code, day, group_key, event_count, value_sum, value_max"
+)
+_DAY_CONFLICT = (
+    "ON CONFLICT (product_id, customer_id, metric_code, day, group_key) DO UPDATE SET "
+    "event_count = d.event_count + excluded.event_count, "
+)
+_PG_DAYS = (
+    f"INSERT INTO usage_rollups_daily AS d ({_DAY_COLUMNS}) "  # noqa: S608
+    "SELECT %(product)s, customer_id, metric_code, date_trunc('day', hour, 'UTC'), group_key, "
+    "sum(event_count), sum(value_sum), max(value_max) FROM u GROUP BY 2, 3, 4, 5 "
+    f"ORDER BY 2, 3, 4, 5 {_DAY_CONFLICT}"
+    "value_sum = d.value_sum + excluded.value_sum, "
+    "value_max = GREATEST(d.value_max, excluded.value_max)"
+)
+_SQLITE_DAYS = (
+    f"INSERT INTO usage_rollups_daily AS d ({_DAY_COLUMNS}) "  # noqa: S608
+    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?) {_DAY_CONFLICT}"
+    "value_sum = decimal_add(d.value_sum, excluded.value_sum), "
+    "value_max = decimal_max(d.value_max, excluded.value_max)"
+)
+"""SQLite adds the stored text decimals exactly with the functions every connection
+has (``tollway.kernel.db``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,16 +249,16 @@ class UsageRepository:
             return [key[index] for key, _ in ordered]
 
         self._driver(  # the SQL is constant text; values are bound parameters
-            "INSERT INTO usage_rollups AS r (product_id, customer_id, metric_code, hour, "  # noqa: S608
-            "group_key, event_count, value_sum, value_max, latest_at, latest_event_id, "
-            "latest_value) "
-            "SELECT %(product)s, u.* FROM unnest(%(customers)s::varchar[], %(metrics)s::varchar[], "
+            "WITH u AS (SELECT * FROM unnest(%(customers)s::varchar[], %(metrics)s::varchar[], "  # noqa: S608
             "%(hours)s::timestamptz[], %(groups)s::varchar[], %(counts)s::bigint[], "
             "%(sums)s::numeric[], %(maxes)s::numeric[], %(latest_at)s::timestamptz[], "
             "%(latest_ids)s::varchar[], %(latest_values)s::numeric[]) "
             "AS u(customer_id, metric_code, hour, group_key, event_count, value_sum, value_max, "
-            "latest_at, latest_event_id, latest_value) "
-            "ORDER BY 1, 2, 3, 4, 5 "
+            "latest_at, latest_event_id, latest_value)), "
+            "hours AS (INSERT INTO usage_rollups AS r (product_id, customer_id, metric_code, "
+            "hour, group_key, event_count, value_sum, value_max, latest_at, latest_event_id, "
+            "latest_value) "
+            "SELECT %(product)s, u.* FROM u ORDER BY 1, 2, 3, 4, 5 "
             "ON CONFLICT (product_id, customer_id, metric_code, hour, group_key) DO UPDATE SET "
             "event_count = r.event_count + excluded.event_count, "
             "value_sum = r.value_sum + excluded.value_sum, "
@@ -240,7 +267,8 @@ class UsageRepository:
             "THEN excluded.latest_value ELSE r.latest_value END, "
             f"latest_event_id = CASE WHEN {_NEWER} "
             "THEN excluded.latest_event_id ELSE r.latest_event_id END, "
-            "latest_at = GREATEST(r.latest_at, excluded.latest_at)",
+            "latest_at = GREATEST(r.latest_at, excluded.latest_at)) "
+            f"{_PG_DAYS}",
             {
                 "product": self.ctx.product_id,
                 "customers": column(0),
@@ -289,6 +317,21 @@ class UsageRepository:
             "group_key, event_count, value_sum, value_max, latest_at, latest_event_id, "
             "latest_value, first_at, integral) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
+        )
+        days: dict[tuple[str, str, str, str], list[Any]] = {}
+        with exact():
+            for (customer, metric, hour, group), cell in ordered:
+                midnight = _sqlite_time(hour)[:10] + " 00:00:00.000000"
+                day = days.get((customer, metric, midnight, group))
+                if day is None:
+                    days[customer, metric, midnight, group] = [cell.count, cell.total, cell.maximum]
+                else:
+                    day[0] += cell.count
+                    day[1] += cell.total
+                    day[2] = max(day[2], cell.maximum)
+        self._driver(
+            _SQLITE_DAYS,
+            [(product, *k, n, str(total), str(peak)) for k, (n, total, peak) in days.items()],
         )
 
     def _sqlite_cells(self, keys: Sequence[CellKey]) -> dict[CellKey, Cell]:
@@ -514,30 +557,37 @@ class UsageRepository:
         end: datetime,
     ) -> dict[tuple[str, str], tuple[int, Decimal, Decimal]]:
         """``(event_count, value_sum, value_max)`` of each (customer, metric) over the
-        hours in ``[start, end)``, every group together: one query for all of them."""
+        whole hours in ``[start, end)``, every group together: one query for all of
+        them, which reads the whole UTC days from the daily rollups and only the other
+        hours from the hourly ones."""
         if not metric_codes or not customer_ids:
             return {}
-        where: list[Any] = [
-            UsageRollup.product_id == self.ctx.product_id,
-            among(self.ctx.session, UsageRollup.customer_id, sorted(set(customer_ids))),
-            UsageRollup.metric_code.in_(metric_codes),
-            UsageRollup.hour >= start,
-            UsageRollup.hour < end,
-        ]
-        if self.ctx.customer_scope is not None:
-            where.append(UsageRollup.customer_id == self.ctx.customer_scope)
-        keys = (UsageRollup.customer_id, UsageRollup.metric_code)
-        if self.postgres:  # numeric: exact sums in SQL
-            stmt = (
-                select(
-                    *keys,
-                    func.sum(UsageRollup.event_count),
-                    func.sum(UsageRollup.value_sum),
-                    func.max(UsageRollup.value_max),
-                )
-                .where(*where)
-                .group_by(*keys)
+        customers = sorted(set(customer_ids))
+        first_day, last_day = ceil_day(start), floor_day(end)
+        if first_day < last_day:
+            days = [(first_day, last_day)]
+            hours = [(start, first_day), (last_day, end)]
+        else:
+            days, hours = [], [(start, end)]
+        parts = [
+            self._additive(model, at, customers, metric_codes, ranges)
+            for model, at, ranges in (
+                (UsageRollup, UsageRollup.hour, hours),
+                (UsageRollupDaily, UsageRollupDaily.day, days),
             )
+            if any(low < high for low, high in ranges)
+        ]
+        if not parts:
+            return {}
+        rows = union_all(*parts).subquery()
+        keys = (rows.c.customer_id, rows.c.metric_code)
+        if self.postgres:  # numeric: exact sums in SQL
+            stmt = select(
+                *keys,
+                func.sum(rows.c.event_count),
+                func.sum(rows.c.value_sum),
+                func.max(rows.c.value_max),
+            ).group_by(*keys)
             return {
                 (r[0], r[1]): (int(r[2]), to_decimal(r[3]), to_decimal(r[4]))
                 for r in self.ctx.session.execute(stmt)
@@ -545,22 +595,44 @@ class UsageRepository:
         # SQLite keeps decimals as text, which its SUM and MAX would treat as floats (or
         # order as strings): each metric's values come back joined in one string and are
         # added here, exactly (as integers when they all are, the usual case).
-        joined = (
-            select(
-                *keys,
-                func.sum(UsageRollup.event_count),
-                func.group_concat(_text(UsageRollup.value_sum), " ", type_=String),
-                func.group_concat(_text(UsageRollup.value_max), " ", type_=String),
-            )
-            .where(*where)
-            .group_by(*keys)
-        )
+        joined = select(
+            *keys,
+            func.sum(rows.c.event_count),
+            func.group_concat(_text(rows.c.value_sum), " ", type_=String),
+            func.group_concat(_text(rows.c.value_max), " ", type_=String),
+        ).group_by(*keys)
         totals: dict[tuple[str, str], tuple[int, Decimal, Decimal]] = {}
         with exact():
             for row in self.ctx.session.execute(joined):
                 sums, peaks = _numbers(row[3]), _numbers(row[4])
                 totals[row[0], row[1]] = (int(row[2]), Decimal(sum(sums)), Decimal(max(peaks)))
         return totals
+
+    def _additive(
+        self,
+        model: type[UsageRollup] | type[UsageRollupDaily],
+        at: Any,
+        customers: list[str],
+        metric_codes: Sequence[str],
+        ranges: list[tuple[datetime, datetime]],
+    ) -> Select[str, str, int, Decimal, Decimal]:
+        """The count, sum and max columns of ``model``'s rows of ``customers`` and
+        ``metric_codes`` whose instant ``at`` falls in one of ``ranges``."""
+        stmt = select(
+            model.customer_id,
+            model.metric_code,
+            model.event_count,
+            model.value_sum,
+            model.value_max,
+        ).where(
+            model.product_id == self.ctx.product_id,
+            among(self.ctx.session, model.customer_id, customers),
+            model.metric_code.in_(metric_codes),
+            or_(*(and_(at >= low, at < high) for low, high in ranges if low < high)),
+        )
+        if self.ctx.customer_scope is not None:
+            stmt = stmt.where(model.customer_id == self.ctx.customer_scope)
+        return stmt
 
     def rejections(self, page: PageRequest) -> Page[UsageRejection]:
         stmt = select(UsageRejection).where(UsageRejection.product_id == self.ctx.product_id)
