@@ -17,6 +17,7 @@ from tollway.invoicing.states import DRAFT
 from tollway.invoicing.tax import TaxTreatment, treatment
 from tollway.invoicing.totals import Line, compute_totals
 from tollway.kernel.context import Context
+from tollway.kernel.db import instance_of
 from tollway.kernel.ids import new_id
 
 SUBSCRIPTION, MANUAL = "subscription", "manual"
@@ -52,37 +53,40 @@ def build(ctx: Context, draft: Draft, settings: InvoicingSettings, *, now: datet
     totals = compute_totals(draft.lines, tax)
     starts = [line.period_start for line in draft.lines if line.period_start is not None]
     ends = [line.period_end for line in draft.lines if line.period_end is not None]
-    return Invoice(
-        id=draft.id,
-        product_id=ctx.product_id,
-        customer_id=draft.customer.id,
-        customer_external_id=draft.customer.external_id,
-        subscription_id=draft.subscription_id,
-        test_clock_id=draft.customer.test_clock_id,
-        number=None,
-        status=DRAFT,
-        billing_reason=draft.reason,
-        currency=draft.currency,
-        period_start=min(starts, default=None),
-        period_end=max(ends, default=None),
-        issued_at=None,
-        due_date=None,
-        paid_at=None,
-        voided_at=None,
-        subtotal=totals.subtotal,
-        discount=totals.discount,
-        tax=totals.tax,
-        total=totals.total,
-        credits_applied=0,
-        amount_paid=0,
-        amount_due=max(0, totals.total),
-        amount_credited=0,
-        tax_label=tax.label if tax.rate or tax.note else None,
-        tax_rate=tax.rate if tax.rate or tax.note else None,
-        tax_inclusive=tax.inclusive,
-        notes=tax.note,
-        created_at=now,
-        updated_at=now,
+    return instance_of(
+        Invoice,
+        {
+            "id": draft.id,
+            "product_id": ctx.product_id,
+            "customer_id": draft.customer.id,
+            "customer_external_id": draft.customer.external_id,
+            "subscription_id": draft.subscription_id,
+            "test_clock_id": draft.customer.test_clock_id,
+            "number": None,
+            "status": DRAFT,
+            "billing_reason": draft.reason,
+            "currency": draft.currency,
+            "period_start": min(starts, default=None),
+            "period_end": max(ends, default=None),
+            "issued_at": None,
+            "due_date": None,
+            "paid_at": None,
+            "voided_at": None,
+            "subtotal": totals.subtotal,
+            "discount": totals.discount,
+            "tax": totals.tax,
+            "total": totals.total,
+            "credits_applied": 0,
+            "amount_paid": 0,
+            "amount_due": max(0, totals.total),
+            "amount_credited": 0,
+            "tax_label": tax.label if tax.rate or tax.note else None,
+            "tax_rate": tax.rate if tax.rate or tax.note else None,
+            "tax_inclusive": tax.inclusive,
+            "notes": tax.note,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
 
 
