@@ -9,6 +9,7 @@ payment provider) commits what it did so far and waits with no transaction open.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -153,15 +154,24 @@ def _as_is(value: Any) -> Any:
 
 def _bound_columns(
     table: Table, dialect: Dialect, row: dict[str, Any]
-) -> list[tuple[Column[Any], Callable[[Any], Any]]]:
+) -> tuple[tuple[Column[Any], Callable[[Any], Any]], ...]:
     """The columns of ``table`` that ``row`` has, each with what turns a value into
     the one the driver takes (the column type's bind processing), for statements
     written by hand."""
-    return [
+    return _bound(table, dialect, frozenset(row))
+
+
+@functools.lru_cache(maxsize=256)
+def _bound(
+    table: Table, dialect: Dialect, names: frozenset[str]
+) -> tuple[tuple[Column[Any], Callable[[Any], Any]], ...]:
+    """:func:`_bound_columns`, made once per table, dialect and set of columns (making
+    a JSON column's processor costs a fifth of a millisecond)."""
+    return tuple(
         (c, c.type.dialect_impl(dialect).bind_processor(dialect) or _as_is)
         for c in table.columns
-        if c.name in row
-    ]
+        if c.name in names
+    )
 
 
 def insert_new_rows(
