@@ -126,7 +126,7 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
         marks = ", ".join("?" * len(bound))
         session.connection().exec_driver_sql(
             f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})",  # noqa: S608
-            [tuple([bind(row[c.name]) for c, bind in bound]) for row in rows],
+            [tuple(values) for values in _bound_values(bound, rows)],
         )
         return
     raw: Any = session.connection().connection.dbapi_connection
@@ -134,8 +134,22 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
         raw.cursor() as cursor,
         cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy,
     ):
-        for row in rows:
-            copy.write_row([bind(row[c.name]) for c, bind in bound])
+        for values in _bound_values(bound, rows):
+            copy.write_row(values)
+
+
+def _bound_values(
+    bound: Sequence[tuple[Column[Any], Callable[[Any], Any]]], rows: Iterable[dict[str, Any]]
+) -> Iterator[list[Any]]:
+    """Each row's values in ``bound``'s column order, bound; only the columns whose type
+    has bind processing are passed through it (most values go to the driver as they are)."""
+    names = [c.name for c, _ in bound]
+    convert = [(i, bind) for i, (_, bind) in enumerate(bound) if bind is not _as_is]
+    for row in rows:
+        values = [row[name] for name in names]
+        for i, bind in convert:
+            values[i] = bind(values[i])
+        yield values
 
 
 def instance_of(model: type[ModelT], values: Mapping[str, Any]) -> ModelT:
