@@ -154,19 +154,6 @@ class Cell:
         at ``at``: only ``count``, ``total`` and ``maximum`` mean anything."""
         return cls(count, total, maximum, at, "", ZERO)
 
-    def absorb(self, other: Cell) -> None:
-        """Add ``other``'s events to this cell (``first_at``/``integral`` are recomputed).
-
-        Call it inside :func:`exact` so sums keep every digit.
-        """
-        self.count += other.count
-        self.total += other.total
-        self.maximum = max(self.maximum, other.maximum)
-        if (other.latest_at, other.latest_event_id) > (self.latest_at, self.latest_event_id):
-            self.latest_at = other.latest_at
-            self.latest_event_id = other.latest_event_id
-            self.latest_value = other.latest_value
-
 
 def exact() -> AbstractContextManager[Context]:
     """A decimal context with :data:`PRECISION` digits (sums stay exact)."""

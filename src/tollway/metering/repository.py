@@ -44,19 +44,12 @@ from tollway.metering.models import (
 
 CellKey = tuple[str, str, datetime, str]
 """(customer_id, metric_code, hour, group_key)."""
-_CHUNK = 200
 _PG_STAGE = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS usage_stage (event_id varchar(255), ts timestamptz, "
     "customer_id varchar(40), metric_code varchar(100), quantity varchar(64), properties text) "
     "ON COMMIT DELETE ROWS"
 )
 _SELECT_KEYS = "SELECT event_id FROM usage_event_keys WHERE product_id = ? AND event_id IN "
-_SELECT_CELLS = (
-    "SELECT customer_id, metric_code, hour, group_key, event_count, value_sum, "
-    "value_max, latest_at, latest_event_id, latest_value, first_at, integral "
-    "FROM usage_rollups WHERE product_id = ? AND "
-    "(customer_id, metric_code, hour, group_key) IN (VALUES "
-)
 _COPY_FROM = 50
 """Batches of at least this many events go through ``COPY``; smaller ones (a single
 event, a quota consume) through one statement with array parameters."""
@@ -96,6 +89,22 @@ _PG_DAYS = (
     "value_sum = d.value_sum + excluded.value_sum, "
     "value_max = GREATEST(d.value_max, excluded.value_max)"
 )
+_SQLITE_NEWER = "(excluded.latest_at, excluded.latest_event_id) > (r.latest_at, r.latest_event_id)"
+_SQLITE_HOURS = (
+    "INSERT INTO usage_rollups AS r (product_id, customer_id, metric_code, hour, group_key, "  # noqa: S608
+    "event_count, value_sum, value_max, latest_at, latest_event_id, latest_value) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (product_id, customer_id, metric_code, hour, group_key) DO UPDATE SET "
+    "event_count = r.event_count + excluded.event_count, "
+    "value_sum = decimal_add(r.value_sum, excluded.value_sum), "
+    "value_max = decimal_max(r.value_max, excluded.value_max), "
+    f"latest_value = CASE WHEN {_SQLITE_NEWER} THEN excluded.latest_value ELSE r.latest_value END, "
+    f"latest_event_id = CASE WHEN {_SQLITE_NEWER} "
+    "THEN excluded.latest_event_id ELSE r.latest_event_id END, "
+    "latest_at = max(r.latest_at, excluded.latest_at)"
+)
+"""SQLite: times are stored as text of one fixed width (ordered as they compare) and
+event ids compare bytewise, as PostgreSQL's ``COLLATE "C"``."""
 _SQLITE_DAYS = (
     f"INSERT INTO usage_rollups_daily AS d ({_DAY_COLUMNS}) "  # noqa: S608
     f"VALUES (?, ?, ?, ?, ?, ?, ?, ?) {_DAY_CONFLICT}"
@@ -286,37 +295,24 @@ class UsageRepository:
 
     def _upsert_sqlite(self, ordered: list[tuple[CellKey, Cell]]) -> None:
         product = self.ctx.product_id
-        stored = self._sqlite_cells([key for key, _ in ordered])
-        rows = []
-        for key, cell in ordered:
-            merged = stored.get(key)
-            if merged is None:
-                merged = cell
-            else:
-                with exact():
-                    merged.absorb(cell)
-            rows.append(
+        self._driver(
+            _SQLITE_HOURS,
+            [
                 (
                     product,
                     key[0],
                     key[1],
                     _sqlite_time(key[2]),
                     key[3],
-                    merged.count,
-                    str(merged.total),
-                    str(merged.maximum),
-                    _sqlite_time(merged.latest_at),
-                    merged.latest_event_id,
-                    str(merged.latest_value),
-                    None if merged.first_at is None else _sqlite_time(merged.first_at),
-                    None if merged.integral is None else str(merged.integral),
+                    cell.count,
+                    str(cell.total),
+                    str(cell.maximum),
+                    _sqlite_time(cell.latest_at),
+                    cell.latest_event_id,
+                    str(cell.latest_value),
                 )
-            )
-        self._driver(
-            "INSERT OR REPLACE INTO usage_rollups (product_id, customer_id, metric_code, hour, "
-            "group_key, event_count, value_sum, value_max, latest_at, latest_event_id, "
-            "latest_value, first_at, integral) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
+                for key, cell in ordered
+            ],
         )
         days: dict[tuple[str, str, str, str], list[Any]] = {}
         with exact():
@@ -333,30 +329,6 @@ class UsageRepository:
             _SQLITE_DAYS,
             [(product, *k, n, str(total), str(peak)) for k, (n, total, peak) in days.items()],
         )
-
-    def _sqlite_cells(self, keys: Sequence[CellKey]) -> dict[CellKey, Cell]:
-        found: dict[CellKey, Cell] = {}
-        for chunk in _chunks(keys, _CHUNK):
-            values = ",".join(["(?, ?, ?, ?)"] * len(chunk))
-            params: list[Any] = [self.ctx.product_id]
-            for key in chunk:
-                params.extend((key[0], key[1], _sqlite_time(key[2]), key[3]))
-            rows = self._driver(_SELECT_CELLS + values + ")", tuple(params))
-            for row in rows:
-                hour = datetime.fromisoformat(row[2]).replace(tzinfo=UTC)
-                found[(row[0], row[1], hour, row[3])] = Cell(
-                    count=row[4],
-                    total=Decimal(row[5]),
-                    maximum=Decimal(row[6]),
-                    latest_at=datetime.fromisoformat(row[7]).replace(tzinfo=UTC),
-                    latest_event_id=row[8],
-                    latest_value=Decimal(row[9]),
-                    first_at=None
-                    if row[10] is None
-                    else datetime.fromisoformat(row[10]).replace(tzinfo=UTC),
-                    integral=None if row[11] is None else Decimal(row[11]),
-                )
-        return found
 
     def add_distinct(self, rows: Iterable[tuple[str, str, datetime, str, str]]) -> None:
         """Record ``(customer_id, metric_code, hour, group_key, value)`` distinct values."""

@@ -106,7 +106,8 @@ def run_invoices(
     missing = [item.subscription_id for item in unique if item.subscription_id not in subs]
     if missing:
         raise NotFound(f"subscription {missing[0]!r} not found", param="subscription_id")
-    invoice_ids = {sub_id: new_id("inv") for sub_id in subs}
+    # ids (and so numbers) in the order of the items, whatever order the reads return
+    invoice_ids = {item.subscription_id: new_id("inv") for item in unique}
     # Usage keys first (a run that finds its key taken waits for the holder to commit,
     # by when the charges it would have raced for are claimed too).
     claimed = _claim_usage(repo, unique, subs, invoice_ids, exact=claim_periods)
