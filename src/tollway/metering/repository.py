@@ -4,8 +4,9 @@ PostgreSQL writes a batch in a few set-based statements: ``INSERT ... SELECT FRO
 unnest(...)`` with ``ON CONFLICT DO NOTHING RETURNING`` for the dedup keys, the raw
 events in one statement, and rollups upserted with their arithmetic done in SQL
 (``numeric``). Rows are sorted by key so concurrent batches lock in the same order.
-SQLite (one writer at a time: transactions begin IMMEDIATE) reads the touched
-rollups, merges in Python and writes them back with ``executemany``.
+SQLite (one writer at a time: transactions begin IMMEDIATE) upserts rollups with
+``executemany``, adding its decimal text exactly with the connection's
+``decimal_add`` and ``decimal_max`` functions (``tollway.kernel.db``).
 """
 
 from __future__ import annotations
