@@ -51,7 +51,33 @@ class UsageEvent(Base):
     ingested_at: Mapped[datetime]
 
 
-class UsageRollup(Base):
+class _RollupSums:
+    """What the hourly and the daily rollups both hold: whose usage of which metric and
+    group value (``group_key``), and the parts of it that add up."""
+
+    product_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    metric_code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    event_count: Mapped[int] = mapped_column(BigInteger)
+    value_sum: Mapped[Decimal] = mapped_column(EXACT)
+    value_max: Mapped[Decimal] = mapped_column(EXACT)
+
+
+def _rollup_key(instant: str) -> PrimaryKeyConstraint:
+    """The key of a rollup table whose time column is ``instant``; on PostgreSQL it
+    carries the sums, so totals are index-only scans."""
+    return PrimaryKeyConstraint(
+        "product_id",
+        "customer_id",
+        "metric_code",
+        instant,
+        "group_key",
+        postgresql_include=["event_count", "value_sum", "value_max"],
+    )
+
+
+class UsageRollup(_RollupSums, Base):
     """One customer's usage of one metric in one UTC hour, for one group value.
 
     ``group_key`` is the canonical JSON of the metric's dimension values (its
@@ -62,25 +88,9 @@ class UsageRollup(Base):
     """
 
     __tablename__ = "usage_rollups"
-    __table_args__ = (
-        PrimaryKeyConstraint(
-            "product_id",
-            "customer_id",
-            "metric_code",
-            "hour",
-            "group_key",
-            postgresql_include=["event_count", "value_sum", "value_max"],
-        ),
-    )
+    __table_args__ = (_rollup_key("hour"),)
 
-    product_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    metric_code: Mapped[str] = mapped_column(String(100), primary_key=True)
     hour: Mapped[datetime] = mapped_column(primary_key=True)
-    group_key: Mapped[str] = mapped_column(String(1000), primary_key=True)
-    event_count: Mapped[int] = mapped_column(BigInteger)
-    value_sum: Mapped[Decimal] = mapped_column(EXACT)
-    value_max: Mapped[Decimal] = mapped_column(EXACT)
     latest_at: Mapped[datetime]
     latest_event_id: Mapped[str] = mapped_column(String(255))
     latest_value: Mapped[Decimal] = mapped_column(EXACT)
@@ -88,32 +98,16 @@ class UsageRollup(Base):
     integral: Mapped[Decimal | None] = mapped_column(EXACT)
 
 
-class UsageRollupDaily(Base):
+class UsageRollupDaily(_RollupSums, Base):
     """One customer's usage of one metric in one UTC day, for one group value: the
     sums of that day's :class:`UsageRollup` rows that add up (``event_count``,
     ``value_sum``, ``value_max``), kept by ingestion in the same transaction. A
     period's totals read its whole days here and only its other hours hourly."""
 
     __tablename__ = "usage_rollups_daily"
-    __table_args__ = (
-        PrimaryKeyConstraint(
-            "product_id",
-            "customer_id",
-            "metric_code",
-            "day",
-            "group_key",
-            postgresql_include=["event_count", "value_sum", "value_max"],
-        ),
-    )
+    __table_args__ = (_rollup_key("day"),)
 
-    product_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    metric_code: Mapped[str] = mapped_column(String(100), primary_key=True)
     day: Mapped[datetime] = mapped_column(primary_key=True)
-    group_key: Mapped[str] = mapped_column(String(1000), primary_key=True)
-    event_count: Mapped[int] = mapped_column(BigInteger)
-    value_sum: Mapped[Decimal] = mapped_column(EXACT)
-    value_max: Mapped[Decimal] = mapped_column(EXACT)
 
 
 class UsageRollupDistinct(Base):
