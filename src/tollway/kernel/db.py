@@ -221,7 +221,8 @@ def insert_new_rows(
         f"ON CONFLICT ({', '.join(quote(k) for k in key)}) DO NOTHING "
         f"RETURNING {quote(returning)}"
     )
-    params = {f"c{i}": [bind(row[c.name]) for row in rows] for i, (c, bind) in enumerate(bound)}
+    columns = zip(*_bound_values(bound, rows), strict=True)
+    params = {f"c{i}": list(column) for i, column in enumerate(columns)}
     return list(session.scalars(text(sql).columns(target), params))
 
 

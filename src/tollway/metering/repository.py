@@ -315,20 +315,22 @@ class UsageRepository:
                 for key, cell in ordered
             ],
         )
-        days: dict[tuple[str, str, str, str], list[Any]] = {}
-        with exact():
-            for (customer, metric, hour, group), cell in ordered:
-                midnight = _sqlite_time(hour)[:10] + " 00:00:00.000000"
-                day = days.get((customer, metric, midnight, group))
-                if day is None:
-                    days[customer, metric, midnight, group] = [cell.count, cell.total, cell.maximum]
-                else:
-                    day[0] += cell.count
-                    day[1] += cell.total
-                    day[2] = max(day[2], cell.maximum)
+        # One row per cell at its day: the upsert adds a batch's hours of a day together.
         self._driver(
             _SQLITE_DAYS,
-            [(product, *k, n, str(total), str(peak)) for k, (n, total, peak) in days.items()],
+            [
+                (
+                    product,
+                    key[0],
+                    key[1],
+                    _sqlite_time(key[2])[:10] + " 00:00:00.000000",
+                    key[3],
+                    cell.count,
+                    str(cell.total),
+                    str(cell.maximum),
+                )
+                for key, cell in ordered
+            ],
         )
 
     def add_distinct(self, rows: Iterable[tuple[str, str, datetime, str, str]]) -> None:
