@@ -35,8 +35,9 @@ from tollway.metering.aggregation import (
     matches,
 )
 from tollway.metering.intake import EventIn, parse_event
-from tollway.metering.repository import CellKey, RawEvent, UsageRepository
+from tollway.metering.repository import UsageRepository
 from tollway.metering.schemas import MeteringSettings
+from tollway.metering.writes import CellKey, RawEvent, UsageWriter
 
 SETTINGS_SECTION = "metering"
 
@@ -194,14 +195,14 @@ def _parse(batch: _Batch, events: Sequence[object]) -> list[tuple[int, EventIn]]
 def _write(batch: _Batch, rows: list[RawEvent], metrics: dict[str, MetricDef]) -> IngestResult:
     """Deduplicate, store and roll up the accepted events."""
     ctx, result, backfill = batch.ctx, batch.result, batch.backfill
-    repo = UsageRepository(ctx)
-    repo.add_rejections(batch.rejections)
-    new_ids = repo.store_events(rows, ctx.now())
+    writer = UsageWriter(ctx)
+    writer.add_rejections(batch.rejections)
+    new_ids = writer.store_events(rows, ctx.now())
     fresh = [r for r in rows if r.event_id in new_ids]
     result.duplicates += len(rows) - len(fresh)
     result.duplicate_ids.update(r.event_id for r in rows if r.event_id not in new_ids)
     result.accepted = len(fresh)
-    _roll_up(repo, fresh, metrics)
+    _roll_up(writer, fresh, metrics)
     result.rejected.sort(key=lambda r: r.index)
     if backfill and fresh:
         audit(
@@ -326,7 +327,7 @@ def _group(
         return group
 
 
-def _roll_up(repo: UsageRepository, rows: list[RawEvent], metrics: dict[str, MetricDef]) -> None:
+def _roll_up(writer: UsageWriter, rows: list[RawEvent], metrics: dict[str, MetricDef]) -> None:
     """Fold new events into their hourly cells, distinct values and gauge integrals."""
     by_cell: dict[CellKey, list[RawEvent]] = {}
     distinct: list[tuple[str, str, datetime, str, str]] = []
@@ -361,13 +362,14 @@ def _roll_up(repo: UsageRepository, rows: list[RawEvent], metrics: dict[str, Met
                 last.event_id,
                 last.value,
             )
-    repo.add_to_rollups(cells)
-    repo.add_distinct(distinct)
+    writer.add_to_rollups(cells)
+    writer.add_distinct(distinct)
     integrals: dict[CellKey, tuple[datetime, Decimal]] = {}
+    reader = UsageRepository(writer.ctx)
     for customer_id, code, hour in sorted(gauges):
         metric = metrics[code]
         points: dict[str, list[tuple[datetime, str, Decimal]]] = {}
-        for at, event_id, quantity, properties in repo.events_between(
+        for at, event_id, quantity, properties in reader.events_between(
             customer_id, code, hour, hour + HOUR
         ):
             if not matches(properties, metric.filters):
@@ -379,4 +381,4 @@ def _roll_up(repo: UsageRepository, rows: list[RawEvent], metrics: dict[str, Met
                 )
         for group, series in points.items():
             integrals[(customer_id, code, hour, group)] = hour_integral(hour, series)
-    repo.set_integrals(integrals)
+    writer.set_integrals(integrals)

@@ -1,0 +1,368 @@
+"""The write path of metering, on two paths: PostgreSQL and SQLite.
+
+PostgreSQL writes a batch in a few set-based statements: ``INSERT ... SELECT FROM
+unnest(...)`` with ``ON CONFLICT DO NOTHING RETURNING`` for the dedup keys, the raw
+events in one statement, and rollups upserted with their arithmetic done in SQL
+(``numeric``). Rows are sorted by key so concurrent batches lock in the same order.
+SQLite (one writer at a time: transactions begin IMMEDIATE) upserts rollups with
+``executemany``, adding its decimal text exactly with the connection's
+``decimal_add`` and ``decimal_max`` functions (``tollway.kernel.db``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert
+
+from tollway.kernel.context import Context
+from tollway.kernel.db import json_dumps
+from tollway.metering.aggregation import Cell
+from tollway.metering.models import UsageRejection
+
+CellKey = tuple[str, str, datetime, str]
+"""(customer_id, metric_code, hour, group_key)."""
+_PG_STAGE = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS usage_stage (event_id varchar(255), ts timestamptz, "
+    "customer_id varchar(40), metric_code varchar(100), quantity varchar(64), properties text) "
+    "ON COMMIT DELETE ROWS"
+)
+_SELECT_KEYS = "SELECT event_id FROM usage_event_keys WHERE product_id = ? AND event_id IN "
+_COPY_FROM = 50
+"""Batches of at least this many events go through ``COPY``; smaller ones (a single
+event, a quota consume) through one statement with array parameters."""
+_PG_STORE = (
+    "WITH new AS (INSERT INTO usage_event_keys (product_id, event_id, timestamp) "
+    "SELECT %(product)s, event_id, ts FROM {source} k ORDER BY event_id "
+    "ON CONFLICT DO NOTHING RETURNING event_id) "
+    "INSERT INTO usage_events (timestamp, product_id, event_id, customer_id, "
+    "metric_code, quantity, properties, ingested_at) "
+    "SELECT s.ts, %(product)s, s.event_id, s.customer_id, s.metric_code, s.quantity, "
+    "s.properties::jsonb, %(now)s FROM {source} s JOIN new USING (event_id) "
+    "RETURNING event_id"
+)
+_PG_ARRAYS = (
+    "(SELECT * FROM unnest(%(ids)s::varchar[], %(times)s::timestamptz[], "
+    "%(customers)s::varchar[], %(metrics)s::varchar[], %(quantities)s::varchar[], "
+    "%(properties)s::text[]) AS u(event_id, ts, customer_id, metric_code, quantity, properties))"
+)
+_NEWER = (
+    '(excluded.latest_at, excluded.latest_event_id COLLATE "C") '
+    '> (r.latest_at, r.latest_event_id COLLATE "C")'
+)
+
+
+_DAY_COLUMNS = (
+    "product_id, customer_id, metric_code, day, group_key, event_count, value_sum, value_max"
+)
+_DAY_CONFLICT = (
+    "ON CONFLICT (product_id, customer_id, metric_code, day, group_key) DO UPDATE SET "
+    "event_count = d.event_count + excluded.event_count, "
+)
+_PG_DAYS = (
+    f"INSERT INTO usage_rollups_daily AS d ({_DAY_COLUMNS}) "  # noqa: S608
+    "SELECT %(product)s, customer_id, metric_code, date_trunc('day', hour, 'UTC'), group_key, "
+    "sum(event_count), sum(value_sum), max(value_max) FROM u GROUP BY 2, 3, 4, 5 "
+    f"ORDER BY 2, 3, 4, 5 {_DAY_CONFLICT}"
+    "value_sum = d.value_sum + excluded.value_sum, "
+    "value_max = GREATEST(d.value_max, excluded.value_max)"
+)
+_SQLITE_NEWER = "(excluded.latest_at, excluded.latest_event_id) > (r.latest_at, r.latest_event_id)"
+_SQLITE_HOURS = (
+    "INSERT INTO usage_rollups AS r (product_id, customer_id, metric_code, hour, group_key, "  # noqa: S608
+    "event_count, value_sum, value_max, latest_at, latest_event_id, latest_value) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (product_id, customer_id, metric_code, hour, group_key) DO UPDATE SET "
+    "event_count = r.event_count + excluded.event_count, "
+    "value_sum = decimal_add(r.value_sum, excluded.value_sum), "
+    "value_max = decimal_max(r.value_max, excluded.value_max), "
+    f"latest_value = CASE WHEN {_SQLITE_NEWER} THEN excluded.latest_value ELSE r.latest_value END, "
+    f"latest_event_id = CASE WHEN {_SQLITE_NEWER} "
+    "THEN excluded.latest_event_id ELSE r.latest_event_id END, "
+    "latest_at = max(r.latest_at, excluded.latest_at)"
+)
+"""SQLite: times are stored as text of one fixed width (ordered as they compare) and
+event ids compare bytewise, as PostgreSQL's ``COLLATE "C"``."""
+_SQLITE_DAYS = (
+    f"INSERT INTO usage_rollups_daily AS d ({_DAY_COLUMNS}) "  # noqa: S608
+    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?) {_DAY_CONFLICT}"
+    "value_sum = decimal_add(d.value_sum, excluded.value_sum), "
+    "value_max = decimal_max(d.value_max, excluded.value_max)"
+)
+"""SQLite adds the stored text decimals exactly with the functions every connection
+has (``tollway.kernel.db``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    """A raw event row to write."""
+
+    event_id: str
+    customer_id: str
+    metric_code: str
+    timestamp: datetime
+    quantity: Decimal
+    properties: dict[str, Any]
+    value: Decimal
+    """What the event adds to its metric (not stored: derived from the metric)."""
+
+
+def _sqlite_time(instant: datetime) -> str:
+    """An instant as SQLAlchemy stores it on SQLite (naive UTC text)."""
+    return instant.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+_DISTINCT_ARRAYS = ("customers", "metrics", "hours", "groups", "values")
+
+
+class UsageWriter:
+    """Writes usage rows of ``ctx``'s product: raw events, their dedup keys, rollups."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.postgres = ctx.session.get_bind().dialect.name == "postgresql"
+
+    def _driver(self, sql: str, params: Any = None) -> Any:
+        return self.ctx.session.connection().exec_driver_sql(sql, params)
+
+    def store_events(self, events: Sequence[RawEvent], ingested_at: datetime) -> set[str]:
+        """Claim each event's dedup key and write the raw rows of those that were new.
+
+        Returns the ids written. An id already claimed (earlier batch, or a concurrent
+        transaction that commits) is skipped: that is the write-time deduplication.
+        """
+        if not events:
+            return set()
+        ordered = sorted(events, key=lambda e: e.event_id)
+        if self.postgres:
+            return self._store_pg(ordered, ingested_at)
+        return self._store_sqlite(ordered, ingested_at)
+
+    def _store_pg(self, ordered: Sequence[RawEvent], ingested_at: datetime) -> set[str]:
+        params = {"product": self.ctx.product_id, "now": ingested_at}
+        if len(ordered) < _COPY_FROM:
+            result = self._driver(
+                _PG_STORE.format(source=_PG_ARRAYS),
+                {
+                    **params,
+                    "ids": [e.event_id for e in ordered],
+                    "times": [e.timestamp for e in ordered],
+                    "customers": [e.customer_id for e in ordered],
+                    "metrics": [e.metric_code for e in ordered],
+                    "quantities": [str(e.quantity) for e in ordered],
+                    "properties": [json_dumps(e.properties) for e in ordered],
+                },
+            )
+            return {row[0] for row in result}
+        self._driver(_PG_STAGE)
+        raw: Any = self.ctx.session.connection().connection.dbapi_connection
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(
+                "COPY usage_stage (event_id, ts, customer_id, metric_code, quantity, properties) "
+                "FROM STDIN"
+            ) as copy,
+        ):
+            for e in ordered:
+                copy.write_row(
+                    (
+                        e.event_id,
+                        e.timestamp,
+                        e.customer_id,
+                        e.metric_code,
+                        str(e.quantity),
+                        json_dumps(e.properties),
+                    )
+                )
+        result = self._driver(_PG_STORE.format(source="usage_stage"), params)
+        new = {row[0] for row in result}
+        self._driver("TRUNCATE usage_stage")
+        return new
+
+    def _store_sqlite(self, ordered: Sequence[RawEvent], ingested_at: datetime) -> set[str]:
+        existing: set[str] = set()
+        product = self.ctx.product_id
+        for chunk in _chunks([e.event_id for e in ordered], 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self._driver(_SELECT_KEYS + f"({marks})", (product, *chunk))
+            existing.update(row[0] for row in rows)
+        fresh = [e for e in ordered if e.event_id not in existing]
+        if not fresh:
+            return set()
+        times = [_sqlite_time(e.timestamp) for e in fresh]
+        self._driver(
+            "INSERT INTO usage_event_keys (product_id, event_id, timestamp) VALUES (?, ?, ?)",
+            [(product, e.event_id, at) for e, at in zip(fresh, times, strict=True)],
+        )
+        now = _sqlite_time(ingested_at)
+        self._driver(
+            "INSERT INTO usage_events (timestamp, product_id, event_id, customer_id, "
+            "metric_code, quantity, properties, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    at,
+                    product,
+                    e.event_id,
+                    e.customer_id,
+                    e.metric_code,
+                    str(e.quantity),
+                    json_dumps(e.properties),
+                    now,
+                )
+                for e, at in zip(fresh, times, strict=True)
+            ],
+        )
+        return {e.event_id for e in fresh}
+
+    def add_to_rollups(self, cells: dict[CellKey, Cell]) -> None:
+        """Add each cell's events to its stored rollup (created when missing)."""
+        if not cells:
+            return
+        ordered = sorted(cells.items(), key=lambda item: item[0])
+        if self.postgres:
+            self._upsert_pg(ordered)
+        else:
+            self._upsert_sqlite(ordered)
+
+    def _upsert_pg(self, ordered: list[tuple[CellKey, Cell]]) -> None:
+        def column(index: int) -> list[Any]:
+            return [key[index] for key, _ in ordered]
+
+        self._driver(  # the SQL is constant text; values are bound parameters
+            "WITH u AS (SELECT * FROM unnest(%(customers)s::varchar[], %(metrics)s::varchar[], "  # noqa: S608
+            "%(hours)s::timestamptz[], %(groups)s::varchar[], %(counts)s::bigint[], "
+            "%(sums)s::numeric[], %(maxes)s::numeric[], %(latest_at)s::timestamptz[], "
+            "%(latest_ids)s::varchar[], %(latest_values)s::numeric[]) "
+            "AS u(customer_id, metric_code, hour, group_key, event_count, value_sum, value_max, "
+            "latest_at, latest_event_id, latest_value)), "
+            "hours AS (INSERT INTO usage_rollups AS r (product_id, customer_id, metric_code, "
+            "hour, group_key, event_count, value_sum, value_max, latest_at, latest_event_id, "
+            "latest_value) "
+            "SELECT %(product)s, u.* FROM u ORDER BY 1, 2, 3, 4, 5 "
+            "ON CONFLICT (product_id, customer_id, metric_code, hour, group_key) DO UPDATE SET "
+            "event_count = r.event_count + excluded.event_count, "
+            "value_sum = r.value_sum + excluded.value_sum, "
+            "value_max = GREATEST(r.value_max, excluded.value_max), "
+            f"latest_value = CASE WHEN {_NEWER} "
+            "THEN excluded.latest_value ELSE r.latest_value END, "
+            f"latest_event_id = CASE WHEN {_NEWER} "
+            "THEN excluded.latest_event_id ELSE r.latest_event_id END, "
+            "latest_at = GREATEST(r.latest_at, excluded.latest_at)) "
+            f"{_PG_DAYS}",
+            {
+                "product": self.ctx.product_id,
+                "customers": column(0),
+                "metrics": column(1),
+                "hours": column(2),
+                "groups": column(3),
+                "counts": [cell.count for _, cell in ordered],
+                "sums": [cell.total for _, cell in ordered],
+                "maxes": [cell.maximum for _, cell in ordered],
+                "latest_at": [cell.latest_at for _, cell in ordered],
+                "latest_ids": [cell.latest_event_id for _, cell in ordered],
+                "latest_values": [cell.latest_value for _, cell in ordered],
+            },
+        )
+
+    def _upsert_sqlite(self, ordered: list[tuple[CellKey, Cell]]) -> None:
+        product = self.ctx.product_id
+        self._driver(
+            _SQLITE_HOURS,
+            [
+                (
+                    product,
+                    key[0],
+                    key[1],
+                    _sqlite_time(key[2]),
+                    key[3],
+                    cell.count,
+                    str(cell.total),
+                    str(cell.maximum),
+                    _sqlite_time(cell.latest_at),
+                    cell.latest_event_id,
+                    str(cell.latest_value),
+                )
+                for key, cell in ordered
+            ],
+        )
+        # One row per cell at its day: the upsert adds a batch's hours of a day together.
+        self._driver(
+            _SQLITE_DAYS,
+            [
+                (
+                    product,
+                    key[0],
+                    key[1],
+                    _sqlite_time(key[2])[:10] + " 00:00:00.000000",
+                    key[3],
+                    cell.count,
+                    str(cell.total),
+                    str(cell.maximum),
+                )
+                for key, cell in ordered
+            ],
+        )
+
+    def add_distinct(self, rows: Iterable[tuple[str, str, datetime, str, str]]) -> None:
+        """Record ``(customer_id, metric_code, hour, group_key, value)`` distinct values."""
+        ordered = sorted(set(rows))
+        if not ordered:
+            return
+        if self.postgres:
+            self._driver(
+                "INSERT INTO usage_rollup_distinct (product_id, customer_id, metric_code, hour, "
+                "group_key, value) SELECT %(product)s, d.* FROM unnest(%(customers)s::varchar[], "
+                "%(metrics)s::varchar[], %(hours)s::timestamptz[], %(groups)s::varchar[], "
+                "%(values)s::varchar[]) AS d ORDER BY 1, 2, 3, 4, 5, 6 ON CONFLICT DO NOTHING",
+                {
+                    "product": self.ctx.product_id,
+                    **{
+                        name: [row[i] for row in ordered] for i, name in enumerate(_DISTINCT_ARRAYS)
+                    },
+                },
+            )
+            return
+        self._driver(
+            "INSERT OR IGNORE INTO usage_rollup_distinct (product_id, customer_id, metric_code, "
+            "hour, group_key, value) VALUES (?, ?, ?, ?, ?, ?)",
+            [(self.ctx.product_id, r[0], r[1], _sqlite_time(r[2]), r[3], r[4]) for r in ordered],
+        )
+
+    def set_integrals(self, values: dict[CellKey, tuple[datetime, Decimal]]) -> None:
+        """Store ``(first_at, integral)`` of gauge cells."""
+        for key, (first_at, integral) in sorted(values.items()):
+            if self.postgres:
+                self._driver(
+                    "UPDATE usage_rollups SET first_at = %s, integral = %s WHERE product_id = %s "
+                    "AND customer_id = %s AND metric_code = %s AND hour = %s AND group_key = %s",
+                    (first_at, integral, self.ctx.product_id, *key),
+                )
+            else:
+                self._driver(
+                    "UPDATE usage_rollups SET first_at = ?, integral = ? WHERE product_id = ? "
+                    "AND customer_id = ? AND metric_code = ? AND hour = ? AND group_key = ?",
+                    (
+                        _sqlite_time(first_at),
+                        str(integral),
+                        self.ctx.product_id,
+                        key[0],
+                        key[1],
+                        _sqlite_time(key[2]),
+                        key[3],
+                    ),
+                )
+
+    def add_rejections(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.ctx.session.execute(insert(UsageRejection), rows)
+
+    # -- reads --------------------------------------------------------------------------
