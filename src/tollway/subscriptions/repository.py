@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import Select, case, select, update
+from sqlalchemy import Select, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tollway.customers import Customer
 from tollway.kernel.context import Context
@@ -111,22 +112,39 @@ class SubscriptionRepository:
             stmt = stmt.where(SubscriptionCharge.customer_id == self.ctx.customer_scope)
         return list(self.ctx.session.scalars(stmt))
 
-    def claim_charges(self, invoice_of: Mapping[str, str]) -> int:
-        """Set each charge's invoice (charge id → invoice id) on those no invoice holds
-        yet, in one statement; how many."""
-        if not invoice_of:
+    def claim_charges(self, claims: Mapping[str, Sequence[SubscriptionCharge]]) -> int:
+        """Set each charge's invoice (invoice id → its charges) on those no invoice
+        holds yet, in one statement; how many. On PostgreSQL the pairs travel as two
+        arrays (``UPDATE ... FROM unnest``: a short statement whatever their number),
+        on SQLite as one ``executemany``. When all are claimed, the charge objects get
+        their invoice too."""
+        pairs = sorted((c.id, invoice_id) for invoice_id, cs in claims.items() for c in cs)
+        if not pairs:
             return 0
-        result = self.ctx.session.execute(
-            update(SubscriptionCharge)
-            .where(
-                SubscriptionCharge.product_id == self.ctx.product_id,
-                among(self.ctx.session, SubscriptionCharge.id, sorted(invoice_of)),
-                SubscriptionCharge.invoice_id.is_(None),
+        connection = self.ctx.session.connection()
+        if connection.dialect.name == "postgresql":
+            result = connection.exec_driver_sql(
+                "UPDATE subscription_charges AS c SET invoice_id = u.invoice_id "
+                "FROM unnest(%(ids)s::varchar[], %(invoices)s::varchar[]) AS u(id, invoice_id) "
+                "WHERE c.product_id = %(product)s AND c.id = u.id AND c.invoice_id IS NULL",
+                {
+                    "ids": [charge for charge, _ in pairs],
+                    "invoices": [invoice for _, invoice in pairs],
+                    "product": self.ctx.product_id,
+                },
             )
-            .values(invoice_id=case(dict(invoice_of), value=SubscriptionCharge.id))
-            .execution_options(synchronize_session="fetch")
-        )
-        return int(getattr(result, "rowcount", 0))
+        else:
+            result = connection.exec_driver_sql(
+                "UPDATE subscription_charges SET invoice_id = ? "
+                "WHERE product_id = ? AND id = ? AND invoice_id IS NULL",
+                [(invoice, self.ctx.product_id, charge) for charge, invoice in pairs],
+            )
+        claimed = int(result.rowcount)
+        if claimed == len(pairs):  # the statement bypassed the session's objects
+            for invoice_id, charges in claims.items():
+                for charge in charges:
+                    set_committed_value(charge, "invoice_id", invoice_id)
+        return claimed
 
     def offer(self, subscription_id: str, offer_id: str) -> RetentionOffer | None:
         return self.ctx.session.scalar(

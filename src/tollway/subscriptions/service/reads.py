@@ -73,12 +73,11 @@ def mark_charges_invoiced(ctx: Context, claims: Mapping[str, Sequence[Subscripti
     billed its charges, in one statement (invoicing calls this); 409 and nothing
     claimed when any of them is already on an invoice."""
     require_full_access(ctx, "invoice charges")
-    invoice_of = {c.id: invoice_id for invoice_id, charges in claims.items() for c in charges}
-    claimed = SubscriptionRepository(ctx).claim_charges(invoice_of)
-    if claimed != len(invoice_of):
-        taken = len(invoice_of) - claimed
+    claimed = SubscriptionRepository(ctx).claim_charges(claims)
+    wanted = sum(len(charges) for charges in claims.values())
+    if claimed != wanted:
         raise Conflict(
-            f"{taken} of {len(invoice_of)} charges are already on another invoice",
+            f"{wanted - claimed} of {wanted} charges are already on another invoice",
             param="charges",
         )
 
