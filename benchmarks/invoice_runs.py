@@ -16,15 +16,17 @@ At 2026-02-01 every subscription is renewed by the production job handler
 February fee and a ``subscription.renewed`` event with the closed January.
 
 Timed: the relay delivering those events to the ``invoicing`` consumer, as the
-worker's relay job does (``relay_events``: passes of ``RELAY_BATCH`` events, one
-transaction each; the consumer's batch handler runs ``run_invoices`` over the
-pass). Each invoice has a plan line, the graduated tiers reached and a storage
-line; all are finalized (numbered) and open. Checked after the run: N invoices,
-numbers N+1..2N without gaps, the totals of two customers to the cent.
+worker's relay job does (``relay_events``: passes of the consumer's ``RUN_BATCH``
+events, one transaction each; the consumer's batch handler runs ``run_invoices``
+over the pass), after freezing what the process holds out of the cyclic GC, as
+``tollway worker`` does after startup. Each invoice has a plan line, the
+graduated tiers reached and a storage line; all are finalized (numbered) and
+open. Checked after the run: N invoices, numbers N+1..2N without gaps, the totals
+of two customers to the cent.
 
 Baseline: the raw cost of writing the same rows: every invoice and line row the
 run made, inserted again (new ids) with ``executemany``, one transaction per
-``RELAY_BATCH`` invoices.
+``RUN_BATCH`` invoices.
 
 Sizes: ``TOLLWAY_BENCH_QUICK=1`` divides customers and events by 10. ``run_1k_2m``
 and ``run_1k_5m`` are dense: at 2,000 or 5,000 events a customer every (customer,
@@ -34,6 +36,7 @@ customer: time should not grow from one to the other (flat in events).
 
 from __future__ import annotations
 
+import gc
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -43,10 +46,11 @@ from sqlalchemy.orm import Session
 
 from benchmarks.harness import Benchmark, Database, Figure, Stopwatch
 from tollway import catalog, customers, subscriptions
+from tollway.cli.main import freeze_long_lived
 from tollway.invoicing import Invoice, InvoiceLine
 from tollway.invoicing import tasks as invoicing_tasks
+from tollway.invoicing.tasks import RUN_BATCH
 from tollway.jobs import Registry, relay_events
-from tollway.jobs.relay import RELAY_BATCH
 from tollway.kernel.clock import FixedClock
 from tollway.kernel.context import Context
 from tollway.kernel.db import Base, unit_of_work
@@ -299,8 +303,8 @@ def _baseline(db: Database, session_rows: tuple[list[Any], list[Any]]) -> float:
     inv_table = _tables()["invoices"]
     line_table = _tables()["invoice_line_items"]
     with Stopwatch() as watch:
-        for start in range(0, len(invoices), RELAY_BATCH):
-            chunk = invoices[start : start + RELAY_BATCH]
+        for start in range(0, len(invoices), RUN_BATCH):
+            chunk = invoices[start : start + RUN_BATCH]
             with unit_of_work(db.factory) as session:
                 session.execute(inv_table.insert(), [row(i, inv_cols) for i in chunk])
                 session.execute(
@@ -368,8 +372,10 @@ def invoice_run(n: int, events: int) -> Any:
         engine = db.factory.kw["bind"]
         count, tick = _count(engine)
         load = os.getloadavg()[0]  # the machine may be shared: say how busy it was
+        freeze_long_lived()  # as `tollway worker` does after startup
         with Stopwatch() as watch:
             handled = relay_events(db.factory, registry, FixedClock(END))
+        gc.unfreeze()
         event.remove(engine, "before_cursor_execute", tick)
         statements = count[0]
         with unit_of_work(db.factory) as session:
@@ -403,14 +409,14 @@ def invoice_run(n: int, events: int) -> Any:
             "lines": len(lines),
             "seconds": round(watch.seconds, 3),
             "statements_per_invoice": round(statements / n, 2),
-            "batch": RELAY_BATCH,
+            "batch": RUN_BATCH,
             "load_average_1m": round(load, 2),
             "setup": {
                 "bulk_build_seconds": round(build.seconds, 3),
                 "renew_seconds": round(renewing.seconds, 3),
             },
             "baseline": {
-                "name": f"executemany of the same invoice and line rows, {RELAY_BATCH} invoices"
+                "name": f"executemany of the same invoice and line rows, {RUN_BATCH} invoices"
                 " per transaction",
                 "value": round(base_value, 1),
                 "unit": "invoices/s",

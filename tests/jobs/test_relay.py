@@ -142,6 +142,27 @@ def test_a_batch_consumer_gets_a_pass_together_and_a_failing_event_fails_alone(
     assert audited(jobs.factory) == sorted([a, b, c, d, e])
 
 
+def test_each_consumer_takes_passes_of_its_own_size(
+    jobs: Jobs, registry: Registry, clock: Any
+) -> None:
+    batches: list[list[str]] = []
+
+    def batch(ctx: Context, events: Sequence[Event]) -> None:
+        batches.append([e.id for e in events])
+
+    registry.register_consumer(Consumer("wide", Seen(), batch_handler=batch, pass_limit=3))
+    default = Seen()
+    registry.register_consumer(Consumer("default", default))
+    ids = record(jobs, *[f"e{n}" for n in range(7)])
+    with unit_of_work(jobs.factory) as session:
+        assert relay(session, registry, clock) == 3 + 7  # the default pass is RELAY_BATCH
+    with unit_of_work(jobs.factory) as session:
+        assert relay(session, registry, clock, limit=2) == 2  # a caller's limit wins
+    relay_events(jobs.factory, registry, clock)
+    assert batches == [ids[:3], ids[3:5], ids[5:]]
+    assert default.calls == ids
+
+
 def test_a_consumer_gives_up_after_its_attempts(jobs: Jobs, registry: Registry, clock: Any) -> None:
     seen = Seen(fail_on={"x"}, fail_times=99)
     registry.register_consumer(Consumer("doomed", seen, max_attempts=3))

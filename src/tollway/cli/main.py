@@ -94,23 +94,28 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     serve_app(settings, host=host, port=port, worker=not no_worker)
 
 
+def freeze_long_lived() -> None:
+    """Everything a server or worker loaded at startup lives as long as the process:
+    keep it out of the cyclic GC's scans, which otherwise dominate large usage batches
+    and invoice runs (docs/benchmarks.md)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def serve_app(
     settings: Settings, *, host: str, port: int, worker: bool, clock: Clock | None = None
 ) -> None:
     """Serve the API with uvicorn until stopped (and the job worker, with ``worker``);
     ``clock`` replaces the system clock (benchmarks serve a fixed instant)."""
-    import gc
-
     import uvicorn
 
     from tollway.api import create_app
     from tollway.jobs import Worker
 
     app = create_app(settings, clock=clock)
-    # Everything loaded so far lives as long as the process: keep it out of the cyclic
-    # GC's scans, which otherwise dominate large usage batches (docs/benchmarks.md).
-    gc.collect()
-    gc.freeze()
+    freeze_long_lived()
     state = app.state.tollway
     stop = None
     if worker:
@@ -159,6 +164,7 @@ def worker() -> None:
         poll_seconds=settings.worker_poll_seconds,
         lease=timedelta(seconds=settings.job_lease_seconds),
     )
+    freeze_long_lived()
     stop = threading.Event()
     try:
         runner.run(stop)

@@ -13,6 +13,11 @@ from tollway.kernel.outbox import Event
 from tollway.kernel.relay import Consumer
 
 CONSUMER = "invoicing"
+RUN_BATCH = 500
+"""Subscription events per relay pass, so per invoice run: a run's reads and
+statements are partly fixed per run (500 against the relay's default 200 made
+10,000 invoices about 8 % faster on PostgreSQL, docs/benchmarks.md), while a pass
+stays short enough (about half a second) not to hold SQLite's write lock long."""
 
 SUBSCRIPTION_EVENTS = frozenset(
     (
@@ -86,5 +91,6 @@ CONSUMERS = [
         on_subscription_event,
         types=SUBSCRIPTION_EVENTS,
         batch_handler=on_subscription_events,
+        pass_limit=RUN_BATCH,
     )
 ]

@@ -76,12 +76,13 @@ def relay(
     clock: Clock,
     *,
     test_clock_id: str | None = None,
-    limit: int = RELAY_BATCH,
+    limit: int | None = None,
     cursor_lag: timedelta = CURSOR_LAG,
     offered: dict[str, str] | None = None,
 ) -> int:
-    """One pass: each consumer gets up to ``limit`` pending events; returns how many
-    (event, consumer) pairs were handled. The caller commits.
+    """One pass: each consumer gets up to ``limit`` pending events (by default its
+    ``pass_limit``, else ``RELAY_BATCH``); returns how many (event, consumer) pairs
+    were handled. The caller commits.
 
     Without ``test_clock_id``: events not about a customer on a test clock, read from
     the consumer's cursor on. With it: only events of that clock's customers.
@@ -97,7 +98,8 @@ def relay(
     for consumer in registry.consumers:
         after = _cursor_position(session, consumer) if test_clock_id is None else ""
         resume = max(after, (offered or {}).get(consumer.name, ""))
-        pending, last_new = _pending(session, consumer, now, test_clock_id, limit, after=resume)
+        size = limit or consumer.pass_limit or RELAY_BATCH
+        pending, last_new = _pending(session, consumer, now, test_clock_id, size, after=resume)
         if offered is not None and last_new is not None:
             offered[consumer.name] = last_new
         if consumer.batch_handler is not None and len(pending) > 1:

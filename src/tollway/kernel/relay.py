@@ -47,6 +47,9 @@ class Consumer:
     """Optional: the relay hands a pass's events to it together (one savepoint per
     product); if it raises, each event goes to ``handler`` alone, so one failing event
     fails alone."""
+    pass_limit: int | None = None
+    """Events per relay pass for this consumer (the relay's default when ``None``): a
+    batch handler whose cost per pass is partly fixed takes larger passes."""
 
 
 class EventReceipt(Base):
