@@ -6,13 +6,14 @@ exactly what ``executemany`` and ``IN`` do, on both backends."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from tollway.kernel.context import Context
-from tollway.kernel.db import COPY_FROM, among, insert_new_rows, insert_rows
+from tollway.kernel.db import COPY_FROM, among, insert_new_rows, insert_rows, pg_array
 from tollway.kernel.outbox import Event
 from tollway.kernel.relay import DONE, EventReceipt
 
@@ -114,3 +115,34 @@ def test_among_finds_exactly_the_values_given(ctx: Context, size: int) -> None:
     ).all()
     # even ids from 0 up to 2 * size, of which only those below 300 exist
     assert found == [f"evt_among{i:05d}" for i in range(0, min(2 * size, 300), 2)]
+
+
+TRICKY = ["NULL", "null", "", "a,b", "{x}", 'say "hi"', "back\\slash", "two words", AWKWARD]
+PLAIN = ["evt_01abc", "c-42", "INV-2026-0001", "user@example.com", "3.25", "Nullable"]
+
+
+@pytest.mark.parametrize(
+    "values", [PLAIN, TRICKY] + [[*PLAIN, odd] for odd in TRICKY], ids=lambda v: repr(v[-1])
+)
+def test_among_matches_every_kind_of_text_exactly(ctx: Context, values: list[str]) -> None:
+    rows = _events(ctx, len(PLAIN + TRICKY), "evt_text")
+    for row, kind in zip(rows, PLAIN + TRICKY, strict=True):
+        row["type"] = kind
+    insert_rows(ctx.session, Event, rows)
+    found = ctx.session.scalars(
+        select(Event.type).where(
+            Event.id.startswith("evt_text"), among(ctx.session, Event.type, values)
+        )
+    ).all()
+    assert sorted(found) == sorted(values)
+
+
+def test_pg_array_joins_only_values_that_need_no_quoting() -> None:
+    instant = datetime(2026, 3, 1, 12, 30, 0, 250, tzinfo=UTC)
+    assert pg_array(["inv_01", "c-42", 7, Decimal("-1.50"), instant]) == (
+        "{inv_01,c-42,7,-1.50,2026-03-01T12:30:00.000250+00:00}"
+    )
+    assert pg_array([]) == "{}"
+    assert pg_array(PLAIN) == "{" + ",".join(PLAIN) + "}"
+    for odd in [*TRICKY, None, True, Decimal("NaN"), instant.replace(tzinfo=None), 1.5]:
+        assert pg_array(["ok", odd]) == ["ok", odd], odd

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -33,6 +34,9 @@ from sqlalchemy import (
     insert,
     literal,
     text,
+)
+from sqlalchemy import (
+    cast as sql_cast,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -222,7 +226,7 @@ def insert_new_rows(
         f"RETURNING {quote(returning)}"
     )
     columns = zip(*_bound_values(bound, rows), strict=True)
-    params = {f"c{i}": list(column) for i, column in enumerate(columns)}
+    params = {f"c{i}": pg_array(column) for i, column in enumerate(columns)}
     return list(session.scalars(text(sql).columns(target), params))
 
 
@@ -230,11 +234,50 @@ def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement
     """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``, one parameter
     however many values: the statement's text stays short and the same, so psycopg
     keeps its parse (it caches only statements up to 4 kB) and adapts one array
-    instead of a parameter per value."""
+    instead of a parameter per value (as :func:`pg_array`'s text when it can)."""
     values = list(values)
     if session.get_bind().dialect.name == "postgresql":
-        return cast(ColumnElement[bool], column == any_(literal(values, ARRAY(column.type))))
+        array = pg_array(values)
+        bound = (
+            sql_cast(literal(array, String()), ARRAY(column.type))
+            if isinstance(array, str)
+            else literal(array, ARRAY(column.type))
+        )
+        return cast(ColumnElement[bool], column == any_(bound))
     return cast(ColumnElement[bool], column.in_(values))
+
+
+_PLAIN_ELEMENTS = re.compile(r"[\w.:+@-]+(?:,[\w.:+@-]+)*", re.ASCII)
+_NULL_ELEMENT = re.compile(r"(?:^|,)null(?:,|$)", re.IGNORECASE)
+
+
+def pg_array(values: Sequence[Any]) -> Any:
+    """An array parameter for PostgreSQL, to be cast to its type in the statement
+    (``CAST(%(p)s AS varchar[])``): the text of the array literal when every value is
+    a ``str``, ``int``, finite ``Decimal`` or aware ``datetime`` whose text needs no quoting
+    (ids, codes, numbers, instants), else the values as a list. psycopg adapts a list
+    element by element in Python, about four times slower than joining the text."""
+    texts: list[str] = []
+    for value in values:
+        kind = type(value)
+        if kind is str:
+            texts.append(value)
+        elif kind is int or (kind is Decimal and value.is_finite()):
+            texts.append(str(value))
+        elif kind is datetime and value.tzinfo is not None:
+            texts.append(value.isoformat())
+        else:
+            return list(values)
+    joined = ",".join(texts)
+    if not texts:
+        return "{}"
+    if (
+        joined.count(",") != len(texts) - 1  # a value holds a comma
+        or _PLAIN_ELEMENTS.fullmatch(joined) is None
+        or _NULL_ELEMENT.search(joined)
+    ):
+        return list(values)
+    return "{" + joined + "}"
 
 
 def conflict_insert(session: Session, model: type[Any]) -> Any:

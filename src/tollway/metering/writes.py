@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from tollway.kernel.context import Context
-from tollway.kernel.db import json_dumps
+from tollway.kernel.db import json_dumps, pg_array
 from tollway.metering.aggregation import Cell
 from tollway.metering.models import UsageRejection
 
@@ -154,11 +154,11 @@ class UsageWriter:
                 _PG_STORE.format(source=_PG_ARRAYS),
                 {
                     **params,
-                    "ids": [e.event_id for e in ordered],
-                    "times": [e.timestamp for e in ordered],
-                    "customers": [e.customer_id for e in ordered],
-                    "metrics": [e.metric_code for e in ordered],
-                    "quantities": [str(e.quantity) for e in ordered],
+                    "ids": pg_array([e.event_id for e in ordered]),
+                    "times": pg_array([e.timestamp for e in ordered]),
+                    "customers": pg_array([e.customer_id for e in ordered]),
+                    "metrics": pg_array([e.metric_code for e in ordered]),
+                    "quantities": pg_array([str(e.quantity) for e in ordered]),
                     "properties": [json_dumps(e.properties) for e in ordered],
                 },
             )
@@ -234,8 +234,8 @@ class UsageWriter:
             self._upsert_sqlite(ordered)
 
     def _upsert_pg(self, ordered: list[tuple[CellKey, Cell]]) -> None:
-        def column(index: int) -> list[Any]:
-            return [key[index] for key, _ in ordered]
+        def column(index: int) -> Any:
+            return pg_array([key[index] for key, _ in ordered])
 
         self._driver(  # the SQL is constant text; values are bound parameters
             "WITH u AS (SELECT * FROM unnest(%(customers)s::varchar[], %(metrics)s::varchar[], "  # noqa: S608
@@ -264,12 +264,12 @@ class UsageWriter:
                 "metrics": column(1),
                 "hours": column(2),
                 "groups": column(3),
-                "counts": [cell.count for _, cell in ordered],
-                "sums": [cell.total for _, cell in ordered],
-                "maxes": [cell.maximum for _, cell in ordered],
-                "latest_at": [cell.latest_at for _, cell in ordered],
-                "latest_ids": [cell.latest_event_id for _, cell in ordered],
-                "latest_values": [cell.latest_value for _, cell in ordered],
+                "counts": pg_array([cell.count for _, cell in ordered]),
+                "sums": pg_array([cell.total for _, cell in ordered]),
+                "maxes": pg_array([cell.maximum for _, cell in ordered]),
+                "latest_at": pg_array([cell.latest_at for _, cell in ordered]),
+                "latest_ids": pg_array([cell.latest_event_id for _, cell in ordered]),
+                "latest_values": pg_array([cell.latest_value for _, cell in ordered]),
             },
         )
 
@@ -326,7 +326,8 @@ class UsageWriter:
                 {
                     "product": self.ctx.product_id,
                     **{
-                        name: [row[i] for row in ordered] for i, name in enumerate(_DISTINCT_ARRAYS)
+                        name: pg_array([row[i] for row in ordered])
+                        for i, name in enumerate(_DISTINCT_ARRAYS)
                     },
                 },
             )

@@ -9,7 +9,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from tollway.customers import Customer
 from tollway.kernel.context import Context
-from tollway.kernel.db import among
+from tollway.kernel.db import among, pg_array
 from tollway.kernel.pagination import Page, PageRequest, paginate
 from tollway.subscriptions.models import (
     RetentionOffer,
@@ -128,8 +128,8 @@ class SubscriptionRepository:
                 "FROM unnest(%(ids)s::varchar[], %(invoices)s::varchar[]) AS u(id, invoice_id) "
                 "WHERE c.product_id = %(product)s AND c.id = u.id AND c.invoice_id IS NULL",
                 {
-                    "ids": [charge for charge, _ in pairs],
-                    "invoices": [invoice for _, invoice in pairs],
+                    "ids": pg_array([charge for charge, _ in pairs]),
+                    "invoices": pg_array([invoice for _, invoice in pairs]),
                     "product": self.ctx.product_id,
                 },
             )
