@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tollway.kernel.clock import FixedClock, ensure_utc
 from tollway.kernel.context import Context
 from tollway.kernel.db import make_engine
-from tollway.kernel.ids import new_id
+from tollway.kernel.ids import new_id, new_ids
 from tollway.kernel.outbox import Event, record_event
 
 
@@ -21,7 +21,9 @@ def test_ids_are_prefixed_unique_and_increasing_across_threads() -> None:
     made: list[list[str]] = []
 
     def make() -> None:
-        made.append([new_id("evt") for _ in range(2000)])
+        made.append([new_id("evt") for _ in range(1000)])
+        made.append(new_ids("evt", 1000))
+        made.append([*new_ids("evt", 1), new_id("evt"), *new_ids("evt", 3)])
 
     threads = [threading.Thread(target=make) for _ in range(4)]
     for thread in threads:
@@ -29,7 +31,7 @@ def test_ids_are_prefixed_unique_and_increasing_across_threads() -> None:
     for thread in threads:
         thread.join()
     every = [i for batch in made for i in batch]
-    assert len(set(every)) == 8000
+    assert len(set(every)) == 4 * 2005
     assert all(i.startswith("evt_") and len(i) == 24 for i in every)
     for batch in made:
         assert batch == sorted(batch)

@@ -19,7 +19,7 @@ from tollway.invoicing.models import (
 )
 from tollway.kernel.context import Context
 from tollway.kernel.db import among, conflict_insert, insert_new_rows, insert_rows
-from tollway.kernel.ids import new_id
+from tollway.kernel.ids import new_ids
 from tollway.kernel.pagination import Page, PageRequest, paginate
 
 
@@ -134,7 +134,7 @@ class InvoiceRepository:
         now = self.ctx.now()
         rows = [
             {
-                "id": new_id("bpk"),
+                "id": key_id,
                 "product_id": self.ctx.product_id,
                 "subscription_id": key.subscription_id,
                 "period_start": key.period_start,
@@ -143,7 +143,9 @@ class InvoiceRepository:
                 "invoice_id": invoice_id,
                 "created_at": now,
             }
-            for key, invoice_id in zip(keys, invoice_ids, strict=True)
+            for key_id, key, invoice_id in zip(
+                new_ids("bpk", len(keys)), keys, invoice_ids, strict=True
+            )
         ]
         key = ("subscription_id", "period_start", "kind")
         return set(

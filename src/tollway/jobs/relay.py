@@ -46,7 +46,7 @@ from tollway.jobs.runner import backoff, error_text
 from tollway.kernel.clock import Clock, FixedClock, TestClock
 from tollway.kernel.context import Context
 from tollway.kernel.db import among, insert_new_rows, unit_of_work
-from tollway.kernel.ids import new_id, time_floor
+from tollway.kernel.ids import new_id, new_ids, time_floor
 from tollway.kernel.jobs import DONE as JOB_DONE
 from tollway.kernel.jobs import Job, enqueue
 from tollway.kernel.outbox import Event
@@ -259,7 +259,7 @@ def _claim_all(
     now = clock.now()
     rows = [
         {
-            "id": new_id("rcpt"),
+            "id": receipt_id,
             "product_id": event.product_id,
             "event_id": event.id,
             "consumer": consumer.name,
@@ -270,7 +270,7 @@ def _claim_all(
             "created_at": now,
             "updated_at": now,
         }
-        for event in events
+        for receipt_id, event in zip(new_ids("rcpt", len(events)), events, strict=True)
     ]
     written = set(
         insert_new_rows(

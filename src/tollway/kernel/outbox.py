@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tollway.kernel.context import Context
 from tollway.kernel.db import Base, insert_rows
-from tollway.kernel.ids import new_id
+from tollway.kernel.ids import new_id, new_ids
 from tollway.kernel.pagination import Page, PageRequest, paginate
 
 
@@ -83,14 +83,14 @@ def record_events(ctx: Context, events: Sequence[NewEvent]) -> None:
     assign_transaction_id(ctx.session)
     rows = [
         {
-            "id": new_id("evt"),
+            "id": event_id,
             "product_id": ctx.product_id,
             "type": event.type,
             "customer_id": event.customer_id,
             "data": event.data,
             "created_at": ctx.now(event.test_clock_id),
         }
-        for event in events
+        for event_id, event in zip(new_ids("evt", len(events)), events, strict=True)
     ]
     insert_rows(ctx.session, Event, rows)
 

@@ -11,7 +11,7 @@ from tollway.invoicing.schemas import InvoiceOut, LineFields
 from tollway.invoicing.totals import Line
 from tollway.kernel.context import Context
 from tollway.kernel.errors import NotFound
-from tollway.kernel.ids import new_id
+from tollway.kernel.ids import new_ids
 from tollway.kernel.outbox import NewEvent, record_events
 
 
@@ -86,7 +86,7 @@ def line_rows(ctx: Context, invoice_id: str, lines: Sequence[Line]) -> list[dict
     """The rows (column values) storing the lines of ``invoice_id``, in order."""
     return [
         {
-            "id": new_id("il"),
+            "id": line_id,
             "product_id": ctx.product_id,
             "invoice_id": invoice_id,
             "position": position,
@@ -101,5 +101,7 @@ def line_rows(ctx: Context, invoice_id: str, lines: Sequence[Line]) -> list[dict
             "charge_id": line.charge_id,
             "metric": line.metric,
         }
-        for position, line in enumerate(lines)
+        for position, (line_id, line) in enumerate(
+            zip(new_ids("il", len(lines)), lines, strict=True)
+        )
     ]

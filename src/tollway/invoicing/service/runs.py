@@ -26,7 +26,7 @@ from tollway.invoicing.totals import Line, line_discount
 from tollway.kernel.access import require_full_access
 from tollway.kernel.context import Context
 from tollway.kernel.errors import Conflict, NotFound, ValidationFailed
-from tollway.kernel.ids import new_id
+from tollway.kernel.ids import new_ids
 from tollway.subscriptions import (
     Subscription,
     SubscriptionCharge,
@@ -107,7 +107,9 @@ def run_invoices(
     if missing:
         raise NotFound(f"subscription {missing[0]!r} not found", param="subscription_id")
     # ids (and so numbers) in the order of the items, whatever order the reads return
-    invoice_ids = {item.subscription_id: new_id("inv") for item in unique}
+    invoice_ids = dict(
+        zip([item.subscription_id for item in unique], new_ids("inv", len(unique)), strict=True)
+    )
     # Usage keys first (a run that finds its key taken waits for the holder to commit,
     # by when the charges it would have raced for are claimed too).
     claimed = _claim_usage(repo, unique, subs, invoice_ids, exact=claim_periods)
