@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import anyio.to_thread
 from fastapi.testclient import TestClient
 
 from tollway.api import create_app
@@ -348,3 +349,20 @@ def test_a_plan_change_or_override_in_another_instance_applies_on_the_next_call(
         assert (
             other.post("/v1/customers/acme/quotas/api_calls/check", json={}).json()["used"] == "4"
         )
+
+
+def test_a_consume_makes_two_trips_to_the_thread_pool(client: TestClient, monkeypatch: Any) -> None:
+    """The endpoint's work, then the commit: FastAPI would validate a plain endpoint's
+    response on the thread pool too (a third trip) if the route did not make the
+    endpoint a coroutine (``tollway.api.routing``)."""
+    _setup(client, [{"metric": "api_calls", "limit": 10, "period": "monthly"}])
+    trips: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(func, "__name__", repr(func)))
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    assert _consume(client, quantity=1).status_code == 200
+    assert len(trips) == 2, trips
