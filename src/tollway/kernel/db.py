@@ -268,9 +268,9 @@ def pg_array(values: Sequence[Any]) -> Any:
             texts.append(value.isoformat())
         else:
             return list(values)
-    joined = ",".join(texts)
     if not texts:
         return "{}"
+    joined = ",".join(texts)
     if (
         joined.count(",") != len(texts) - 1  # a value holds a comma
         or _PLAIN_ELEMENTS.fullmatch(joined) is None

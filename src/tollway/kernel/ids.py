@@ -52,7 +52,7 @@ def new_id(prefix: str) -> str:
     order and cursor pagination needs no second column. The time part is the wall
     clock on purpose: ids order writes, they do not carry domain time.
     """
-    return f"{prefix}_{_encode(_stamps.take(1))}{_encode(int.from_bytes(os.urandom(7)))}"
+    return new_ids(prefix, 1)[0]
 
 
 def new_ids(prefix: str, count: int) -> list[str]:
