@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from race_kit import race
 from tollway import catalog, customers, invoicing, subscriptions
+from tollway.invoicing import tasks as invoicing_tasks
 from tollway.invoicing.models import BilledPeriod
+from tollway.jobs import Registry, Shard, relay_events
 from tollway.kernel.clock import Clock
 from tollway.kernel.context import Context
 from tollway.kernel.db import unit_of_work
@@ -88,3 +90,42 @@ def test_two_workers_running_the_same_run_bill_once(
         keys = session.scalar(select(func.count()).select_from(BilledPeriod))
     assert [(i.number, i.total) for i in invoices] == [("INV-2026-0001", 2999)]
     assert keys == 1
+
+
+def test_sharded_relayers_invoice_each_subscription_once_with_numbers_in_sequence(
+    session_factory: sessionmaker[Session], clock: Clock
+) -> None:
+    product_id = _product(session_factory, clock)
+    with unit_of_work(session_factory) as session:
+        ctx = Context(session=session, product_id=product_id, clock=clock)
+        catalog.create_plan(
+            ctx,
+            catalog.PlanCreate(
+                code="pro", name="Pro", prices=[catalog.PriceSpec(interval="monthly", amount=2999)]
+            ),
+        )
+        for n in range(24):
+            customers.create_customer(ctx, customers.CustomerCreate(external_id=f"c{n}"))
+            subscriptions.create_subscription(
+                ctx, subscriptions.SubscriptionCreate(customer_id=f"c{n}", plan_id="pro")
+            )
+    registry = Registry()
+    registry.include({}, consumers=invoicing_tasks.CONSUMERS)
+    handled: dict[int, int] = {}
+
+    def relayer(index: int) -> Callable[[], None]:
+        def job() -> None:
+            handled[index] = relay_events(
+                session_factory, registry, clock, shard=Shard(index, 2), cursor_lag=timedelta(0)
+            )
+
+        return job
+
+    assert race(relayer(0), relayer(1)) == ["ok", "ok"]
+    assert sum(handled.values()) == 24  # each subscription.created once, in one shard
+    assert min(handled.values()) > 0  # both shards had customers
+    with unit_of_work(session_factory) as session:
+        invoices = list(session.scalars(select(invoicing.Invoice)))
+    assert sorted(i.number or "" for i in invoices) == [f"INV-2026-{n:04d}" for n in range(1, 25)]
+    assert len({i.subscription_id for i in invoices}) == 24
+    assert {i.total for i in invoices} == {2999}

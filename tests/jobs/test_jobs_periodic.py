@@ -6,10 +6,13 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from jobkit import Jobs, recording
+from pydantic import ValidationError
 
 from tollway.jobs import Periodic, Registry, Worker, default_registry, schedule_periodic
 from tollway.kernel.jobs import DONE
+from tollway.kernel.settings import Settings
 
 HOUR = timedelta(hours=1)
 
@@ -98,3 +101,20 @@ def test_default_registry_schedules_housekeeping(jobs: Jobs, clock: Any) -> None
     worker = Worker(jobs.factory, registry, clock)
     assert worker.tick() == len(registry.periodic)
     assert {job.status for job in jobs.all()} == {DONE}
+
+
+def test_workers_set_to_relay_in_shards_schedule_a_relay_job_per_shard(
+    jobs: Jobs, clock: Any
+) -> None:
+    registry = default_registry(Settings(relay_shards=3))
+    relays = sorted(k for k in registry.handlers if k.startswith("events.relay"))
+    assert relays == ["events.relay", "events.relay.1", "events.relay.2", "events.relay_sweep"]
+    assert set(relays) <= {p.kind for p in registry.periodic}
+    assert Worker(jobs.factory, registry, clock).tick() == len(registry.periodic)
+    assert {job.status for job in jobs.all()} == {DONE}
+
+
+def test_relay_shards_must_be_between_1_and_64() -> None:
+    for shards in (0, 65):
+        with pytest.raises(ValidationError, match="relay_shards"):
+            Settings(relay_shards=shards)

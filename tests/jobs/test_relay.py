@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import combinations
 from typing import Any
 
 import pytest
@@ -15,7 +16,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tollway import customers
-from tollway.jobs import Registry, advance_test_clock, create_test_clock, relay, relay_events
+from tollway.jobs import (
+    Registry,
+    Shard,
+    advance_test_clock,
+    create_test_clock,
+    relay,
+    relay_events,
+)
 from tollway.jobs.relay import CURSOR_LAG, RELAY_KIND, tasks
 from tollway.jobs.retention import prune_delivery_logs
 from tollway.kernel.audit import AuditRecord, audit
@@ -278,6 +286,72 @@ def test_events_of_test_clock_customers_are_relayed_when_the_clock_advances(
     assert seen[1] == ("customer.created", start)
     with unit_of_work(session_factory) as session:
         assert session.scalar(select(func.count()).select_from(EventReceipt)) == 2
+
+
+def record_for(jobs: Jobs, customer_ids: Sequence[str | None]) -> dict[str, str | None]:
+    """One event per entry, about that customer (``None``: about no customer); the
+    customers of the events by event id."""
+    with unit_of_work(jobs.factory) as session:
+        ctx = jobs.context(session)
+        return {
+            record_event(ctx, "thing.happened", {"n": n}, customer_id=customer_id).id: customer_id
+            for n, customer_id in enumerate(customer_ids)
+        }
+
+
+def test_shards_split_the_events_by_customer_and_together_relay_each_once(
+    jobs: Jobs, registry: Registry, clock: Clock
+) -> None:
+    seen = Seen()
+    registry.register_consumer(Consumer("c", seen))
+    about = record_for(jobs, [f"cus_{n % 30}" for n in range(90)] + [None, None])
+    by_shard = []
+    for index in range(3):
+        before = len(seen.calls)
+        assert relay_events(jobs.factory, registry, clock, shard=Shard(index, 3)) > 0
+        by_shard.append(set(seen.calls[before:]))
+    assert sorted(seen.calls) == sorted(about)  # each event once, in one shard
+    customers_of = [{about[e] for e in events} for events in by_shard]
+    assert all(a.isdisjoint(b) for a, b in combinations(customers_of, 2))  # a customer in one
+    assert relay_events(jobs.factory, registry, clock) == 0  # unsharded: nothing left
+
+
+def test_a_relayer_leaves_other_shards_events_to_them(
+    jobs: Jobs, registry: Registry, clock: Clock
+) -> None:
+    seen = Seen()
+    registry.register_consumer(Consumer("c", seen))
+    about = record_for(jobs, [f"cus_{n}" for n in range(40)])
+    first = relay_events(jobs.factory, registry, clock, shard=Shard(0, 2))
+    assert 0 < first < 40
+    assert relay_events(jobs.factory, registry, clock, shard=Shard(0, 2)) == 0
+    assert relay_events(jobs.factory, registry, clock, shard=Shard(1, 2)) == 40 - first
+    assert sorted(seen.calls) == sorted(about)
+
+
+def test_a_shard_is_one_of_its_count() -> None:
+    for index, count in ((2, 2), (-1, 2), (0, 0)):
+        with pytest.raises(ValueError, match="does not exist"):
+            Shard(index, count)
+
+
+def test_sharded_relay_jobs_each_relay_their_shard(
+    jobs: Jobs, registry: Registry, clock: Any
+) -> None:
+    seen = Seen()
+    registry.register_consumer(Consumer("c", seen))
+    registry.include(*tasks(registry, shards=3))
+    kinds = [RELAY_KIND, f"{RELAY_KIND}.1", f"{RELAY_KIND}.2"]
+    assert [p.kind for p in registry.periodic] == [*kinds, "events.relay_sweep"]
+    about = record_for(jobs, [f"cus_{n}" for n in range(30)])
+    jobs.enqueue(f"{RELAY_KIND}.1")
+    jobs.drain(registry)
+    only_one = set(seen.calls)
+    assert 0 < len(only_one) < 30
+    for kind in (RELAY_KIND, f"{RELAY_KIND}.2"):
+        jobs.enqueue(kind)
+    jobs.drain(registry)
+    assert sorted(seen.calls) == sorted(about)
 
 
 def test_consumer_names_are_unique(registry: Registry) -> None:

@@ -100,7 +100,7 @@ def default_registry(
         metering_tasks.HANDLERS,
         [Periodic(kind, every) for kind, every in metering_tasks.PERIODIC.items()],
     )
-    registry.include(*relay_tasks(registry))
+    registry.include(*relay_tasks(registry, shards=settings.relay_shards))
     webhooks = webhook_tasks.build(settings, wall_clock=wall_clock)
     registry.include(webhooks.handlers, consumers=webhooks.consumers)
     notifications = notification_tasks.build(settings)

@@ -21,6 +21,14 @@ newest ids because ids come from several processes' clocks and commit out of ord
 Within one job, later passes go on after the last new event the previous pass
 offered (``offered``), so a burst is read once; the next job starts from the cursor.
 
+Shards: when one relayer is not enough, ``relay_shards`` relayers (the worker's
+setting) split the events by customer, each taking those whose customer id hashes
+to its shard (:class:`Shard`). A customer's events stay in order in one shard, two
+shards never offer each other's events (so they do not wait on each other's
+receipts), and the cursor, shared, still moves only over events that all have
+receipts. Receipts keep relaying exactly-once whatever the sharding: relayers that
+disagree on the count only wait on each other.
+
 Test clocks: events of customers on a test clock are not relayed by the periodic
 job. Advancing the clock relays them before each job it runs and once more at the
 end, with the clock standing at that moment (see ``tollway.jobs.testclocks``), so
@@ -33,6 +41,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,6 +79,19 @@ SWEEP_WINDOW = timedelta(hours=24)
 """How far back the sweep looks for events behind a cursor without a receipt."""
 
 
+@dataclass(frozen=True)
+class Shard:
+    """Relayer ``index`` of ``count``: it takes the events whose customer id hashes to
+    ``index`` (events about no customer hash as the empty id)."""
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"shard {self.index} of {self.count} does not exist")
+
+
 def relay(
     session: Session,
     registry: Registry,
@@ -79,6 +101,7 @@ def relay(
     limit: int | None = None,
     cursor_lag: timedelta = CURSOR_LAG,
     offered: dict[str, str] | None = None,
+    shard: Shard | None = None,
 ) -> int:
     """One pass: each consumer gets up to ``limit`` pending events (by default its
     ``pass_limit``, else ``RELAY_BATCH``); returns how many (event, consumer) pairs
@@ -92,6 +115,8 @@ def relay(
     instead of from the cursor, so a burst is read once, not once per pass. Receipts
     stay the truth; an event committing late below that point is found by the next
     job, which starts from the cursor again.
+
+    ``shard``: only the events of that shard's customers.
     """
     now = clock.now()
     handled = 0
@@ -99,7 +124,9 @@ def relay(
         after = _cursor_position(session, consumer) if test_clock_id is None else ""
         resume = max(after, (offered or {}).get(consumer.name, ""))
         size = limit or consumer.pass_limit or RELAY_BATCH
-        pending, last_new = _pending(session, consumer, now, test_clock_id, size, after=resume)
+        pending, last_new = _pending(
+            session, consumer, now, test_clock_id, size, after=resume, shard=shard
+        )
         if offered is not None and last_new is not None:
             offered[consumer.name] = last_new
         if consumer.batch_handler is not None and len(pending) > 1:
@@ -125,6 +152,21 @@ def _scoped(stmt: Select[Any], consumer: Consumer, test_clock_id: str | None) ->
     return stmt
 
 
+def _in_shard(session: Session, stmt: Select[Any], shard: Shard | None) -> Select[Any]:
+    """Only the events of ``shard`` (all of them without one). PostgreSQL hashes the
+    customer id with ``hashtext``; SQLite with the ``text_hash`` function every
+    connection has (``tollway.kernel.db``)."""
+    if shard is None:
+        return stmt
+    customer = func.coalesce(Event.customer_id, "")
+    bucket: ColumnElement[int]
+    if session.get_bind().dialect.name == "postgresql":
+        bucket = func.abs(func.hashtext(customer) % shard.count)
+    else:
+        bucket = func.text_hash(customer) % shard.count
+    return stmt.where(bucket == shard.index)
+
+
 def _receipt_join(consumer: Consumer) -> ColumnElement[bool]:
     return and_(EventReceipt.event_id == Event.id, EventReceipt.consumer == consumer.name)
 
@@ -137,9 +179,10 @@ def _pending(
     limit: int,
     *,
     after: str,
+    shard: Shard | None,
 ) -> tuple[list[str], str | None]:
-    """Events after ``after`` without a receipt, and failed ones due for a retry; and
-    the last of the former among them (``None`` if none)."""
+    """Events after ``after`` without a receipt, and failed ones due for a retry (of
+    ``shard``); and the last of the former among them (``None`` if none)."""
     unseen = _scoped(
         select(Event.id)
         .outerjoin(EventReceipt, _receipt_join(consumer))
@@ -154,6 +197,7 @@ def _pending(
         consumer,
         test_clock_id,
     )
+    unseen, retry = _in_shard(session, unseen, shard), _in_shard(session, retry, shard)
     new = set(session.scalars(unseen.order_by(Event.id).limit(limit)))
     pending = sorted(new | set(session.scalars(retry.order_by(Event.id).limit(limit))))[:limit]
     return pending, max((e for e in pending if e in new), default=None)
@@ -401,14 +445,17 @@ def relay_events(
     clock: Clock,
     *,
     cursor_lag: timedelta = CURSOR_LAG,
+    shard: Shard | None = None,
 ) -> int:
-    """Relay until nothing is pending (events not on a test clock); one transaction
-    per pass. Returns how many (event, consumer) pairs were handled."""
+    """Relay until nothing is pending (events not on a test clock, of ``shard``); one
+    transaction per pass. Returns how many (event, consumer) pairs were handled."""
     total = 0
     offered: dict[str, str] = {}
     while True:
         with unit_of_work(factory) as session:
-            handled = relay(session, registry, clock, cursor_lag=cursor_lag, offered=offered)
+            handled = relay(
+                session, registry, clock, cursor_lag=cursor_lag, offered=offered, shard=shard
+            )
         total += handled
         if handled == 0:
             return total
@@ -429,32 +476,52 @@ def relay_test_clock(factory: sessionmaker[Session], registry: Registry, clock_i
             return total
 
 
-def tasks(
-    registry: Registry, *, budget_seconds: float = RELAY_BUDGET_SECONDS
-) -> tuple[dict[str, Handler], list[Periodic]]:
-    """The periodic relay job, bound to ``registry``'s consumers; a job makes passes
-    for up to ``budget_seconds`` before handing the rest to a follow-up job."""
+def relay_kind(index: int) -> str:
+    """The job kind of shard ``index``'s relay: ``events.relay``, ``events.relay.1``, ..."""
+    return RELAY_KIND if index == 0 else f"{RELAY_KIND}.{index}"
 
+
+def tasks(
+    registry: Registry, *, budget_seconds: float = RELAY_BUDGET_SECONDS, shards: int = 1
+) -> tuple[dict[str, Handler], list[Periodic]]:
+    """The periodic relay jobs, bound to ``registry``'s consumers: one per shard, of
+    its own kind (``shards`` of them; one, unsharded, by default), and the sweep. A
+    job makes passes for up to ``budget_seconds`` before handing the rest to a
+    follow-up job of its kind."""
+    handlers: dict[str, Handler] = {}
+    periodic: list[Periodic] = []
+    for index in range(shards):
+        kind = relay_kind(index)
+        shard = Shard(index, shards) if shards > 1 else None
+        handlers[kind] = _relay_job(registry, kind, shard, budget_seconds)
+        periodic.append(Periodic(kind, RELAY_EVERY))
+
+    def sweep_job(ctx: Context, payload: dict[str, Any]) -> None:
+        sweep_behind_cursor(ctx.session, registry, ctx.clock)
+
+    handlers[SWEEP_KIND] = sweep_job
+    return handlers, [*periodic, Periodic(SWEEP_KIND, SWEEP_EVERY)]
+
+
+def _relay_job(
+    registry: Registry, kind: str, shard: Shard | None, budget_seconds: float
+) -> Handler:
     def relay_job(ctx: Context, payload: dict[str, Any]) -> None:
         deadline = time.monotonic() + budget_seconds
         offered: dict[str, str] = {}
-        while relay(ctx.session, registry, ctx.clock, offered=offered):
+        while relay(ctx.session, registry, ctx.clock, offered=offered, shard=shard):
             if time.monotonic() >= deadline:  # not caught up: go on in a fresh job
-                enqueue(ctx, RELAY_KIND, {}, product_scoped=False)
+                enqueue(ctx, kind, {}, product_scoped=False)
                 break
         ctx.session.execute(
             delete(Job).where(
-                Job.kind == RELAY_KIND,
+                Job.kind == kind,
                 Job.status == JOB_DONE,
                 Job.finished_at < ctx.now() - RELAY_JOB_RETENTION,
             )
         )
 
-    def sweep_job(ctx: Context, payload: dict[str, Any]) -> None:
-        sweep_behind_cursor(ctx.session, registry, ctx.clock)
-
-    handlers: dict[str, Handler] = {RELAY_KIND: relay_job, SWEEP_KIND: sweep_job}
-    return handlers, [Periodic(RELAY_KIND, RELAY_EVERY), Periodic(SWEEP_KIND, SWEEP_EVERY)]
+    return relay_job
 
 
 def sweep_behind_cursor(

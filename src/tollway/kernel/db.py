@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -332,6 +333,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
     dbapi_connection.create_function("decimal_add", 2, _decimal_add, deterministic=True)
     dbapi_connection.create_function("decimal_max", 2, _decimal_max, deterministic=True)
+    dbapi_connection.create_function("text_hash", 1, _text_hash, deterministic=True)
 
 
 _DECIMAL_TEXT = DecimalContext(prec=80)
@@ -346,6 +348,12 @@ def _decimal_add(a: str, b: str) -> str:
 
 def _decimal_max(a: str, b: str) -> str:
     return a if Decimal(a) >= Decimal(b) else b
+
+
+def _text_hash(value: str) -> int:
+    """A stable, non-negative hash of text (CRC-32): SQLite's stand-in for
+    PostgreSQL's ``hashtext``, to split rows between workers."""
+    return zlib.crc32(value.encode())
 
 
 def _sqlite_on_begin(connection: Any) -> None:

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     default_product_code: str = "default"
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     job_lease_seconds: int = Field(default=300, gt=0)
+    relay_shards: int = Field(default=1, ge=1, le=64)
+    """How many relay jobs split the outbox by customer, so that as many workers relay
+    (and run invoices) at once; every worker must use the same count. More than one
+    pays off on PostgreSQL (SQLite runs one writer at a time)."""
     max_request_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     smtp_url: str | None = None
     """``smtp://user:password@host:port`` (``smtps://`` for TLS, ``?starttls=true``);
