@@ -19,7 +19,9 @@ Timed: the relay delivering those events to the ``invoicing`` consumer, as the
 worker's relay job does (``relay_events``: passes of the consumer's ``RUN_BATCH``
 events, one transaction each; the consumer's batch handler runs ``run_invoices``
 over the pass), after freezing what the process holds out of the cyclic GC, as
-``tollway worker`` does after startup. Each invoice has a plan line, the
+``tollway worker`` does after startup. The ``_2w`` figures relay in two worker
+processes, each taking one of two shards of the outbox (``relay_shards = 2``,
+``benchmarks/relayers.py``). Each invoice has a plan line, the
 graduated tiers reached and a storage line; all are finalized (numbered) and
 open. Checked after the run: N invoices, numbers N+1..2N without gaps, the totals
 of two customers to the cent.
@@ -45,6 +47,7 @@ from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session
 
 from benchmarks.harness import Benchmark, Database, Figure, Stopwatch
+from benchmarks.relayers import relay_in_processes
 from tollway import catalog, customers, subscriptions
 from tollway.cli.main import freeze_long_lived
 from tollway.invoicing import Invoice, InvoiceLine
@@ -59,6 +62,7 @@ from tollway.subscriptions import tasks as subscription_tasks
 START = datetime(2026, 1, 1, tzinfo=UTC)
 END = datetime(2026, 2, 1, tzinfo=UTC)
 RENEW_CHUNK = 500
+POSTGRES = ("postgresql",)
 SCALE = 10 if os.environ.get("TOLLWAY_BENCH_QUICK") else 1
 TIERS = [
     {"up_to": 100, "unit_amount": "0"},
@@ -317,7 +321,19 @@ def _baseline(db: Database, session_rows: tuple[list[Any], list[Any]]) -> float:
     return watch.seconds
 
 
-def invoice_run(n: int, events: int) -> Any:
+def _relay_here(db: Database, registry: Registry) -> tuple[int, float, int]:
+    """Relay in this process: (pairs handled, seconds, statements executed)."""
+    engine = db.factory.kw["bind"]
+    count, tick = _count(engine)
+    freeze_long_lived()  # as `tollway worker` does after startup
+    with Stopwatch() as watch:
+        handled = relay_events(db.factory, registry, FixedClock(END))
+    gc.unfreeze()
+    event.remove(engine, "before_cursor_execute", tick)
+    return handled, watch.seconds, count[0]
+
+
+def invoice_run(n: int, events: int, *, workers: int = 1) -> Any:
     n, events = n // SCALE, events // SCALE
 
     def run(db: Database) -> Figure:
@@ -369,15 +385,13 @@ def invoice_run(n: int, events: int) -> Any:
                     for sub_id in sub_ids[start : start + RENEW_CHUNK]:
                         renew(ctx, {"subscription_id": sub_id, "period_end": END.isoformat()})
         _analyze(db)
-        engine = db.factory.kw["bind"]
-        count, tick = _count(engine)
         load = os.getloadavg()[0]  # the machine may be shared: say how busy it was
-        freeze_long_lived()  # as `tollway worker` does after startup
-        with Stopwatch() as watch:
-            handled = relay_events(db.factory, registry, FixedClock(END))
-        gc.unfreeze()
-        event.remove(engine, "before_cursor_execute", tick)
-        statements = count[0]
+        if workers == 1:
+            handled, seconds, statements = _relay_here(db, registry)
+        else:
+            handled, seconds, statements = relay_in_processes(
+                db.url, invoicing_tasks.CONSUMERS, FixedClock(END), workers
+            )
         with unit_of_work(db.factory) as session:
             invoices = list(
                 session.scalars(
@@ -398,7 +412,7 @@ def invoice_run(n: int, events: int) -> Any:
                 assert invoice.total == _expected_total(session, customer_id), invoice.total
             session.expunge_all()
         baseline = _baseline(db, (invoices, lines))
-        value = n / watch.seconds
+        value = n / seconds
         base_value = n / baseline
         return {
             "value": round(value, 1),
@@ -407,7 +421,8 @@ def invoice_run(n: int, events: int) -> Any:
             "events": raw_events,
             "rollups": rollups,
             "lines": len(lines),
-            "seconds": round(watch.seconds, 3),
+            "seconds": round(seconds, 3),
+            "workers": workers,
             "statements_per_invoice": round(statements / n, 2),
             "batch": RUN_BATCH,
             "load_average_1m": round(load, 2),
@@ -432,6 +447,10 @@ def invoice_run(n: int, events: int) -> Any:
 BENCHMARKS = [
     Benchmark("invoices.run_10k_5m", invoice_run(10_000, 5_000_000)),
     Benchmark("invoices.run_10k_1m", invoice_run(10_000, 1_000_000)),
+    # two worker processes, each relaying one of two shards (PostgreSQL: SQLite runs
+    # one writer at a time, so a second worker only waits)
+    Benchmark("invoices.run_10k_5m_2w", invoice_run(10_000, 5_000_000, workers=2), POSTGRES),
+    Benchmark("invoices.run_10k_1m_2w", invoice_run(10_000, 1_000_000, workers=2), POSTGRES),
     Benchmark("invoices.run_1k_500k", invoice_run(1_000, 500_000)),
     # dense: from 1,488 events a customer every hour of both metrics has events (744
     # hours each), so the rollups a run reads stop growing: 2M and 5M read as many
