@@ -22,9 +22,13 @@ _FIELDS = frozenset({"customer_id", "metric", "quantity", "timestamp", "event_id
 _ONE = Decimal(1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EventIn:
-    """A well-formed event; ``timestamp`` and ``event_id`` are None when not sent."""
+    """A well-formed event; ``timestamp`` and ``event_id`` are None when not sent.
+
+    Not frozen, as :class:`~tollway.metering.writes.RawEvent`: a batch makes one per
+    event, and a frozen dataclass takes five times as long to make (1.3 against
+    0.26 µs)."""
 
     customer_id: str
     metric: str
@@ -62,6 +66,15 @@ def _as_decimal(value: object) -> Decimal | str:  # noqa: PLR0911 - one per type
 
 def parse_quantity(value: object) -> Decimal | str:  # noqa: PLR0911 - one reason per refusal
     """A finite decimal of at most 18 significant digits, or why not."""
+    if type(value) is str and len(value) <= MAX_SIGNIFICANT_DIGITS and value.isascii():
+        # the common case: a short decimal string has at most 18 digits, places and
+        # integer digits (an exponent aside), so only its parse and finiteness remain
+        try:
+            short = Decimal(value.strip())
+        except InvalidOperation:
+            return f"{value[:40]!r} is not a decimal number"
+        if short.is_finite() and "e" not in value and "E" not in value:
+            return short
     number = _as_decimal(value)
     if isinstance(number, str):
         return number
@@ -144,9 +157,11 @@ def parse_event(raw: object) -> EventIn | list[tuple[str, str]]:
     """An :class:`EventIn`, or the ``(field, message)`` errors of a malformed event."""
     if not isinstance(raw, dict):
         return [("", "each event must be a JSON object")]
-    errors: list[tuple[str, str]] = [
-        (str(key), "unknown field") for key in raw if key not in _FIELDS
-    ]
+    errors: list[tuple[str, str]] = (
+        []
+        if _FIELDS.issuperset(raw)
+        else [(str(k), "unknown field") for k in raw if k not in _FIELDS]
+    )
     customer_id = _identifier(raw.get("customer_id"), "customer_id", errors)
     metric = _identifier(raw.get("metric"), "metric", errors)
     quantity: Decimal = _ONE

@@ -139,9 +139,8 @@ def _backfill(ctx: Context, events: list[Any]) -> metering.IngestResult:
 
 
 def _ingest(ctx: Context, events: list[Any], *, backfill: bool = False) -> metering.IngestResult:
-    """Flag the quota counters the events touch for a recount, then ingest."""
-    quotas.usage_arriving(ctx, events)
-    return metering.ingest(ctx, events, backfill=backfill)
+    """Ingest, flagging the quota counters the accepted events add to for a recount."""
+    return metering.ingest(ctx, events, backfill=backfill, before_write=quotas.usage_arriving)
 
 
 @router.get("/usage/rejections")

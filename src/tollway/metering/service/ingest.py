@@ -7,7 +7,7 @@ bad event never sinks the batch: it is listed with its reasons and skipped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -147,7 +147,18 @@ class _Batch:
         )
 
 
-def ingest(ctx: Context, events: Sequence[object], *, backfill: bool = False) -> IngestResult:
+BeforeWrite = Callable[[Context, Collection[tuple[Customer, str]]], None]
+"""Told the (customer, metric code) pairs a batch's accepted events will add to, in
+the batch's transaction, before anything is written (quotas flag their counters)."""
+
+
+def ingest(
+    ctx: Context,
+    events: Sequence[object],
+    *,
+    backfill: bool = False,
+    before_write: BeforeWrite | None = None,
+) -> IngestResult:
     """Store a batch of raw events (dicts as sent): accepted, duplicates and refusals.
 
     ``backfill`` accepts timestamps older than the product's window (they are then
@@ -161,7 +172,11 @@ def ingest(ctx: Context, events: Sequence[object], *, backfill: bool = False) ->
     metrics = {
         code: metric_def(m) for code, m in find_metrics(ctx, {e.metric for _, e in parsed}).items()
     }
-    return _write(batch, _accept(batch, parsed, customers, metrics), metrics)
+    rows = _accept(batch, parsed, customers, metrics)
+    if before_write is not None and rows:
+        by_id = {c.id: c for c in customers.values()}
+        before_write(ctx, {(by_id[r.customer_id], r.metric_code) for r in rows})
+    return _write(batch, rows, metrics)
 
 
 def ingest_one(ctx: Context, event: object, customer: Customer, metric: MetricDef) -> IngestResult:
@@ -233,6 +248,7 @@ def _accept(
     seen: set[str] = set()
     rows: list[RawEvent] = []
     clocks: dict[str | None, datetime] = {}
+    known: dict[str, tuple[str, datetime]] = {}  # external id: (id, now), read once each
     for index, event in parsed:
         customer = customers.get(event.customer_id)
         if customer is None:
@@ -254,9 +270,12 @@ def _accept(
                 customer,
             )
             continue
-        now = clocks.get(customer.test_clock_id)
-        if now is None:
-            now = clocks[customer.test_clock_id] = ctx.now(customer.test_clock_id)
+        if (facts := known.get(event.customer_id)) is None:
+            clock_id = customer.test_clock_id
+            if (now := clocks.get(clock_id)) is None:
+                now = clocks[clock_id] = ctx.now(clock_id)
+            facts = known[event.customer_id] = (customer.id, now)
+        customer_id, now = facts
         timestamp = event.timestamp or now
         if event.timestamp is not None and (reason := _outside_window(batch, timestamp, now)):
             batch.record(index, event, reason[0], reason[1], customer)
@@ -278,7 +297,7 @@ def _accept(
         rows.append(
             RawEvent(
                 event_id,
-                customer.id,
+                customer_id,
                 metric.code,
                 timestamp,
                 event.quantity,

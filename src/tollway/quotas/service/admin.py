@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from tollway.catalog import find_metrics, get_metric
-from tollway.customers import Customer, find_customers, get_customer, get_customer_by_id
+from tollway.catalog import get_metric
+from tollway.customers import Customer, get_customer, get_customer_by_id
 from tollway.kernel.access import require_full_access
 from tollway.kernel.audit import audit
 from tollway.kernel.context import Context
@@ -295,26 +295,16 @@ def grace_expired(ctx: Context, customer_id: str, metric: str, period_start: dat
         suspend_customer(ctx, customer, reason, metric=metric)
 
 
-def usage_arriving(ctx: Context, events: Sequence[object]) -> None:
+def usage_arriving(ctx: Context, pairs: Collection[tuple[Customer, str]]) -> None:
     """Before usage is ingested outside consume (``POST /v1/usage``): flag the quota
-    counters of the (customer, metric) pairs it names for a recount, and schedule an
-    evaluation (thresholds, grace) at the end of the minute on each customer's clock.
+    counters of the (customer, metric code) pairs it adds to for a recount, and
+    schedule an evaluation (thresholds, grace) at the end of the minute on each
+    customer's clock.
 
-    Called before :func:`tollway.metering.ingest` in the same transaction, so the
-    counter rows are locked before the rollups, in the order consume locks them.
+    Called by :func:`tollway.metering.ingest` (its ``before_write``) in the same
+    transaction before it writes, so the counter rows are locked before the rollups,
+    in the order consume locks them.
     """
-    named = {
-        (e["customer_id"], e["metric"])
-        for e in events
-        if isinstance(e, dict)
-        and isinstance(e.get("customer_id"), str)
-        and isinstance(e.get("metric"), str)
-    }
-    if not named:
-        return
-    customers = find_customers(ctx, {c for c, _ in named})
-    metrics = find_metrics(ctx, {m for _, m in named})
-    pairs = [(customers[c], m) for c, m in named if c in customers and m in metrics]
     QuotaRepository(ctx).mark_stale([(customer.id, m) for customer, m in pairs])
     for clock in sorted({c.test_clock_id or "" for c, _ in pairs}):
         test_clock_id = clock or None
