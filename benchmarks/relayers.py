@@ -9,6 +9,8 @@ they are released together until the last one has caught up.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.process
+import queue
 import time
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
@@ -44,11 +46,24 @@ def relay_in_processes(
         ready.acquire()
     started = time.perf_counter()
     go.set()
-    outcomes = [results.get() for _ in processes]
+    outcomes = [_result(results, processes) for _ in processes]
     seconds = time.perf_counter() - started
     for process in processes:
         process.join()
     return sum(o[0] for o in outcomes), seconds, sum(o[1] for o in outcomes)
+
+
+def _result(
+    results: Queue[tuple[int, int]], processes: list[multiprocessing.process.BaseProcess]
+) -> tuple[int, int]:
+    """The next relayer's outcome; raises if a relayer died without one."""
+    while True:
+        try:
+            return results.get(timeout=1)
+        except queue.Empty:
+            dead = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(f"a relayer process died (exit code {dead[0]})") from None
 
 
 @dataclass(frozen=True)

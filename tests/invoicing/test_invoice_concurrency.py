@@ -13,10 +13,15 @@ from race_kit import race
 from tollway import catalog, customers, invoicing, subscriptions
 from tollway.invoicing import tasks as invoicing_tasks
 from tollway.invoicing.models import BilledPeriod
-from tollway.jobs import Registry, Shard, relay_events
+from tollway.jobs import Registry, Shard, relay_events, run_due
+from tollway.jobs.relay import RELAY_KIND
+from tollway.jobs.relay import tasks as relay_tasks
 from tollway.kernel.clock import Clock
 from tollway.kernel.context import Context
 from tollway.kernel.db import unit_of_work
+from tollway.kernel.jobs import DONE, Job, enqueue
+from tollway.kernel.outbox import Event
+from tollway.kernel.relay import Consumer
 from tollway.kernel.tenancy import ensure_product
 
 THREADS = 8
@@ -92,9 +97,9 @@ def test_two_workers_running_the_same_run_bill_once(
     assert keys == 1
 
 
-def test_sharded_relayers_invoice_each_subscription_once_with_numbers_in_sequence(
-    session_factory: sessionmaker[Session], clock: Clock
-) -> None:
+def _subscribed(session_factory: sessionmaker[Session], clock: Clock, count: int) -> str:
+    """``count`` customers subscribed to a monthly plan of 2999 (each subscription's
+    ``subscription.created`` event bills its first period); the product's id."""
     product_id = _product(session_factory, clock)
     with unit_of_work(session_factory) as session:
         ctx = Context(session=session, product_id=product_id, clock=clock)
@@ -104,11 +109,18 @@ def test_sharded_relayers_invoice_each_subscription_once_with_numbers_in_sequenc
                 code="pro", name="Pro", prices=[catalog.PriceSpec(interval="monthly", amount=2999)]
             ),
         )
-        for n in range(24):
+        for n in range(count):
             customers.create_customer(ctx, customers.CustomerCreate(external_id=f"c{n}"))
             subscriptions.create_subscription(
                 ctx, subscriptions.SubscriptionCreate(customer_id=f"c{n}", plan_id="pro")
             )
+    return product_id
+
+
+def test_sharded_relayers_invoice_each_subscription_once_with_numbers_in_sequence(
+    session_factory: sessionmaker[Session], clock: Clock
+) -> None:
+    _subscribed(session_factory, clock, 24)
     registry = Registry()
     registry.include({}, consumers=invoicing_tasks.CONSUMERS)
     handled: dict[int, int] = {}
@@ -129,3 +141,40 @@ def test_sharded_relayers_invoice_each_subscription_once_with_numbers_in_sequenc
     assert sorted(i.number or "" for i in invoices) == [f"INV-2026-{n:04d}" for n in range(1, 25)]
     assert len({i.subscription_id for i in invoices}) == 24
     assert {i.total for i in invoices} == {2999}
+
+
+def _ignore(ctx: Context, event: Event) -> None:
+    """A consumer with nothing to do."""
+
+
+def test_two_workers_running_the_relay_shards_as_jobs_invoice_everything_once(
+    session_factory: sessionmaker[Session], clock: Clock
+) -> None:
+    product_id = _subscribed(session_factory, clock, 24)
+    registry = Registry()
+    registry.register_consumer(Consumer("other", _ignore))  # a second consumer in each pass
+    registry.include({}, consumers=invoicing_tasks.CONSUMERS)
+    registry.include(*relay_tasks(registry, shards=2))
+    with unit_of_work(session_factory) as session:
+        ctx = Context(session=session, product_id=product_id, clock=clock)
+        for kind in (RELAY_KIND, f"{RELAY_KIND}.1"):
+            enqueue(ctx, kind, {}, product_scoped=False)
+
+    def worker(worker_id: str) -> Callable[[], None]:
+        def job() -> None:
+            while run_due(session_factory, registry, clock, worker_id=worker_id):
+                pass
+
+        return job
+
+    assert race(worker("a"), worker("b")) == ["ok", "ok"]
+    while run_due(session_factory, registry, clock, worker_id="c"):  # follow-ups left, if any
+        pass
+    with unit_of_work(session_factory) as session:
+        invoices = list(session.scalars(select(invoicing.Invoice)))
+        relays = set(session.scalars(select(Job.status).where(Job.kind.like("events.relay%"))))
+        errors = list(session.scalars(select(Job.last_error).where(Job.last_error.is_not(None))))
+    assert relays == {DONE}
+    assert errors == []  # no job failed (a deadlock would have)
+    assert sorted(i.number or "" for i in invoices) == [f"INV-2026-{n:04d}" for n in range(1, 25)]
+    assert len({i.subscription_id for i in invoices}) == 24

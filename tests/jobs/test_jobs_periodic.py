@@ -110,7 +110,19 @@ def test_workers_set_to_relay_in_shards_schedule_a_relay_job_per_shard(
     relays = sorted(k for k in registry.handlers if k.startswith("events.relay"))
     assert relays == ["events.relay", "events.relay.1", "events.relay.2", "events.relay_sweep"]
     assert set(relays) <= {p.kind for p in registry.periodic}
-    assert Worker(jobs.factory, registry, clock).tick() == len(registry.periodic)
+    shards = {"events.relay", "events.relay.1", "events.relay.2"}
+    assert registry.claim_apart == shards
+
+    def shard_jobs_done() -> int:
+        return sum(1 for job in jobs.all() if job.kind in shards and job.status == DONE)
+
+    # a worker takes one shard's job at a time: the others are left to other workers
+    one, two = Worker(jobs.factory, registry, clock), Worker(jobs.factory, registry, clock)
+    assert one.tick() == len(registry.periodic) - 2
+    assert shard_jobs_done() == 1
+    assert two.tick() == 1
+    assert shard_jobs_done() == 2
+    assert one.tick() == 1
     assert {job.status for job in jobs.all()} == {DONE}
 
 

@@ -460,3 +460,30 @@ def test_pruning_keeps_receipts_the_relay_could_still_look_for(
     assert receipts(jobs.factory, "c") == {}  # behind the cursor and old: pruned
     assert relay_once(jobs, registry, clock, CURSOR_LAG) == 0
     assert seen.calls == [a]
+
+
+def test_a_pass_leaves_a_cursor_another_relayer_holds_and_does_not_wait(
+    jobs: Jobs, registry: Registry, clock: Any, backend: str
+) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite runs one writer at a time: there is no other relayer to pass")
+    clock.set(datetime.now(UTC) + timedelta(seconds=1))
+    seen = Seen()
+    registry.register_consumer(Consumer("c", seen))
+    first = record(jobs, "a")
+    assert relay_once(jobs, registry, clock, timedelta(0)) == 1  # the cursor row exists now
+    later = record(jobs, "b")
+    with unit_of_work(jobs.factory) as holder:
+        holder.execute(select(RelayCursor).where(RelayCursor.consumer == "c").with_for_update())
+        done = threading.Event()
+
+        def other_relayer() -> None:
+            relay_once(jobs, registry, clock, timedelta(0))
+            done.set()
+
+        thread = threading.Thread(target=other_relayer)
+        thread.start()
+        assert done.wait(10), "the pass waited for the held cursor"
+        thread.join()
+    assert seen.calls == [*first, *later]
+    assert settle_cursor(jobs, registry, clock, later[-1]) == later[-1]

@@ -35,6 +35,9 @@ class Registry:
     periodic: list[Periodic] = field(default_factory=list)
     consumers: list[Consumer] = field(default_factory=list)
     """Readers of the outbox, in the order the relay serves them."""
+    claim_apart: set[str] = field(default_factory=set)
+    """Kinds a worker claims at most one of at a time (the relay's shards), so that
+    several workers run them side by side instead of one running them in turn."""
     providers: Providers | None = None
     """The payment providers the jobs (and the API of the same process) use."""
 

@@ -218,7 +218,9 @@ def _advance_cursor(
     ``CURSOR_LAG`` behind (clock skew between processes) and, on PostgreSQL, also
     behind every transaction still open (:func:`_settled_bound`), so an event
     committing late is still found; until then receipts alone keep the effect
-    exactly-once.
+    exactly-once. A cursor another relayer holds locked (a shard's pass, or a job
+    still open) is left to it (``SKIP LOCKED``): relayers never wait on each other
+    here, and a cursor left behind only makes a later pass look a little further.
     """
     # Only events below ``bound`` can hold the cursor back: the newest ones (a burst
     # being relayed right now) are not scanned on every pass.
@@ -234,10 +236,15 @@ def _advance_cursor(
     postgres = session.get_bind().dialect.name == "postgresql"
     try:
         with session.begin_nested():
-            row = session.get(
-                RelayCursor, consumer.name, with_for_update=True, populate_existing=True
+            row = session.scalar(
+                select(RelayCursor)
+                .where(RelayCursor.consumer == consumer.name)
+                .with_for_update(skip_locked=True)
+                .execution_options(populate_existing=True)
             )
             if row is None and postgres:
+                if _cursor_exists(session, consumer):
+                    return  # another relayer is moving it; a cursor left behind is safe
                 row = RelayCursor(consumer=consumer.name, position="", updated_at=now)
                 session.add(row)
             if row is not None and postgres:
@@ -254,6 +261,13 @@ def _advance_cursor(
             session.flush()
     except IntegrityError:
         log.info("relay cursor of %s: another relayer created it", consumer.name)
+
+
+def _cursor_exists(session: Session, consumer: Consumer) -> bool:
+    return (
+        session.scalar(select(RelayCursor.consumer).where(RelayCursor.consumer == consumer.name))
+        is not None
+    )
 
 
 def _settled_bound(session: Session, row: RelayCursor, bound: str) -> str:
@@ -485,9 +499,11 @@ def tasks(
     registry: Registry, *, budget_seconds: float = RELAY_BUDGET_SECONDS, shards: int = 1
 ) -> tuple[dict[str, Handler], list[Periodic]]:
     """The periodic relay jobs, bound to ``registry``'s consumers: one per shard, of
-    its own kind (``shards`` of them; one, unsharded, by default), and the sweep. A
-    job makes passes for up to ``budget_seconds`` before handing the rest to a
-    follow-up job of its kind."""
+    its own kind (``shards`` of them; one, unsharded, by default), and the sweep. An
+    unsharded job makes passes for up to ``budget_seconds`` before handing the rest
+    to a follow-up job of its kind; a shard's job makes one. The shards' kinds are
+    claimed apart (``Registry.claim_apart``): a worker takes one at a time, so
+    several workers run them side by side."""
     handlers: dict[str, Handler] = {}
     periodic: list[Periodic] = []
     for index in range(shards):
@@ -495,6 +511,8 @@ def tasks(
         shard = Shard(index, shards) if shards > 1 else None
         handlers[kind] = _relay_job(registry, kind, shard, budget_seconds)
         periodic.append(Periodic(kind, RELAY_EVERY))
+    if shards > 1:
+        registry.claim_apart.update(handlers)
 
     def sweep_job(ctx: Context, payload: dict[str, Any]) -> None:
         sweep_behind_cursor(ctx.session, registry, ctx.clock)
@@ -510,7 +528,10 @@ def _relay_job(
         deadline = time.monotonic() + budget_seconds
         offered: dict[str, str] = {}
         while relay(ctx.session, registry, ctx.clock, offered=offered, shard=shard):
-            if time.monotonic() >= deadline:  # not caught up: go on in a fresh job
+            # Not caught up: go on in a fresh job. A shard's job is one pass, so that
+            # what it holds until it commits (the year's invoice numbers) is held for
+            # one pass, not for the whole budget, while the other shards wait on it.
+            if shard is not None or time.monotonic() >= deadline:
                 enqueue(ctx, kind, {}, product_scoped=False)
                 break
         ctx.session.execute(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Collection
 from contextlib import closing
 from datetime import datetime, timedelta
 
@@ -50,9 +51,16 @@ def backoff(attempts: int) -> timedelta:
 
 
 def claim(
-    session: Session, *, now: datetime, worker_id: str, lease: timedelta, limit: int
+    session: Session,
+    *,
+    now: datetime,
+    worker_id: str,
+    lease: timedelta,
+    limit: int,
+    apart: Collection[str] = (),
 ) -> list[tuple[str, int]]:
-    """Lease up to ``limit`` due jobs (not on a test clock), in due order.
+    """Lease up to ``limit`` due jobs (not on a test clock), in due order, at most one
+    of the kinds in ``apart`` (the others stay for other workers).
 
     Returns (id, attempt) pairs; the attempt number identifies this lease. Jobs
     whose lease expired with no attempts left are marked failed instead.
@@ -62,12 +70,15 @@ def claim(
         and_(Job.status == RUNNING, Job.lease_until < now),
     )
     rows = session.execute(
-        select(Job.id, Job.status, Job.attempts, Job.max_attempts)
+        select(Job.id, Job.kind, Job.status, Job.attempts, Job.max_attempts)
         .where(due, Job.test_clock_id.is_(None))
         .order_by(Job.due_at, Job.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
+    if apart:
+        apart_rows = [r for r in rows if r.kind in apart]
+        rows = [r for r in rows if r.kind not in apart or r is apart_rows[0]]
     runnable = [r.id for r in rows if r.status == PENDING or r.attempts < r.max_attempts]
     for row in rows:
         if row.status == RUNNING and row.attempts >= row.max_attempts:
@@ -260,7 +271,14 @@ def run_due(
 ) -> int:
     """Claim and run one batch of due jobs; returns how many were claimed."""
     with unit_of_work(factory) as session:
-        claimed = claim(session, now=clock.now(), worker_id=worker_id, lease=lease, limit=batch)
+        claimed = claim(
+            session,
+            now=clock.now(),
+            worker_id=worker_id,
+            lease=lease,
+            limit=batch,
+            apart=registry.claim_apart,
+        )
     for job_id, attempt in claimed:
         try:
             run_claimed(
