@@ -462,11 +462,10 @@ def test_pruning_keeps_receipts_the_relay_could_still_look_for(
     assert seen.calls == [a]
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite: one writer
 def test_a_pass_leaves_a_cursor_another_relayer_holds_and_does_not_wait(
-    jobs: Jobs, registry: Registry, clock: Any, backend: str
+    jobs: Jobs, registry: Registry, clock: Any
 ) -> None:
-    if backend == "sqlite":
-        pytest.skip("SQLite runs one writer at a time: there is no other relayer to pass")
     clock.set(datetime.now(UTC) + timedelta(seconds=1))
     seen = Seen()
     registry.register_consumer(Consumer("c", seen))
