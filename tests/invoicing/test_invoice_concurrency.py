@@ -32,6 +32,16 @@ def _product(session_factory: sessionmaker[Session], clock: Clock) -> str:
         return ensure_product(session, code="default", name="Default", clock=clock).id
 
 
+def _pro_plan(ctx: Context) -> None:
+    """The monthly plan ``pro`` at 2999."""
+    catalog.create_plan(
+        ctx,
+        catalog.PlanCreate(
+            code="pro", name="Pro", prices=[catalog.PriceSpec(interval="monthly", amount=2999)]
+        ),
+    )
+
+
 def test_concurrent_finalizations_take_every_number_once(
     session_factory: sessionmaker[Session], clock: Clock
 ) -> None:
@@ -72,12 +82,7 @@ def test_two_workers_running_the_same_run_bill_once(
     product_id = _product(session_factory, clock)
     with unit_of_work(session_factory) as session:
         ctx = Context(session=session, product_id=product_id, clock=clock)
-        catalog.create_plan(
-            ctx,
-            catalog.PlanCreate(
-                code="pro", name="Pro", prices=[catalog.PriceSpec(interval="monthly", amount=2999)]
-            ),
-        )
+        _pro_plan(ctx)
         customers.create_customer(ctx, customers.CustomerCreate(external_id="acme"))
         sub = subscriptions.create_subscription(
             ctx, subscriptions.SubscriptionCreate(customer_id="acme", plan_id="pro")
@@ -103,12 +108,7 @@ def _subscribed(session_factory: sessionmaker[Session], clock: Clock, count: int
     product_id = _product(session_factory, clock)
     with unit_of_work(session_factory) as session:
         ctx = Context(session=session, product_id=product_id, clock=clock)
-        catalog.create_plan(
-            ctx,
-            catalog.PlanCreate(
-                code="pro", name="Pro", prices=[catalog.PriceSpec(interval="monthly", amount=2999)]
-            ),
-        )
+        _pro_plan(ctx)
         for n in range(count):
             customers.create_customer(ctx, customers.CustomerCreate(external_id=f"c{n}"))
             subscriptions.create_subscription(
