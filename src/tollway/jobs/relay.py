@@ -26,8 +26,11 @@ setting) split the events by customer, each taking those whose customer id hashe
 to its shard (:class:`Shard`). A customer's events stay in order in one shard, two
 shards never offer each other's events (so they do not wait on each other's
 receipts), and the cursor, shared, still moves only over events that all have
-receipts. Receipts keep relaying exactly-once whatever the sharding: relayers that
-disagree on the count only wait on each other.
+receipts (a pass leaves a cursor another relayer holds to it). A shard's job
+makes one pass, and a worker claims one shard's job at a time, so the shards run
+side by side. Receipts keep relaying exactly-once whatever the sharding; every
+worker must still use the same count (a job of a shard it does not know fails as
+an unknown kind).
 
 Test clocks: events of customers on a test clock are not relayed by the periodic
 job. Advancing the clock relays them before each job it runs and once more at the
