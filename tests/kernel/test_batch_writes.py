@@ -5,12 +5,13 @@ exactly what ``executemany`` and ``IN`` do, on both backends."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import StatementError
 
 from tollway.kernel.context import Context
 from tollway.kernel.db import COPY_FROM, among, insert_new_rows, insert_rows, pg_array
@@ -146,3 +147,38 @@ def test_pg_array_joins_only_values_that_need_no_quoting() -> None:
     assert pg_array(PLAIN) == "{" + ",".join(PLAIN) + "}"
     for odd in [*TRICKY, None, True, Decimal("NaN"), instant.replace(tzinfo=None), 1.5]:
         assert pg_array(["ok", odd]) == ["ok", odd], odd
+
+
+def test_instants_of_any_offset_are_stored_in_utc_and_naive_ones_refused(ctx: Context) -> None:
+    plus_two = timezone(timedelta(hours=2))
+    instants = {
+        "i-utc": datetime(2026, 3, 1, 12, 30, 0, 7, tzinfo=UTC),
+        "i-offset": datetime(2026, 3, 1, 1, 0, tzinfo=plus_two),  # Feb 28, 23:00 UTC
+        "i-old": datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC),
+    }
+    for event_id, at in instants.items():
+        ctx.session.add(
+            Event(id=event_id, product_id=ctx.product_id, type="t", data={}, created_at=at)
+        )
+    ctx.session.flush()
+    ctx.session.expire_all()
+    stored = {
+        e.id: e.created_at for e in ctx.session.scalars(select(Event).where(Event.type == "t"))
+    }
+    assert stored == instants
+    assert all(at.tzinfo is UTC for at in stored.values())
+    in_order = ctx.session.scalars(
+        select(Event.id).where(Event.type == "t").order_by(Event.created_at)
+    )
+    assert list(in_order) == ["i-old", "i-offset", "i-utc"]
+    ctx.session.add(
+        Event(
+            id="i-naive",
+            product_id=ctx.product_id,
+            type="t",
+            data={},
+            created_at=datetime(2026, 3, 1),  # noqa: DTZ001 - naive on purpose
+        )
+    )
+    with pytest.raises(StatementError, match="naive datetime"):
+        ctx.session.flush()

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert
 
 from tollway.kernel.context import Context
-from tollway.kernel.db import json_dumps, pg_array
+from tollway.kernel.db import json_dumps, pg_array, sqlite_time
 from tollway.metering.aggregation import Cell
 from tollway.metering.models import UsageRejection
 
@@ -109,11 +109,6 @@ class RawEvent:
     """What the event adds to its metric (not stored: derived from the metric)."""
 
 
-def _sqlite_time(instant: datetime) -> str:
-    """An instant as SQLAlchemy stores it on SQLite (naive UTC text)."""
-    return instant.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -172,12 +167,12 @@ class UsageWriter:
         fresh = [e for e in ordered if e.event_id not in existing]
         if not fresh:
             return set()
-        times = [_sqlite_time(e.timestamp) for e in fresh]
+        times = [sqlite_time(e.timestamp) for e in fresh]
         self._driver(
             "INSERT INTO usage_event_keys (product_id, event_id, timestamp) VALUES (?, ?, ?)",
             [(product, e.event_id, at) for e, at in zip(fresh, times, strict=True)],
         )
-        now = _sqlite_time(ingested_at)
+        now = sqlite_time(ingested_at)
         self._driver(
             "INSERT INTO usage_events (timestamp, product_id, event_id, customer_id, "
             "metric_code, quantity, properties, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -256,12 +251,12 @@ class UsageWriter:
                     product,
                     key[0],
                     key[1],
-                    _sqlite_time(key[2]),
+                    sqlite_time(key[2]),
                     key[3],
                     cell.count,
                     str(cell.total),
                     str(cell.maximum),
-                    _sqlite_time(cell.latest_at),
+                    sqlite_time(cell.latest_at),
                     cell.latest_event_id,
                     str(cell.latest_value),
                 )
@@ -276,7 +271,7 @@ class UsageWriter:
                     product,
                     key[0],
                     key[1],
-                    _sqlite_time(key[2])[:10] + " 00:00:00.000000",
+                    sqlite_time(key[2])[:10] + " 00:00:00.000000",
                     key[3],
                     cell.count,
                     str(cell.total),
@@ -309,7 +304,7 @@ class UsageWriter:
         self._driver(
             "INSERT OR IGNORE INTO usage_rollup_distinct (product_id, customer_id, metric_code, "
             "hour, group_key, value) VALUES (?, ?, ?, ?, ?, ?)",
-            [(self.ctx.product_id, r[0], r[1], _sqlite_time(r[2]), r[3], r[4]) for r in ordered],
+            [(self.ctx.product_id, r[0], r[1], sqlite_time(r[2]), r[3], r[4]) for r in ordered],
         )
 
     def set_integrals(self, values: dict[CellKey, tuple[datetime, Decimal]]) -> None:
@@ -326,12 +321,12 @@ class UsageWriter:
                     "UPDATE usage_rollups SET first_at = ?, integral = ? WHERE product_id = ? "
                     "AND customer_id = ? AND metric_code = ? AND hour = ? AND group_key = ?",
                     (
-                        _sqlite_time(first_at),
+                        sqlite_time(first_at),
                         str(integral),
                         self.ctx.product_id,
                         key[0],
                         key[1],
-                        _sqlite_time(key[2]),
+                        sqlite_time(key[2]),
                         key[3],
                     ),
                 )
