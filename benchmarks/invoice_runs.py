@@ -43,11 +43,11 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from benchmarks.harness import Benchmark, Database, Figure, Stopwatch
-from benchmarks.relayers import relay_in_processes
+from benchmarks.relayers import count_statements, relay_in_processes
 from tollway import catalog, customers, subscriptions
 from tollway.cli.main import freeze_long_lived
 from tollway.invoicing import Invoice, InvoiceLine
@@ -276,16 +276,6 @@ def _analyze(db: Database) -> None:
             autocommit.exec_driver_sql("CHECKPOINT")
 
 
-def _count(engine: Engine) -> tuple[list[int], Any]:
-    count = [0]
-
-    def tick(*_: object) -> None:
-        count[0] += 1
-
-    event.listen(engine, "before_cursor_execute", tick)
-    return count, tick
-
-
 def _baseline(db: Database, session_rows: tuple[list[Any], list[Any]]) -> float:
     """Seconds to insert the same invoice and line rows again, raw, per chunk."""
     invoices, lines = session_rows
@@ -324,7 +314,7 @@ def _baseline(db: Database, session_rows: tuple[list[Any], list[Any]]) -> float:
 def _relay_here(db: Database, registry: Registry) -> tuple[int, float, int]:
     """Relay in this process: (pairs handled, seconds, statements executed)."""
     engine = db.factory.kw["bind"]
-    count, tick = _count(engine)
+    count, tick = count_statements(engine)
     freeze_long_lived()  # as `tollway worker` does after startup
     with Stopwatch() as watch:
         handled = relay_events(db.factory, registry, FixedClock(END))

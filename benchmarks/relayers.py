@@ -12,18 +12,30 @@ import multiprocessing
 import multiprocessing.process
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event, Semaphore
-from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 
 from tollway.cli.main import freeze_long_lived
 from tollway.jobs import Registry, Shard, relay_events
 from tollway.kernel.clock import FixedClock
 from tollway.kernel.db import make_engine, make_session_factory
 from tollway.kernel.relay import Consumer
+
+
+def count_statements(engine: Engine) -> tuple[list[int], Callable[..., None]]:
+    """A counter of the statements ``engine`` executes from now on (its one element),
+    and the listener that counts them (to remove with ``event.remove``)."""
+    count = [0]
+
+    def tick(*_: object) -> None:
+        count[0] += 1
+
+    event.listen(engine, "before_cursor_execute", tick)
+    return count, tick
 
 
 def relay_in_processes(
@@ -78,14 +90,9 @@ class _Relayer:
 
 def _relayer(job: _Relayer, ready: Semaphore, go: Event, results: Queue[tuple[int, int]]) -> None:
     engine = make_engine(job.url)
-    statements = [0]
-
-    def tick(*_: Any) -> None:
-        statements[0] += 1
-
     with engine.connect() as connection:
         connection.exec_driver_sql("SELECT 1")
-    event.listen(engine, "before_cursor_execute", tick)
+    statements, _ = count_statements(engine)
     registry = Registry()
     registry.include({}, consumers=job.consumers)
     factory = make_session_factory(engine)
