@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from tollway.kernel import db
 
 
 def _is_problem(response, status: int, code: str) -> None:  # type: ignore[no-untyped-def]
@@ -86,3 +89,28 @@ def test_reads_do_not_wait_for_an_open_write_transaction(
     finally:
         writer.rollback()
         writer.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # a server to lose
+def test_a_lost_database_connection_is_a_503_and_the_next_request_connects_afresh(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)  # no ping: the loss shows
+    assert client.post("/v1/customers", json={"external_id": "acme"}).status_code == 201
+    served = client.app.state.tollway.engine  # type: ignore[attr-defined]
+    with served.connect() as connection:
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with engine.connect() as other:
+        other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        other.commit()
+
+    lost = client.post("/v1/customers", json={"external_id": "globex"})
+
+    assert lost.status_code == 503
+    assert lost.headers["content-type"] == "application/problem+json"
+    assert lost.headers["retry-after"] == "1"
+    assert lost.json()["type"].endswith("/database_unavailable")
+    again = client.post("/v1/customers", json={"external_id": "globex"})
+    assert again.status_code == 201
+    listed = client.get("/v1/customers").json()["data"]
+    assert sorted(c["external_id"] for c in listed) == ["acme", "globex"]

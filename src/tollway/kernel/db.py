@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -42,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import QueuePool, StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -339,7 +341,10 @@ def make_engine(url: str) -> Engine:
     WAL checkpoint, about a millisecond per transaction.
     """
     if not url.startswith("sqlite"):
-        return create_engine(url, json_serializer=json_dumps, pool_pre_ping=True, pool_size=10)
+        engine = create_engine(url, json_serializer=json_dumps, pool_size=10)
+        event.listen(engine.pool, "checkin", _note_idle)
+        event.listen(engine.pool, "checkout", functools.partial(_ping_if_idle, engine.dialect))
+        return engine
     pool: dict[str, Any] = (
         {"poolclass": StaticPool} if ":memory:" in url else {"poolclass": QueuePool, "pool_size": 5}
     )
@@ -352,6 +357,31 @@ def make_engine(url: str) -> Engine:
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+PING_AFTER_IDLE_SECONDS = 5.0
+"""A pooled PostgreSQL connection idle longer than this is pinged before it is handed
+out (a server restart or a dropped socket is found then, not by the request). One in
+constant use is not: a ping on every checkout would be a fourth round trip for a
+three-statement transaction."""
+
+_IDLE_SINCE = "tollway_idle_since"
+
+
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Dialect, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    idle_since = record.info.get(_IDLE_SINCE)
+    if idle_since is None or time.monotonic() - idle_since <= PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        alive = dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as error:
+        raise DisconnectionError(str(error)) from error
+    if not alive:
+        raise DisconnectionError("the connection did not answer a ping")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
