@@ -351,18 +351,32 @@ def test_a_plan_change_or_override_in_another_instance_applies_on_the_next_call(
         )
 
 
-def test_a_consume_makes_two_trips_to_the_thread_pool(client: TestClient, monkeypatch: Any) -> None:
-    """The endpoint's work, then the commit: FastAPI would validate a plain endpoint's
-    response on the thread pool too (a third trip) if the route did not make the
-    endpoint a coroutine (``tollway.api.routing``)."""
+def test_a_consume_makes_one_trip_to_the_thread_pool_two_with_an_idempotency_key(
+    client: TestClient, monkeypatch: Any
+) -> None:
+    """Without a key, the endpoint's work and the commit share one trip; with one, the
+    response is stored under the key and committed on a second. FastAPI would validate
+    a plain endpoint's response on the thread pool too (another trip) if the route did
+    not make the endpoint a coroutine (``tollway.api.routing``)."""
     _setup(client, [{"metric": "api_calls", "limit": 10, "period": "monthly"}])
     trips: list[str] = []
     run_sync = anyio.to_thread.run_sync
 
     async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
-        trips.append(getattr(func, "__name__", repr(func)))
+        trips.append(getattr(func, "func", func).__name__)  # run_in_threadpool's partial
         return await run_sync(func, *args, **kwargs)
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
     assert _consume(client, quantity=1).status_code == 200
-    assert len(trips) == 2, trips
+    assert trips == ["run"], trips
+
+    trips.clear()
+    keyed = client.post(
+        "/v1/customers/acme/quotas/api_calls/consume",
+        json={"quantity": 1},
+        headers={"Idempotency-Key": "one-more"},
+    )
+    assert keyed.status_code == 200
+    assert trips == ["_lookup", "run", "_commit_and_close"], trips
+    checked = client.post("/v1/customers/acme/quotas/api_calls/check", json={"quantity": 1})
+    assert checked.json()["used"] == "2"  # both consumes committed

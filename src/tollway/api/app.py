@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from sqlalchemy import text
 
 from tollway import __version__
@@ -29,7 +29,6 @@ from tollway.api.routers import (
     usage,
     webhooks,
 )
-from tollway.api.routing import IdempotencyDep
 from tollway.api.state import AppState
 from tollway.jobs import Registry, default_registry
 from tollway.kernel.clock import Clock, SystemClock
@@ -42,21 +41,23 @@ from tollway.kernel.db import (
 from tollway.kernel.settings import Settings, get_settings
 from tollway.kernel.tenancy import ensure_product
 
-_V1_ROUTERS = [
+_ROUTERS = [
+    # The hot path first: a request is matched against the routes in this order.
+    usage.router,
+    quotas.router,
     customers.router,
     catalog.router,
     events.router,
     product.router,
     audit.router,
     subscriptions.router,
-    usage.router,
     webhooks.router,
     notifications.router,
-    quotas.router,
     credits.router,
     invoices.router,
     payments.router,
     dunning.router,
+    providers.router,
 ]
 
 
@@ -115,15 +116,11 @@ def application(*, test_mode: bool) -> FastAPI:
     )
     problems.install(app)
 
-    v1 = APIRouter(prefix="/v1", dependencies=[IdempotencyDep])
-    for router in _V1_ROUTERS:
-        v1.include_router(router)
-    if test_mode:
-        v1.include_router(test_clocks.router)
-    app.include_router(v1)
-    inbound = APIRouter(prefix="/v1")  # providers authenticate by signature, not API key
-    inbound.include_router(providers.router)
-    app.include_router(inbound)
+    # The routers' routes are complete (prefix and dependencies included): the app
+    # holds them in one flat list. FastAPI's include_router would nest each router,
+    # and match a request by walking the nest twice (docs/decisions.md).
+    for router in [*_ROUTERS, test_clocks.router] if test_mode else _ROUTERS:
+        app.router.routes.extend(router.routes)
     app.add_api_route("/healthz", _health, methods=["GET"], tags=["operations"])
     return app
 

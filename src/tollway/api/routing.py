@@ -11,6 +11,7 @@ import functools
 import inspect
 import json
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -148,15 +149,38 @@ async def _respond(
     return response, True
 
 
+@dataclass
+class _Transaction:
+    """A request's transaction, which its endpoint may end on its own thread-pool hop."""
+
+    request: Request
+    session: Session
+    ended: bool = False
+
+    def run(self, endpoint: Callable[..., Any], values: dict[str, Any]) -> Any:
+        """The endpoint's result; with no response to store under an idempotency key,
+        the transaction commits right after it, on the same hop (a second hop costs
+        a thread wake-up and the wait for the event loop)."""
+        result = endpoint(**values)
+        if self.request.state.idempotency is None:
+            _commit_and_close(self.session)
+            self.ended = True
+        return result
+
+
+_TRANSACTION: ContextVar[_Transaction] = ContextVar("tollway_transaction")
+
+
 def _awaitable(endpoint: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
-    """A plain ``def`` endpoint as a coroutine that runs it on the thread pool. FastAPI
-    validates a plain endpoint's response on the thread pool too, a second hop; a
+    """A plain ``def`` endpoint as a coroutine that runs it on the thread pool, then
+    ends the request's transaction there when it can (:class:`_Transaction`). FastAPI
+    validates a plain endpoint's response on the thread pool too, another hop; a
     coroutine's it validates in the event loop (microseconds). Its signature is the
     endpoint's (``inspect.signature`` follows ``__wrapped__``)."""
 
     @functools.wraps(endpoint)
     async def run(**values: Any) -> Any:
-        return await run_in_threadpool(endpoint, **values)
+        return await run_in_threadpool(_TRANSACTION.get().run, endpoint, values)
 
     return run
 
@@ -189,11 +213,18 @@ class UnitOfWorkRoute(APIRoute):
             request.state.session = session
             request.state.idempotency = None
             request.state.redact = ()
+            transaction = _Transaction(request, session)
+            token = _TRANSACTION.set(transaction)
             try:
                 response, commit = await _respond(endpoint, request, session)
             except BaseException:
-                await run_in_threadpool(session.close)  # closing rolls back
+                if not transaction.ended:
+                    await run_in_threadpool(session.close)  # closing rolls back
                 raise
+            finally:
+                _TRANSACTION.reset(token)
+            if transaction.ended:
+                return response
             if commit:
                 await run_in_threadpool(_commit_and_close, session)
             else:
@@ -203,6 +234,15 @@ class UnitOfWorkRoute(APIRoute):
         return handle
 
 
-def resource_router(tag: str) -> APIRouter:
-    """A router for one API resource: every route is one transaction."""
-    return APIRouter(tags=[tag], route_class=UnitOfWorkRoute)
+def resource_router(tag: str, *, api_key: bool = True) -> APIRouter:
+    """A router for one API resource under ``/v1``: every route is one transaction.
+    With ``api_key`` (all but the providers' inbound webhooks) a route answers to an
+    API key and replays ``Idempotency-Key``. The routes carry the prefix and the
+    dependencies themselves, so the app can serve them from one flat list
+    (``tollway.api.app``)."""
+    return APIRouter(
+        prefix="/v1",
+        tags=[tag],
+        route_class=UnitOfWorkRoute,
+        dependencies=[IdempotencyDep] if api_key else None,
+    )

@@ -15,7 +15,7 @@ from tollway.api.routers.payments import ProvidersDep
 from tollway.api.routing import resource_router
 from tollway.kernel.context import Context
 
-router = resource_router("providers")
+router = resource_router("providers", api_key=False)  # a signature or token instead
 
 
 async def _receive(
