@@ -35,12 +35,14 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 async def get_principal(
-    state: AppStateDep,
-    session: SessionDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller, from ``Authorization: Bearer <key>``; 401 otherwise. Only a stored
-    key is looked up (on the thread pool); the environment's key needs no read."""
+    key is looked up (on the thread pool); the environment's key needs no read. It
+    takes the state and the session from the request, not as dependencies: FastAPI
+    solves each dependency on every request, at a cost of its own."""
+    state: AppState = request.app.state.tollway
     env_key = state.settings.api_key.get_secret_value() if state.settings.api_key else None
     token = credentials.credentials if credentials else None
     if token:
@@ -48,19 +50,24 @@ async def get_principal(
         if found is not None:
             return found
     return await run_in_threadpool(
-        authenticate, session, token, env_key=env_key, default_product_id=state.default_product_id
+        authenticate,
+        request.state.session,
+        token,
+        env_key=env_key,
+        default_product_id=state.default_product_id,
     )
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-async def get_context(state: AppStateDep, session: SessionDep, principal: PrincipalDep) -> Context:
-    """The service context of this request."""
+async def get_context(request: Request, principal: PrincipalDep) -> Context:
+    """The service context of this request (state and session from the request, as
+    :func:`get_principal` takes them)."""
     return Context(
-        session=session,
+        session=request.state.session,
         product_id=principal.product_id,
-        clock=state.clock,
+        clock=request.app.state.tollway.clock,
         actor=principal.actor,
         customer_scope=principal.customer_id,
     )
