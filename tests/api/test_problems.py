@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tollway.kernel import db
@@ -91,6 +91,12 @@ def test_reads_do_not_wait_for_an_open_write_transaction(
         writer.close()
 
 
+def _terminate(engine: Engine, pid: int) -> None:
+    with engine.connect() as other:
+        other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)}, 5000)")  # waits
+        other.commit()
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # a server to lose
 def test_a_lost_database_connection_is_a_503_and_the_next_request_connects_afresh(
     client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
@@ -98,11 +104,9 @@ def test_a_lost_database_connection_is_a_503_and_the_next_request_connects_afres
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)  # no ping: the loss shows
     assert client.post("/v1/customers", json={"external_id": "acme"}).status_code == 201
     served = client.app.state.tollway.engine  # type: ignore[attr-defined]
-    with served.connect() as connection:
+    with served.connect() as connection:  # the pooled connection the next request gets
         pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-    with engine.connect() as other:
-        other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
-        other.commit()
+    _terminate(engine, pid)
 
     lost = client.post("/v1/customers", json={"external_id": "globex"})
 
@@ -114,3 +118,26 @@ def test_a_lost_database_connection_is_a_503_and_the_next_request_connects_afres
     assert again.status_code == 201
     listed = client.get("/v1/customers").json()["data"]
     assert sorted(c["external_id"] for c in listed) == ["acme", "globex"]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # a server to lose
+def test_a_connection_lost_during_the_commit_is_a_500_not_a_retry_invitation(
+    client: TestClient, engine: Engine
+) -> None:
+    """The commit's outcome is unknown: a 503 saying "retry" could make a duplicate."""
+
+    def lose_the_connection(session: Session) -> None:
+        _terminate(
+            engine, session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        )
+
+    event.listen(Session, "before_commit", lose_the_connection)
+    try:
+        with TestClient(client.app, raise_server_exceptions=False, headers=client.headers) as raw:
+            response = raw.post("/v1/customers", json={"external_id": "acme"})
+    finally:
+        event.remove(Session, "before_commit", lose_the_connection)
+
+    assert response.status_code == 500
+    assert response.json()["type"].endswith("/internal_error")
+    assert "retry-after" not in response.headers

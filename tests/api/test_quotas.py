@@ -377,6 +377,6 @@ def test_a_consume_makes_one_trip_to_the_thread_pool_two_with_an_idempotency_key
         headers={"Idempotency-Key": "one-more"},
     )
     assert keyed.status_code == 200
-    assert trips == ["_lookup", "run", "_commit_and_close"], trips
+    assert trips == ["_lookup", "run", "commit_and_close"], trips
     checked = client.post("/v1/customers/acme/quotas/api_calls/check", json={"quantity": 1})
     assert checked.json()["used"] == "2"  # both consumes committed

@@ -18,7 +18,7 @@ def _backend_pid(engine: Engine) -> int:
 
 def _terminate(engine: Engine, pid: int) -> None:
     with engine.connect() as other:
-        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        other.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})  # waits
         other.commit()
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tollway.kernel.db import may_have_committed
 from tollway.kernel.errors import PROBLEM_BASE, TollwayError, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -28,9 +29,6 @@ _HTTP_CODES = {
 }
 
 
-_HEADERS = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": "1"}}
-
-
 def problem(
     status: int, code: str, title: str, detail: str, request: Request, **extra: Any
 ) -> JSONResponse:
@@ -43,7 +41,7 @@ def problem(
         "instance": request.url.path,
         **extra,
     }
-    headers = _HEADERS.get(status)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -112,18 +110,23 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        # The connection was lost (a server restart): the pool connects afresh, and
-        # the request, which changed nothing, can be sent again.
-        log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc)
-        return problem(
-            503,
-            "database_unavailable",
-            "Database unavailable",
-            "the connection to the database was lost; retry the request",
-            request,
-        )
-    return await _unexpected(request, exc)
+    """A lost connection (the server restarted, or dropped it) before anything was
+    committed is a 503 the client can simply retry: the pool connects afresh. Any
+    other database error stays unexpected (a 500, raised to the server's log)."""
+    session = getattr(request.state, "session", None)
+    untouched = session is None or not may_have_committed(session)
+    if not (isinstance(exc, DBAPIError) and exc.connection_invalidated and untouched):
+        raise exc
+    log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc)
+    response = problem(
+        503,
+        "database_unavailable",
+        "Database unavailable",
+        "the connection to the database was lost before anything was written; retry the request",
+        request,
+    )
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -17,11 +17,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tollway.api.deps import PrincipalDep
-from tollway.kernel.db import committed_early
+from tollway.kernel.db import commit_and_close, committed_early
 from tollway.kernel.errors import PayloadTooLarge, ValidationFailed
 from tollway.kernel.idempotency import (
     KeyScope,
@@ -111,14 +112,6 @@ def _refuse_nul(request: Request, body: bytes) -> None:
 IdempotencyDep = Depends(idempotency_guard)
 
 
-def _commit_and_close(session: Session) -> None:
-    """One hop to the thread pool ends the transaction and gives the connection back."""
-    try:
-        session.commit()
-    finally:
-        session.close()
-
-
 async def _respond(
     endpoint: Callable[[Request], Coroutine[Any, Any, Response]],
     request: Request,
@@ -160,10 +153,12 @@ class _Transaction:
     def run(self, endpoint: Callable[..., Any], values: dict[str, Any]) -> Any:
         """The endpoint's result; with no response to store under an idempotency key,
         the transaction commits right after it, on the same hop (a second hop costs
-        a thread wake-up and the wait for the event loop)."""
+        a thread wake-up and the wait for the event loop). Only a built response or
+        response model: anything else (an ORM object, say) is serialized with the
+        session still open."""
         result = endpoint(**values)
-        if self.request.state.idempotency is None:
-            _commit_and_close(self.session)
+        if self.request.state.idempotency is None and isinstance(result, BaseModel | Response):
+            commit_and_close(self.session)
             self.ended = True
         return result
 
@@ -226,7 +221,7 @@ class UnitOfWorkRoute(APIRoute):
             if transaction.ended:
                 return response
             if commit:
-                await run_in_threadpool(_commit_and_close, session)
+                await run_in_threadpool(commit_and_close, session)
             else:
                 await run_in_threadpool(session.close)
             return response

@@ -471,3 +471,23 @@ def commit_before_outside_call(session: Session) -> None:
 def committed_early(session: Session) -> bool:
     """Whether :func:`commit_before_outside_call` ran on ``session``."""
     return bool(session.info.get(COMMITTED_EARLY))
+
+
+_COMMIT_TRIED = "tollway_commit_tried"
+
+
+def commit_and_close(session: Session) -> None:
+    """End the transaction and give the connection back (closing after a failed
+    commit rolls back)."""
+    session.info[_COMMIT_TRIED] = True
+    try:
+        session.commit()
+    finally:
+        session.close()
+
+
+def may_have_committed(session: Session) -> bool:
+    """Whether any of ``session``'s work may be committed: it committed early, or a
+    commit was tried (a commit that fails on a lost connection has an unknown
+    outcome)."""
+    return committed_early(session) or bool(session.info.get(_COMMIT_TRIED))
