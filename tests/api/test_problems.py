@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from pg_kit import backend_pid, terminate
 from tollway.kernel import db
 
 
@@ -91,12 +92,6 @@ def test_reads_do_not_wait_for_an_open_write_transaction(
         writer.close()
 
 
-def _terminate(engine: Engine, pid: int) -> None:
-    with engine.connect() as other:
-        other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)}, 5000)")  # waits
-        other.commit()
-
-
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # a server to lose
 def test_a_lost_database_connection_is_a_503_and_the_next_request_connects_afresh(
     client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
@@ -104,16 +99,12 @@ def test_a_lost_database_connection_is_a_503_and_the_next_request_connects_afres
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)  # no ping: the loss shows
     assert client.post("/v1/customers", json={"external_id": "acme"}).status_code == 201
     served = client.app.state.tollway.engine  # type: ignore[attr-defined]
-    with served.connect() as connection:  # the pooled connection the next request gets
-        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-    _terminate(engine, pid)
+    terminate(engine, backend_pid(served))  # the pooled connection the next request gets
 
     lost = client.post("/v1/customers", json={"external_id": "globex"})
 
-    assert lost.status_code == 503
-    assert lost.headers["content-type"] == "application/problem+json"
+    _is_problem(lost, 503, "database_unavailable")
     assert lost.headers["retry-after"] == "1"
-    assert lost.json()["type"].endswith("/database_unavailable")
     again = client.post("/v1/customers", json={"external_id": "globex"})
     assert again.status_code == 201
     listed = client.get("/v1/customers").json()["data"]
@@ -127,7 +118,7 @@ def test_a_connection_lost_during_the_commit_is_a_500_not_a_retry_invitation(
     """The commit's outcome is unknown: a 503 saying "retry" could make a duplicate."""
 
     def lose_the_connection(session: Session) -> None:
-        _terminate(
+        terminate(
             engine, session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
         )
 
@@ -138,6 +129,5 @@ def test_a_connection_lost_during_the_commit_is_a_500_not_a_retry_invitation(
     finally:
         event.remove(Session, "before_commit", lose_the_connection)
 
-    assert response.status_code == 500
-    assert response.json()["type"].endswith("/internal_error")
+    _is_problem(response, 500, "internal_error")
     assert "retry-after" not in response.headers
