@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import anyio
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -319,3 +320,37 @@ def test_refusals_are_forgotten_after_30_days(client: TestClient, clock: Any) ->
     listed = client.get("/v1/usage/rejections").json()["data"]
     assert [r["customer_id"] for r in listed] == ["phantom"]
     assert any(p.kind == "metering.prune_rejections" for p in state.registry.periodic)
+
+
+def test_an_event_is_stored_and_committed_in_one_trip_to_the_thread_pool(
+    client: TestClient, monkeypatch: Any
+) -> None:
+    """Ingesting and committing share one hop; with an Idempotency-Key the response is
+    stored and committed on a second."""
+    _setup(client, API_CALLS)
+    trips: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(func, "func", func).__name__)  # run_in_threadpool's partial
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    event = {"customer_id": "acme", "metric": "api_calls"}
+    assert client.post("/v1/usage", json={**event, "event_id": "a"}).status_code == 202
+    assert trips == ["then_commit"], trips
+    trips.clear()
+    refused = client.post("/v1/usage", json={**event, "metric": "nope", "event_id": "b"})
+    assert refused.status_code == 422  # well-formed: the refusal is recorded, committed
+    assert trips == ["then_commit"], trips
+    trips.clear()
+    keyed = client.post(
+        "/v1/usage/batch",
+        json={"events": [{**event, "event_id": "c"}]},
+        headers={"Idempotency-Key": "k"},
+    )
+    assert keyed.status_code == 200
+    assert trips == ["_lookup", "then_commit", "commit_and_close"], trips
+
+    assert _count(client, UsageEvent) == 2
+    assert _count(client, UsageRejection) == 1

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.routing import APIRoute
@@ -111,6 +111,8 @@ def _refuse_nul(request: Request, body: bytes) -> None:
 
 IdempotencyDep = Depends(idempotency_guard)
 
+T = TypeVar("T")
+
 
 async def _respond(
     endpoint: Callable[[Request], Coroutine[Any, Any, Response]],
@@ -144,26 +146,46 @@ async def _respond(
 
 @dataclass
 class _Transaction:
-    """A request's transaction, which its endpoint may end on its own thread-pool hop."""
+    """A request's transaction, which its endpoint may end on its own thread-pool hop
+    (a second hop costs a thread wake-up and the wait for the event loop). It ends
+    there only when no response is to be stored under an idempotency key: that one
+    is stored, then committed, after the endpoint."""
 
     request: Request
     session: Session
     ended: bool = False
 
     def run(self, endpoint: Callable[..., Any], values: dict[str, Any]) -> Any:
-        """The endpoint's result; with no response to store under an idempotency key,
-        the transaction commits right after it, on the same hop (a second hop costs
-        a thread wake-up and the wait for the event loop). Only a built response or
-        response model: anything else (an ORM object, say) is serialized with the
-        session still open."""
+        """A plain endpoint's result, committed on the same hop if it is a built
+        response or response model; anything else (an ORM object, say) is serialized
+        with the session still open."""
         result = endpoint(**values)
-        if self.request.state.idempotency is None and isinstance(result, BaseModel | Response):
+        if isinstance(result, BaseModel | Response):
+            self._end_early()
+        return result
+
+    def then_commit(self, work: Callable[..., T], args: tuple[Any, ...]) -> T:
+        """``work``'s result, committed on the same hop (:func:`commit_after`)."""
+        result = work(*args)
+        self._end_early()
+        return result
+
+    def _end_early(self) -> None:
+        if self.request.state.idempotency is None:
             commit_and_close(self.session)
             self.ended = True
-        return result
 
 
 _TRANSACTION: ContextVar[_Transaction] = ContextVar("tollway_transaction")
+
+
+async def commit_after(work: Callable[..., T], *args: Any) -> T:
+    """For an async endpoint: ``work(*args)`` on the thread pool, and the request's
+    transaction committed on the same hop (unless an idempotent response is still to
+    be stored). The endpoint must not fail after it, except where ``work`` wrote
+    nothing."""
+    transaction = _TRANSACTION.get()
+    return await run_in_threadpool(transaction.then_commit, work, args)
 
 
 def _awaitable(endpoint: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:

@@ -13,12 +13,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from tollway import customers, metering, quotas
 from tollway.api.deps import Ctx, PageDep
 from tollway.api.problems import PROBLEM_JSON
-from tollway.api.routing import resource_router
+from tollway.api.routing import commit_after, resource_router
 from tollway.api.schemas import ListOut
 from tollway.kernel.context import Context
 from tollway.kernel.errors import PROBLEM_BASE, FieldError, ValidationFailed
@@ -92,11 +91,11 @@ async def send_usage(ctx: Ctx, request: Request) -> Response:
     body = await _json(request)
     if not isinstance(body, dict):
         raise ValidationFailed.field("body", "must be a JSON object (one usage event)")
-    result = await run_in_threadpool(_ingest, ctx, [body])
+    result = await commit_after(_ingest, ctx, [body])
     if result.rejected:
         errors = result.rejected[0].errors
         if not result.recorded:
-            raise ValidationFailed(errors)  # malformed: nothing is written
+            raise ValidationFailed(errors)  # malformed: nothing was written
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
         return JSONResponse(
             {
@@ -124,14 +123,14 @@ async def send_usage(ctx: Ctx, request: Request) -> Response:
 async def send_usage_batch(ctx: Ctx, request: Request) -> metering.BatchOut:
     """Record up to 10,000 events; each refused event is listed with its reasons."""
     events = _events_of(await _json(request))
-    return _batch_out(await run_in_threadpool(_ingest, ctx, events))
+    return _batch_out(await commit_after(_ingest, ctx, events))
 
 
 @router.post("/usage/backfill", openapi_extra=_body(_BATCH_SCHEMA))
 async def backfill_usage(ctx: Ctx, request: Request) -> metering.BatchOut:
     """Secret keys only: record events older than the window (timestamps required)."""
     events = _events_of(await _json(request))
-    return _batch_out(await run_in_threadpool(_backfill, ctx, events))
+    return _batch_out(await commit_after(_backfill, ctx, events))
 
 
 def _backfill(ctx: Context, events: list[Any]) -> metering.IngestResult:
