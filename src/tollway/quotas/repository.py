@@ -20,6 +20,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import BindParameter
@@ -150,6 +151,22 @@ def _count_statement(postgres: bool, limited: bool) -> Any:
     )
 
 
+@cache
+def _mark_stale_statement(dialect: str) -> Any:
+    """The upsert of :meth:`QuotaRepository.mark_stale`, built once per backend (a Core
+    statement run with a list of rows: compiled once, not per call)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(QuotaState).values(
+        customer_id=bindparam("customer"),
+        metric_code=bindparam("metric"),
+        product_id=bindparam("product"),
+        stale=True,
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[QuotaState.customer_id, QuotaState.metric_code], set_={"stale": True}
+    )
+
+
 class QuotaRepository:
     """Quota rows visible to ``ctx``."""
 
@@ -271,23 +288,12 @@ class QuotaRepository:
         created when missing), in key order so concurrent writers lock alike."""
         if not pairs:
             return
-        stmt = conflict_insert(self.ctx.session, QuotaState).values(
-            [
-                {
-                    "customer_id": customer_id,
-                    "metric_code": metric,
-                    "product_id": self.ctx.product_id,
-                    "stale": True,
-                }
-                for customer_id, metric in sorted(set(pairs))
-            ]
-        )
-        self.ctx.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[QuotaState.customer_id, QuotaState.metric_code],
-                set_={"stale": True},
-            )
-        )
+        connection = self.ctx.session.connection()
+        rows = [
+            {"customer": customer_id, "metric": metric, "product": self.ctx.product_id}
+            for customer_id, metric in sorted(set(pairs))
+        ]
+        connection.execute(_mark_stale_statement(connection.dialect.name), rows)
 
     def stale_states(self) -> list[QuotaState]:
         stmt = self._scoped(select(QuotaState), QuotaState).where(QuotaState.stale.is_(True))
