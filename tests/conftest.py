@@ -15,7 +15,9 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -206,3 +208,18 @@ def ctx(session_factory: sessionmaker[Session], clock: MovableClock) -> Iterator
     yield Context(session=session, product_id=product.id, clock=clock, actor="test")
     session.rollback()
     session.close()
+
+
+@pytest.fixture
+def thread_pool_trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the functions the requests of the test send to the thread pool,
+    in order (``run_in_threadpool`` wraps each in a partial)."""
+    trips: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(func, "func", func).__name__)
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    return trips

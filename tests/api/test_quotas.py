@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import anyio.to_thread
 from fastapi.testclient import TestClient
 
 from tollway.api import create_app
@@ -352,21 +351,15 @@ def test_a_plan_change_or_override_in_another_instance_applies_on_the_next_call(
 
 
 def test_a_consume_makes_one_trip_to_the_thread_pool_two_with_an_idempotency_key(
-    client: TestClient, monkeypatch: Any
+    client: TestClient, thread_pool_trips: list[str]
 ) -> None:
     """Without a key, the endpoint's work and the commit share one trip; with one, the
     response is stored under the key and committed on a second. FastAPI would validate
     a plain endpoint's response on the thread pool too (another trip) if the route did
     not make the endpoint a coroutine (``tollway.api.routing``)."""
     _setup(client, [{"metric": "api_calls", "limit": 10, "period": "monthly"}])
-    trips: list[str] = []
-    run_sync = anyio.to_thread.run_sync
-
-    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
-        trips.append(getattr(func, "func", func).__name__)  # run_in_threadpool's partial
-        return await run_sync(func, *args, **kwargs)
-
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    trips = thread_pool_trips
+    trips.clear()  # the setup's requests made trips too
     assert _consume(client, quantity=1).status_code == 200
     assert trips == ["run"], trips
 

@@ -6,7 +6,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-import anyio
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -323,19 +322,13 @@ def test_refusals_are_forgotten_after_30_days(client: TestClient, clock: Any) ->
 
 
 def test_an_event_is_stored_and_committed_in_one_trip_to_the_thread_pool(
-    client: TestClient, monkeypatch: Any
+    client: TestClient, thread_pool_trips: list[str]
 ) -> None:
     """Ingesting and committing share one hop; with an Idempotency-Key the response is
     stored and committed on a second."""
     _setup(client, API_CALLS)
-    trips: list[str] = []
-    run_sync = anyio.to_thread.run_sync
-
-    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
-        trips.append(getattr(func, "func", func).__name__)  # run_in_threadpool's partial
-        return await run_sync(func, *args, **kwargs)
-
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    trips = thread_pool_trips
+    trips.clear()  # the setup's requests made trips too
     event = {"customer_id": "acme", "metric": "api_calls"}
     assert client.post("/v1/usage", json={**event, "event_id": "a"}).status_code == 202
     assert trips == ["then_commit"], trips
