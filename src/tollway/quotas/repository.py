@@ -18,9 +18,10 @@ from sqlalchemy import (
     delete,
     exists,
     select,
+    text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import BindParameter
@@ -28,7 +29,7 @@ from sqlalchemy.sql.elements import BindParameter
 from tollway.catalog import BillableMetric, Plan
 from tollway.customers import Customer
 from tollway.kernel.context import Context
-from tollway.kernel.db import conflict_insert
+from tollway.kernel.db import conflict_insert, pg_array
 from tollway.kernel.tenancy import Product
 from tollway.quotas.models import QuotaAlert, QuotaOverride, QuotaState, QuotaSuspension
 from tollway.subscriptions import LIVE, Subscription
@@ -151,19 +152,32 @@ def _count_statement(postgres: bool, limited: bool) -> Any:
     )
 
 
+_MARK_STALE_PG = (
+    "INSERT INTO quota_states (customer_id, metric_code, product_id, stale) "
+    "SELECT u.customer, u.metric, :product, true FROM unnest("
+    "CAST(:customers AS varchar[]), CAST(:metrics AS varchar[])) "
+    "WITH ORDINALITY AS u(customer, metric, n) ORDER BY u.n "
+    "ON CONFLICT (customer_id, metric_code) DO UPDATE SET stale = true"
+)
+"""The upsert of :meth:`QuotaRepository.mark_stale` on PostgreSQL: one statement of
+fixed text for any number of pairs (two array parameters, in key order)."""
+
+
 @cache
-def _mark_stale_statement(dialect: str) -> Any:
-    """The upsert of :meth:`QuotaRepository.mark_stale`, built once per backend (a Core
-    statement run with a list of rows: compiled once, not per call)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(QuotaState).values(
-        customer_id=bindparam("customer"),
-        metric_code=bindparam("metric"),
-        product_id=bindparam("product"),
-        stale=True,
-    )
-    return stmt.on_conflict_do_update(
-        index_elements=[QuotaState.customer_id, QuotaState.metric_code], set_={"stale": True}
+def _mark_stale_sqlite() -> Any:
+    """The same upsert on SQLite, built once and run with a list of rows (SQLite runs
+    them in one C loop)."""
+    return (
+        sqlite.insert(QuotaState)
+        .values(
+            customer_id=bindparam("customer"),
+            metric_code=bindparam("metric"),
+            product_id=bindparam("product"),
+            stale=True,
+        )
+        .on_conflict_do_update(
+            index_elements=[QuotaState.customer_id, QuotaState.metric_code], set_={"stale": True}
+        )
     )
 
 
@@ -288,12 +302,20 @@ class QuotaRepository:
         created when missing), in key order so concurrent writers lock alike."""
         if not pairs:
             return
+        keys = sorted(set(pairs))
         connection = self.ctx.session.connection()
-        rows = [
-            {"customer": customer_id, "metric": metric, "product": self.ctx.product_id}
-            for customer_id, metric in sorted(set(pairs))
-        ]
-        connection.execute(_mark_stale_statement(connection.dialect.name), rows)
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text(_MARK_STALE_PG),
+                {
+                    "product": self.ctx.product_id,
+                    "customers": pg_array([customer for customer, _ in keys]),
+                    "metrics": pg_array([metric for _, metric in keys]),
+                },
+            )
+            return
+        rows = [{"customer": c, "metric": m, "product": self.ctx.product_id} for c, m in keys]
+        connection.execute(_mark_stale_sqlite(), rows)
 
     def stale_states(self) -> list[QuotaState]:
         stmt = self._scoped(select(QuotaState), QuotaState).where(QuotaState.stale.is_(True))
