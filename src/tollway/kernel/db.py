@@ -48,6 +48,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import QueuePool, StaticPool
 from sqlalchemy.types import TypeDecorator
 
+from tollway.kernel.sqlite_wal import WalCheckpointer
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -335,7 +337,8 @@ def json_dumps(value: object) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout, and a
+    database file its own checkpointer (:mod:`tollway.kernel.sqlite_wal`).
 
     SQLite connections are pooled: opening one costs its pragmas and, on close, a
     WAL checkpoint, about a millisecond per transaction.
@@ -356,6 +359,8 @@ def make_engine(url: str) -> Engine:
     )
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
+    if engine.url.database and ":memory:" not in url:
+        WalCheckpointer(engine.url.database).attach(engine)
     return engine
 
 
@@ -391,6 +396,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA wal_autocheckpoint=0")  # the engine's checkpointer copies it
     cursor.close()
     dbapi_connection.create_function("decimal_add", 2, _decimal_add, deterministic=True)
     dbapi_connection.create_function("decimal_max", 2, _decimal_max, deterministic=True)
