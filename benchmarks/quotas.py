@@ -7,7 +7,8 @@ arrived through ``/v1/usage``, or in a new period).
 
 ``quotas.check`` / ``quotas.consume``: one service call per transaction, as a
 request does it: open a session, call :func:`tollway.quotas.check` or
-:func:`tollway.quotas.consume`, commit, close. The baseline is the same transaction
+:func:`tollway.quotas.consume`, commit, close; after the setup's objects left the
+cyclic GC's scans, as a long-lived ``tollway serve`` or ``tollway worker`` does. The baseline is the same transaction
 around a bare ``SELECT 1``; ``quotas.consume`` also reports ``write_floor``, the
 same transaction updating one row (a consume commits a write: on PostgreSQL that
 waits for the WAL flush, which ``SELECT 1`` never does).
@@ -18,7 +19,7 @@ bare authenticated ``GET /v1/customers/{id}``.
 
 ``quotas.check_served`` / ``quotas.consume_served``: the same requests to a real
 uvicorn server in another process, on loopback, set up as ``tollway serve`` runs it
-(:func:`tollway.cli.main.uvicorn_options`, no job worker), from an ``httpx`` client
+(:func:`tollway.cli.main.serve_app`, no job worker), from an ``httpx`` client
 keeping its connection open; same baseline, on that server.
 """
 
@@ -42,7 +43,7 @@ from sqlalchemy import text
 from benchmarks.harness import Benchmark, Database, Figure, Stopwatch
 from tollway.api import create_app
 from tollway.catalog import MetricCreate, PlanCreate, create_metric, create_plan
-from tollway.cli.main import serve_app
+from tollway.cli.main import freeze_long_lived, serve_app
 from tollway.customers import CustomerCreate, create_customer
 from tollway.kernel.clock import FixedClock
 from tollway.kernel.context import Context
@@ -155,7 +156,7 @@ def _in_process(db: Database, operation: str) -> Figure:
     def write_one(ctx: Context) -> object:
         return ctx.session.execute(text("UPDATE quota_states SET stale = stale"))
 
-    gc.collect()
+    freeze_long_lived()  # as `tollway serve` and `tollway worker` do after startup
     baseline = _time(transaction(select_one))
     measured = _time(transaction(call))
     figure = {
@@ -167,6 +168,7 @@ def _in_process(db: Database, operation: str) -> Figure:
             "name": "a transaction updating one row",
             **_summary(_time(transaction(write_one))),
         }
+    gc.unfreeze()
     return figure
 
 
@@ -201,10 +203,10 @@ def _http(db: Database, operation: str) -> Figure:
     clock = FixedClock(NOW)
     _setup(db, clock)
     app = create_app(Settings(database_url=db.url, api_key=KEY), clock=clock)
-    gc.collect()
-    gc.freeze()  # as `tollway serve` does after building the app
+    freeze_long_lived()  # as `tollway serve` does after building the app
     with TestClient(app, headers={"Authorization": f"Bearer {KEY}"}) as client:
         baseline, measured = _http_samples(client, operation)
+    gc.unfreeze()
     return {
         **_figure(measured, baseline, "a bare authenticated GET /v1/customers/{id}", 5.0),
         "operation": f"POST /v1/customers/{{id}}/quotas/{{metric}}/{operation}",
