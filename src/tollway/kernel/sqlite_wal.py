@@ -4,11 +4,12 @@ By default SQLite checkpoints on commit: the commit that takes the log past 1,00
 pages copies them into the database file, and syncs it, before it returns. One
 write in a few hundred then waits milliseconds for everybody's pages: the quota
 consume's p99 on SQLite was two to four times its median (docs/benchmarks.md).
-Tollway's connections turn that off (``wal_autocheckpoint=0``) and each engine on
-a database file checkpoints from a thread instead, as SQLite's documentation
-suggests for applications that mind latency: a ``PASSIVE`` checkpoint at most every
-:data:`CHECKPOINT_EVERY_SECONDS` while commits come. A passive checkpoint never
-waits for readers or writers; what it cannot copy yet, the next one does.
+Tollway's connections raise that threshold to :data:`FALLBACK_PAGES` (a safety net
+only) and each engine on a database file checkpoints from a thread instead, as
+SQLite's documentation suggests for applications that mind latency: a ``PASSIVE``
+checkpoint every :data:`CHECKPOINT_EVERY_SECONDS` after commits, and again while
+the last one could not copy everything (a reader still on older pages, or another
+process checkpointing). A passive checkpoint never waits for readers or writers.
 """
 
 from __future__ import annotations
@@ -23,30 +24,42 @@ from sqlalchemy import Engine, event
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_SECONDS = 0.05
-"""How long the checkpointer waits between two checkpoints while commits come."""
+"""How long the checkpointer waits between two checkpoints while there is work."""
+FALLBACK_PAGES = 10_000
+"""``wal_autocheckpoint`` of Tollway's connections: a commit checkpoints only past
+this many pages (40 MB of log), which the thread never lets the log reach unless it
+cannot run."""
+RECONNECT_SECONDS = (1.0, 30.0)
+"""The checkpointer's wait after failing to open the database, doubling up to the
+second value."""
 
 
 class WalCheckpointer:
-    """Checkpoints the database file at ``path`` after the commits of the engines it
-    is attached to. Its thread starts with the first commit and stops when the
-    engine is disposed (a commit after that starts it again)."""
+    """Checkpoints the database of ``engine`` after its commits. The thread starts
+    with the first commit and stops, after a last checkpoint, when the engine is
+    disposed (a commit after that starts it again)."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._commits = 0
+    def __init__(self, engine: Engine) -> None:
+        args, kwargs = engine.dialect.create_connect_args(engine.url)
+        self._connect_args: tuple[list[Any], dict[str, Any]] = (list(args), dict(kwargs))
+        self.name = f"tollway-wal-checkpoint:{args[0]}"
+        self._dirty = threading.Event()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-
-    def attach(self, engine: Engine) -> None:
         event.listen(engine, "commit", self._note_commit)
         event.listen(engine, "engine_disposed", self._on_dispose)
 
     def _note_commit(self, _connection: Any) -> None:
-        self._commits += 1
+        """Runs inside the commit (before the driver's): it must not raise."""
+        self._dirty.set()
         thread = self._thread
-        if thread is None or not thread.is_alive():
+        if thread is not None and thread.is_alive():
+            return
+        try:
             self._start()
+        except Exception:
+            log.exception("could not start the WAL checkpointer %s", self.name)
 
     def _on_dispose(self, _engine: Engine) -> None:
         self.stop()
@@ -55,37 +68,58 @@ class WalCheckpointer:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return
-            self._stop = threading.Event()
-            self._thread = threading.Thread(
-                target=self._run,
-                args=(self._stop,),
-                name=f"tollway-wal-checkpoint:{self.path}",
-                daemon=True,
-            )
-            self._thread.start()
+            stop = threading.Event()
+            thread = threading.Thread(target=self._run, args=(stop,), name=self.name, daemon=True)
+            thread.start()
+            self._stop, self._thread = stop, thread
 
     def stop(self) -> None:
         """Stop the thread after a last checkpoint, and wait for it."""
         with self._lock:
             thread, self._thread = self._thread, None
             self._stop.set()
-        if thread is not None:
+        if thread is not None and thread is not threading.current_thread():
             thread.join()
 
     def _run(self, stop: threading.Event) -> None:
-        connection = sqlite3.connect(self.path)
+        connection = self._connect(stop)
+        if connection is None:
+            return
         try:
-            seen = 0
+            again = False
             while not stop.wait(CHECKPOINT_EVERY_SECONDS):
-                if self._commits != seen:
-                    seen = self._commits
-                    self._checkpoint(connection)
+                committed = self._dirty.is_set()
+                if committed or again:
+                    self._dirty.clear()
+                    # A commit is noted just before it happens: look once more next time.
+                    again = not self._checkpoint(connection) or committed
             self._checkpoint(connection)  # what the last commits left
         finally:
             connection.close()
 
-    def _checkpoint(self, connection: sqlite3.Connection) -> None:
+    def _connect(self, stop: threading.Event) -> sqlite3.Connection | None:
+        """The thread's own connection to the engine's database (``None`` if stopped
+        before it could open one)."""
+        args, kwargs = self._connect_args
+        wait, longest = RECONNECT_SECONDS
+        while not stop.is_set():
+            try:
+                connection: sqlite3.Connection = sqlite3.connect(*args, **kwargs)
+            except sqlite3.Error as error:
+                log.warning("WAL checkpointer %s cannot open the database: %s", self.name, error)
+            else:
+                return connection
+            stop.wait(wait)
+            wait = min(wait * 2, longest)
+        return None
+
+    def _checkpoint(self, connection: sqlite3.Connection) -> bool:
+        """One passive checkpoint; whether it is done until the next commit: it
+        copied the whole log, or it failed (logged; the next commit tries again)."""
         try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error as error:
-            log.warning("WAL checkpoint of %s failed: %s", self.path, error)
+            log.warning("WAL checkpoint %s failed: %s", self.name, error)
+            return True
+        busy, pages, copied = row
+        return not busy and copied >= pages
