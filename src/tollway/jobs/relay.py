@@ -62,7 +62,15 @@ from tollway.kernel.ids import new_id, new_ids, time_floor
 from tollway.kernel.jobs import DONE as JOB_DONE
 from tollway.kernel.jobs import Job, enqueue
 from tollway.kernel.outbox import Event
-from tollway.kernel.relay import DEAD, DONE, FAILED, Consumer, EventReceipt, RelayCursor
+from tollway.kernel.relay import (
+    DEAD,
+    DONE,
+    FAILED,
+    FAILED_WHERE,
+    Consumer,
+    EventReceipt,
+    RelayCursor,
+)
 
 log = logging.getLogger(__name__)
 
@@ -175,14 +183,16 @@ def _receipt_join(consumer: Consumer) -> ColumnElement[bool]:
 
 
 def _no_receipt(consumer: Consumer) -> ColumnElement[bool]:
-    """The event has no receipt of ``consumer``: one index probe per event scanned.
+    """The event has no receipt of ``consumer``: a probe of the receipts' unique index
+    per event scanned.
 
-    ``OFFSET 0`` keeps PostgreSQL from turning the test into an anti-join. In a burst
-    the receipts table grows by thousands of rows before autovacuum analyzes it, and
-    with statistics that still say it is nearly empty, the planner joined each
-    scanned event to a materialized copy of all the consumer's receipts: a sharded
-    pass of 500 events took 190 ms instead of 3 (docs/benchmarks.md)."""
-    receipt = select(EventReceipt.id).where(_receipt_join(consumer)).offset(0)
+    ``OFFSET 0`` keeps PostgreSQL from turning the test into an anti-join (its planner
+    leaves an ``EXISTS`` with an offset as it is). In a burst the receipts table grows
+    by thousands of rows before autovacuum analyzes it, and with statistics that
+    still said it was nearly empty, the planner joined each scanned event to a
+    materialized copy of all the consumer's receipts: a sharded pass of 500 events
+    took up to 420 ms instead of about 3 (docs/decisions.md)."""
+    receipt = select(EventReceipt.event_id).where(_receipt_join(consumer)).offset(0)
     return ~receipt.exists()
 
 
@@ -206,7 +216,7 @@ def _pending(
     retry = _scoped(
         select(Event.id)
         .join(EventReceipt, _receipt_join(consumer))
-        .where(EventReceipt.status == FAILED, EventReceipt.next_attempt_at <= now),
+        .where(text(f"event_receipts.{FAILED_WHERE}"), EventReceipt.next_attempt_at <= now),
         consumer,
         test_clock_id,
     )

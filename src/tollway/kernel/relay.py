@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tollway.kernel.context import Context
@@ -33,6 +33,9 @@ BatchHandler = Callable[[Context, Sequence[Event]], None]
 contract as :data:`EventHandler` for each of them (all or none take effect)."""
 
 DONE, FAILED, DEAD = "done", "failed", "dead"
+FAILED_WHERE = f"status = '{FAILED}'"
+"""The predicate of the index of receipts due for a retry; a query uses that index
+only with this very text in its ``WHERE`` (a bound parameter would not match it)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,16 @@ class EventReceipt(Base):
     __tablename__ = "event_receipts"
     __table_args__ = (
         UniqueConstraint("consumer", "event_id"),
-        Index(None, "consumer", "status", "next_attempt_at"),
+        # Only failed receipts wait for a retry: a partial index holds those alone, so
+        # a receipt written done costs no entry, and the probe for an event's receipt
+        # has no other index to pick than the unique one (docs/decisions.md).
+        Index(
+            "ix_event_receipts_failed_due",
+            "consumer",
+            "next_attempt_at",
+            postgresql_where=text(FAILED_WHERE),
+            sqlite_where=text(FAILED_WHERE),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
