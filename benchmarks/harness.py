@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -18,6 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from tollway.cli.main import freeze_long_lived
 from tollway.kernel.clock import SystemClock
 from tollway.kernel.db import make_engine, make_session_factory, unit_of_work
 from tollway.kernel.tenancy import ensure_product
@@ -109,6 +111,18 @@ class Stopwatch:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self._start
+
+
+@contextmanager
+def long_lived() -> Iterator[None]:
+    """The process's objects so far are kept out of the cyclic GC's scans, as
+    ``tollway serve`` and ``tollway worker`` keep theirs after startup; back in
+    afterwards (the next figure starts from a clean slate)."""
+    freeze_long_lived()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def emit(figure: Figure) -> None:

@@ -38,7 +38,6 @@ customer: time should not grow from one to the other (flat in events).
 
 from __future__ import annotations
 
-import gc
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -46,10 +45,9 @@ from typing import Any
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
-from benchmarks.harness import Benchmark, Database, Figure, Stopwatch
+from benchmarks.harness import Benchmark, Database, Figure, Stopwatch, long_lived
 from benchmarks.relayers import count_statements, relay_in_processes
 from tollway import catalog, customers, subscriptions
-from tollway.cli.main import freeze_long_lived
 from tollway.invoicing import Invoice, InvoiceLine
 from tollway.invoicing import tasks as invoicing_tasks
 from tollway.invoicing.tasks import RUN_BATCH
@@ -315,10 +313,8 @@ def _relay_here(db: Database, registry: Registry) -> tuple[int, float, int]:
     """Relay in this process: (pairs handled, seconds, statements executed)."""
     engine = db.factory.kw["bind"]
     count, tick = count_statements(engine)
-    freeze_long_lived()  # as `tollway worker` does after startup
-    with Stopwatch() as watch:
+    with long_lived(), Stopwatch() as watch:
         handled = relay_events(db.factory, registry, FixedClock(END))
-    gc.unfreeze()
     event.remove(engine, "before_cursor_execute", tick)
     return handled, watch.seconds, count[0]
 

@@ -18,7 +18,6 @@ Both totals are checked against the raw events before timing.
 
 from __future__ import annotations
 
-import gc
 import json
 import statistics
 from datetime import UTC, datetime, timedelta
@@ -28,7 +27,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from benchmarks.harness import Benchmark, Database, Figure, Stopwatch
+from benchmarks.harness import Benchmark, Database, Figure, Stopwatch, long_lived
 from tollway.api import create_app
 from tollway.catalog import MetricCreate, create_metric
 from tollway.customers import CustomerCreate, create_customer
@@ -128,9 +127,7 @@ def ingest_http(db: Database) -> Figure:
     ceiling = _ceiling(db, batches, ids)
     app = create_app(Settings(database_url=db.url, api_key=KEY), clock=clock)  # type: ignore[arg-type]
     headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
-    gc.collect()
-    gc.freeze()  # as `tollway serve` does after building the app
-    with TestClient(app, headers=headers) as client:
+    with long_lived(), TestClient(app, headers=headers) as client:
         warm = [dict(e, event_id=f"warm-{i}") for i, e in enumerate(batches[0][:200])]
         assert client.post("/v1/usage/batch", json={"events": warm}).json()["accepted"] == 200
         with Stopwatch() as watch:

@@ -8,10 +8,11 @@ arrived through ``/v1/usage``, or in a new period).
 ``quotas.check`` / ``quotas.consume``: one service call per transaction, as a
 request does it: open a session, call :func:`tollway.quotas.check` or
 :func:`tollway.quotas.consume`, commit, close; after the setup's objects left the
-cyclic GC's scans, as a long-lived ``tollway serve`` or ``tollway worker`` does. The baseline is the same transaction
-around a bare ``SELECT 1``; ``quotas.consume`` also reports ``write_floor``, the
-same transaction updating one row (a consume commits a write: on PostgreSQL that
-waits for the WAL flush, which ``SELECT 1`` never does).
+cyclic GC's scans, as a long-lived ``tollway serve`` or ``tollway worker`` does.
+The baseline is the same transaction around a bare ``SELECT 1``;
+``quotas.consume`` also reports ``write_floor``, the same transaction updating one
+row (a consume commits a write: on PostgreSQL that waits for the WAL flush, which
+``SELECT 1`` never does).
 
 ``quotas.check_http`` / ``quotas.consume_http``: ``POST .../check`` and ``.../consume``
 through Starlette's ``TestClient`` (in-process ASGI, no sockets). The baseline is a
@@ -25,7 +26,6 @@ keeping its connection open; same baseline, on that server.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import socket
@@ -40,10 +40,10 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from benchmarks.harness import Benchmark, Database, Figure, Stopwatch
+from benchmarks.harness import Benchmark, Database, Figure, Stopwatch, long_lived
 from tollway.api import create_app
 from tollway.catalog import MetricCreate, PlanCreate, create_metric, create_plan
-from tollway.cli.main import freeze_long_lived, serve_app
+from tollway.cli.main import serve_app
 from tollway.customers import CustomerCreate, create_customer
 from tollway.kernel.clock import FixedClock
 from tollway.kernel.context import Context
@@ -156,19 +156,16 @@ def _in_process(db: Database, operation: str) -> Figure:
     def write_one(ctx: Context) -> object:
         return ctx.session.execute(text("UPDATE quota_states SET stale = stale"))
 
-    freeze_long_lived()  # as `tollway serve` and `tollway worker` do after startup
-    baseline = _time(transaction(select_one))
-    measured = _time(transaction(call))
+    with long_lived():
+        baseline = _time(transaction(select_one))
+        measured = _time(transaction(call))
+        floor = _time(transaction(write_one)) if operation == "consume" else None
     figure = {
         **_figure(measured, baseline, "a transaction around a bare SELECT 1", 0.5),
         "operation": f"quotas.{operation} (one transaction per call)",
     }
-    if operation == "consume":  # a consume writes: its floor is a committed write
-        figure["write_floor"] = {
-            "name": "a transaction updating one row",
-            **_summary(_time(transaction(write_one))),
-        }
-    gc.unfreeze()
+    if floor is not None:  # a consume writes: its floor is a committed write
+        figure["write_floor"] = {"name": "a transaction updating one row", **_summary(floor)}
     return figure
 
 
@@ -203,10 +200,8 @@ def _http(db: Database, operation: str) -> Figure:
     clock = FixedClock(NOW)
     _setup(db, clock)
     app = create_app(Settings(database_url=db.url, api_key=KEY), clock=clock)
-    freeze_long_lived()  # as `tollway serve` does after building the app
-    with TestClient(app, headers={"Authorization": f"Bearer {KEY}"}) as client:
+    with long_lived(), TestClient(app, headers={"Authorization": f"Bearer {KEY}"}) as client:
         baseline, measured = _http_samples(client, operation)
-    gc.unfreeze()
     return {
         **_figure(measured, baseline, "a bare authenticated GET /v1/customers/{id}", 5.0),
         "operation": f"POST /v1/customers/{{id}}/quotas/{{metric}}/{operation}",
