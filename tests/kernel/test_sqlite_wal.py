@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from tollway.kernel.db import make_engine
 from tollway.kernel.sqlite_wal import FALLBACK_PAGES, WalCheckpointer
@@ -95,6 +95,18 @@ def test_commits_a_reader_held_back_reach_the_file_once_it_is_done(
     reader.close()
 
     assert _eventually_in_the_file(path, tmp_path, 10) == 10  # no commit came after
+
+
+def test_a_commit_that_lands_late_still_reaches_the_file(
+    engine: Engine, path: Path, tmp_path: Path
+) -> None:
+    def slow(_connection: object) -> None:  # runs after the checkpointer noted the commit
+        time.sleep(0.2)
+
+    event.listen(engine, "commit", slow)
+    _write(engine, 0, 1)
+
+    assert _eventually_in_the_file(path, tmp_path, 1) == 1  # no commit came after
 
 
 def test_a_checkpointer_that_cannot_start_does_not_fail_the_commit(

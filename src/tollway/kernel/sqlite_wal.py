@@ -6,10 +6,13 @@ write in a few hundred then waits milliseconds for everybody's pages: the quota
 consume's p99 on SQLite was two to four times its median (docs/benchmarks.md).
 Tollway's connections raise that threshold to :data:`FALLBACK_PAGES` (a safety net
 only) and each engine on a database file checkpoints from a thread instead, as
-SQLite's documentation suggests for applications that mind latency: a ``PASSIVE``
-checkpoint every :data:`CHECKPOINT_EVERY_SECONDS` after commits, and again while
-the last one could not copy everything (a reader still on older pages, or another
-process checkpointing). A passive checkpoint never waits for readers or writers.
+SQLite's documentation suggests for applications that mind latency. The thread
+looks every :data:`CHECKPOINT_EVERY_SECONDS` whether the database changed
+(``PRAGMA data_version``: commits that landed, whoever made them) and then runs a
+``PASSIVE`` checkpoint, again on each look while the last one could not copy
+everything (a reader still on older pages, or another process checkpointing). A
+passive checkpoint never waits for readers or writers. After
+:data:`QUIET_SECONDS` without change the thread sleeps until the next commit.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -24,14 +28,19 @@ from sqlalchemy import Engine, event
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_SECONDS = 0.05
-"""How long the checkpointer waits between two checkpoints while there is work."""
+"""How long the checkpointer waits between two looks while commits come."""
+QUIET_SECONDS = 1.0
+"""How long the database must stay unchanged before the thread sleeps until a
+commit wakes it."""
 FALLBACK_PAGES = 10_000
 """``wal_autocheckpoint`` of Tollway's connections: a commit checkpoints only past
-this many pages (40 MB of log), which the thread never lets the log reach unless it
-cannot run."""
+this many pages (40 MB of log at SQLite's default 4 KiB pages), which the thread
+does not let the log reach unless it cannot run."""
 RECONNECT_SECONDS = (1.0, 30.0)
 """The checkpointer's wait after failing to open the database, doubling up to the
 second value."""
+RESTART_AFTER_SECONDS = 30.0
+"""After the thread could not be started, commits try again only this much later."""
 
 
 class WalCheckpointer:
@@ -47,6 +56,7 @@ class WalCheckpointer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failed_at = -RESTART_AFTER_SECONDS
         event.listen(engine, "commit", self._note_commit)
         event.listen(engine, "engine_disposed", self._on_dispose)
 
@@ -56,9 +66,12 @@ class WalCheckpointer:
         thread = self._thread
         if thread is not None and thread.is_alive():
             return
+        if time.monotonic() - self._failed_at < RESTART_AFTER_SECONDS:
+            return
         try:
             self._start()
         except Exception:
+            self._failed_at = time.monotonic()
             log.exception("could not start the WAL checkpointer %s", self.name)
 
     def _on_dispose(self, _engine: Engine) -> None:
@@ -78,6 +91,7 @@ class WalCheckpointer:
         with self._lock:
             thread, self._thread = self._thread, None
             self._stop.set()
+            self._dirty.set()  # wakes a sleeping thread to stop
         if thread is not None and thread is not threading.current_thread():
             thread.join()
 
@@ -86,13 +100,22 @@ class WalCheckpointer:
         if connection is None:
             return
         try:
-            again = False
-            while not stop.wait(CHECKPOINT_EVERY_SECONDS):
-                committed = self._dirty.is_set()
-                if committed or again:
+            version, left, quiet = None, False, 0.0
+            while not stop.is_set():
+                if quiet >= QUIET_SECONDS:
+                    # Asleep until a commit is noted (or a stop); at once if one was
+                    # noted since the last wake: it may not have landed yet.
+                    self._dirty.wait()
                     self._dirty.clear()
-                    # A commit is noted just before it happens: look once more next time.
-                    again = not self._checkpoint(connection) or committed
+                    quiet = 0.0
+                if stop.wait(CHECKPOINT_EVERY_SECONDS):
+                    break
+                changed = self._data_version(connection)
+                if changed != version or left:
+                    version, quiet = changed, 0.0
+                    left = not self._checkpoint(connection)
+                else:
+                    quiet += CHECKPOINT_EVERY_SECONDS
             self._checkpoint(connection)  # what the last commits left
         finally:
             connection.close()
@@ -112,6 +135,14 @@ class WalCheckpointer:
             stop.wait(wait)
             wait = min(wait * 2, longest)
         return None
+
+    def _data_version(self, connection: sqlite3.Connection) -> int | None:
+        """A number that changes when another connection commits a change."""
+        try:
+            return int(connection.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error as error:
+            log.warning("WAL checkpointer %s cannot read the database: %s", self.name, error)
+            return None
 
     def _checkpoint(self, connection: sqlite3.Connection) -> bool:
         """One passive checkpoint; whether it is done until the next commit: it
