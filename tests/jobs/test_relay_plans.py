@@ -35,10 +35,13 @@ def _take_all(ctx: Context, events: Sequence[Event]) -> None:
 
 
 def _record(jobs: Jobs, count: int) -> None:
-    with unit_of_work(jobs.factory) as session:
-        ctx = jobs.context(session)
-        for n in range(count):
-            record_event(ctx, "thing.happened", {"n": n}, customer_id=f"cus_{n % CUSTOMERS}")
+    """``count`` events, 1,000 a transaction: a long one would hold back the relay
+    cursors of tests running in parallel on the same server."""
+    for start in range(0, count, 1_000):
+        with unit_of_work(jobs.factory) as session:
+            ctx = jobs.context(session)
+            for n in range(start, min(start + 1_000, count)):
+                record_event(ctx, "thing.happened", {"n": n}, customer_id=f"cus_{n % CUSTOMERS}")
 
 
 def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
