@@ -1,9 +1,11 @@
 """The write path of metering, on two paths: PostgreSQL and SQLite.
 
-PostgreSQL writes a batch in a few set-based statements: one ``INSERT ... SELECT FROM
-unnest(...)`` with ``ON CONFLICT DO NOTHING RETURNING`` for the dedup keys and the
-raw events of the new ones, and rollups upserted with their arithmetic done in SQL
-(``numeric``). Rows are sorted by key so concurrent batches lock in the same order.
+PostgreSQL writes a batch in one set-based statement: ``INSERT ... SELECT FROM
+unnest(...)`` with ``ON CONFLICT DO NOTHING RETURNING`` for the dedup keys, the raw
+events of the new ones and, when none was a duplicate, the rollups upserted with their
+arithmetic done in SQL (``numeric``); a batch with duplicates upserts its new events'
+rollups in a second one. Rows are sorted by key so concurrent batches lock in the same
+order.
 SQLite (one writer at a time: transactions begin IMMEDIATE) upserts rollups with
 ``executemany``, adding its decimal text exactly with the connection's
 ``decimal_add`` and ``decimal_max`` functions (``tollway.kernel.db``).
@@ -27,26 +29,6 @@ from tollway.metering.models import UsageRejection
 CellKey = tuple[str, str, datetime, str]
 """(customer_id, metric_code, hour, group_key)."""
 _SELECT_KEYS = "SELECT event_id FROM usage_event_keys WHERE product_id = ? AND event_id IN "
-_PG_STORE = (
-    "WITH u AS (SELECT * FROM unnest(%(ids)s::varchar[], %(times)s::timestamptz[], "
-    "%(customers)s::varchar[], %(metrics)s::varchar[], %(quantities)s::varchar[]) "
-    "WITH ORDINALITY AS u(event_id, ts, customer_id, metric_code, quantity, n)), "
-    "new AS (INSERT INTO usage_event_keys (product_id, event_id, timestamp) "
-    "SELECT %(product)s, event_id, ts FROM u ORDER BY event_id "
-    "ON CONFLICT DO NOTHING RETURNING event_id), "
-    "raw AS (INSERT INTO usage_events (timestamp, product_id, event_id, customer_id, "
-    "metric_code, quantity, properties, ingested_at) "
-    "SELECT u.ts, %(product)s, u.event_id, u.customer_id, u.metric_code, u.quantity, "
-    "p.properties, %(now)s FROM u JOIN new USING (event_id) "
-    "JOIN jsonb_array_elements(%(properties)s::jsonb) WITH ORDINALITY AS p(properties, n) "
-    "USING (n)) "
-    "SELECT u.event_id FROM u LEFT JOIN new USING (event_id) WHERE new.event_id IS NULL"
-)
-"""One round trip for a batch: its columns as arrays (ids, times, codes and numbers
-travel as the text of the array, :func:`~tollway.kernel.db.pg_array`), the
-properties as one JSON array encoded at once, matched by position; the dedup keys
-claimed in id order and the raw rows of the new ones written. It returns the
-duplicates (usually none), not the thousands of new ids."""
 _NEWER = (
     '(excluded.latest_at, excluded.latest_event_id COLLATE "C") '
     '> (r.latest_at, r.latest_event_id COLLATE "C")'
@@ -60,14 +42,62 @@ _DAY_CONFLICT = (
     "ON CONFLICT (product_id, customer_id, metric_code, day, group_key) DO UPDATE SET "
     "event_count = d.event_count + excluded.event_count, "
 )
+_PG_CELLS = (
+    "c AS (SELECT * FROM unnest(%(cell_customers)s::varchar[], %(cell_metrics)s::varchar[], "
+    "%(hours)s::timestamptz[], %(groups)s::varchar[], %(counts)s::bigint[], "
+    "%(sums)s::numeric[], %(maxes)s::numeric[], %(latest_at)s::timestamptz[], "
+    "%(latest_ids)s::varchar[], %(latest_values)s::numeric[]) "
+    "AS c(customer_id, metric_code, hour, group_key, event_count, value_sum, value_max, "
+    "latest_at, latest_event_id, latest_value)"
+)
+"""The cells to add, one array per column (:func:`_cell_params`)."""
+_PG_HOURS = (
+    "hours AS (INSERT INTO usage_rollups AS r (product_id, customer_id, metric_code, "  # noqa: S608
+    "hour, group_key, event_count, value_sum, value_max, latest_at, latest_event_id, "
+    "latest_value) "
+    "SELECT %(product)s, c.* FROM c ORDER BY 1, 2, 3, 4, 5 "
+    "ON CONFLICT (product_id, customer_id, metric_code, hour, group_key) DO UPDATE SET "
+    "event_count = r.event_count + excluded.event_count, "
+    "value_sum = r.value_sum + excluded.value_sum, "
+    "value_max = GREATEST(r.value_max, excluded.value_max), "
+    f"latest_value = CASE WHEN {_NEWER} "
+    "THEN excluded.latest_value ELSE r.latest_value END, "
+    f"latest_event_id = CASE WHEN {_NEWER} "
+    "THEN excluded.latest_event_id ELSE r.latest_event_id END, "
+    "latest_at = GREATEST(r.latest_at, excluded.latest_at))"
+)
 _PG_DAYS = (
     f"INSERT INTO usage_rollups_daily AS d ({_DAY_COLUMNS}) "  # noqa: S608
     "SELECT %(product)s, customer_id, metric_code, date_trunc('day', hour, 'UTC'), group_key, "
-    "sum(event_count), sum(value_sum), max(value_max) FROM u GROUP BY 2, 3, 4, 5 "
+    "sum(event_count), sum(value_sum), max(value_max) FROM c GROUP BY 2, 3, 4, 5 "
     f"ORDER BY 2, 3, 4, 5 {_DAY_CONFLICT}"
     "value_sum = d.value_sum + excluded.value_sum, "
     "value_max = GREATEST(d.value_max, excluded.value_max)"
 )
+_PG_ROLL_UP = f"WITH {_PG_CELLS}), {_PG_HOURS} {_PG_DAYS}"
+"""Adds cells to the hourly and daily rollups, their arithmetic done in SQL."""
+_PG_STORE = (  # constant text; the values are bound parameters
+    "WITH u AS (SELECT * FROM unnest(%(ids)s::varchar[], %(times)s::timestamptz[], "  # noqa: S608
+    "%(customers)s::varchar[], %(metrics)s::varchar[], %(quantities)s::varchar[]) "
+    "WITH ORDINALITY AS u(event_id, ts, customer_id, metric_code, quantity, n)), "
+    "new AS (INSERT INTO usage_event_keys (product_id, event_id, timestamp) "
+    "SELECT %(product)s, event_id, ts FROM u ORDER BY event_id "
+    "ON CONFLICT DO NOTHING RETURNING event_id), "
+    "raw AS (INSERT INTO usage_events (timestamp, product_id, event_id, customer_id, "
+    "metric_code, quantity, properties, ingested_at) "
+    "SELECT u.ts, %(product)s, u.event_id, u.customer_id, u.metric_code, u.quantity, "
+    "p.properties, %(now)s FROM u JOIN new USING (event_id) "
+    "JOIN jsonb_array_elements(%(properties)s::jsonb) WITH ORDINALITY AS p(properties, n) "
+    f"USING (n)), {_PG_CELLS} WHERE (SELECT count(*) FROM new) = %(count)s), "
+    f"{_PG_HOURS}, days AS ({_PG_DAYS}) "
+    "SELECT u.event_id FROM u LEFT JOIN new USING (event_id) WHERE new.event_id IS NULL"
+)
+"""One round trip for a batch: its columns as arrays (ids, times, codes and numbers
+travel as the text of the array, :func:`~tollway.kernel.db.pg_array`), the
+properties as one JSON array encoded at once, matched by position; the dedup keys
+claimed in id order and the raw rows of the new ones written; the batch's rollup
+cells added when every event was new (else the caller adds the new ones' cells).
+It returns the duplicates (usually none), not the thousands of new ids."""
 _SQLITE_NEWER = "(excluded.latest_at, excluded.latest_event_id) > (r.latest_at, r.latest_event_id)"
 _SQLITE_HOURS = (
     "INSERT INTO usage_rollups AS r (product_id, customer_id, metric_code, hour, group_key, "  # noqa: S608
@@ -109,6 +139,38 @@ class RawEvent:
     """What the event adds to its metric (not stored: derived from the metric)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What :meth:`UsageWriter.store_events` wrote."""
+
+    new_ids: set[str]
+    """The events that were new (the others' ids were already claimed)."""
+    rolled_up: bool
+    """Whether the cells were added: every event was new."""
+
+
+def _cell_params(cells: dict[CellKey, Cell]) -> dict[str, Any]:
+    """The PostgreSQL arrays of ``cells``, one per column, in key order (concurrent
+    writers lock rollup rows alike)."""
+    ordered = sorted(cells.items(), key=lambda item: item[0])
+
+    def column(index: int) -> Any:
+        return pg_array([key[index] for key, _ in ordered])
+
+    return {
+        "cell_customers": column(0),
+        "cell_metrics": column(1),
+        "hours": column(2),
+        "groups": column(3),
+        "counts": pg_array([cell.count for _, cell in ordered]),
+        "sums": pg_array([cell.total for _, cell in ordered]),
+        "maxes": pg_array([cell.maximum for _, cell in ordered]),
+        "latest_at": pg_array([cell.latest_at for _, cell in ordered]),
+        "latest_ids": pg_array([cell.latest_event_id for _, cell in ordered]),
+        "latest_values": pg_array([cell.latest_value for _, cell in ordered]),
+    }
+
+
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -127,20 +189,31 @@ class UsageWriter:
     def _driver(self, sql: str, params: Any = None) -> Any:
         return self.ctx.session.connection().exec_driver_sql(sql, params)
 
-    def store_events(self, events: Sequence[RawEvent], ingested_at: datetime) -> set[str]:
-        """Claim each event's dedup key and write the raw rows of those that were new.
+    def store_events(
+        self, events: Sequence[RawEvent], ingested_at: datetime, cells: dict[CellKey, Cell]
+    ) -> Stored:
+        """Claim each event's dedup key, write the raw rows of those that were new and,
+        when every event was new (the common case), add ``cells``, their rollups.
 
-        Returns the ids written. An id already claimed (earlier batch, or a concurrent
-        transaction that commits) is skipped: that is the write-time deduplication.
+        An id already claimed (earlier batch, or a concurrent transaction that commits)
+        is skipped: that is the write-time deduplication. When some were, ``cells`` are
+        not added: the caller adds the new events' own (:meth:`add_to_rollups`).
         """
         if not events:
-            return set()
+            return Stored(set(), rolled_up=True)
         ordered = sorted(events, key=lambda e: e.event_id)
         if self.postgres:
-            return self._store_pg(ordered, ingested_at)
-        return self._store_sqlite(ordered, ingested_at)
+            new_ids = self._store_pg(ordered, ingested_at, cells)
+        else:
+            new_ids = self._store_sqlite(ordered, ingested_at)
+        rolled_up = len(new_ids) == len(ordered)
+        if rolled_up and not self.postgres:
+            self.add_to_rollups(cells)
+        return Stored(new_ids, rolled_up)
 
-    def _store_pg(self, ordered: Sequence[RawEvent], ingested_at: datetime) -> set[str]:
+    def _store_pg(
+        self, ordered: Sequence[RawEvent], ingested_at: datetime, cells: dict[CellKey, Cell]
+    ) -> set[str]:
         result = self._driver(
             _PG_STORE,
             {
@@ -152,6 +225,8 @@ class UsageWriter:
                 "metrics": pg_array([e.metric_code for e in ordered]),
                 "quantities": pg_array([str(e.quantity) for e in ordered]),
                 "properties": json_dumps([e.properties for e in ordered]),
+                "count": len(ordered),
+                **_cell_params(cells),
             },
         )
         duplicates = {row[0] for row in result}
@@ -196,51 +271,11 @@ class UsageWriter:
         """Add each cell's events to its stored rollup (created when missing)."""
         if not cells:
             return
-        ordered = sorted(cells.items(), key=lambda item: item[0])
         if self.postgres:
-            self._upsert_pg(ordered)
+            # the SQL is constant text; values are bound parameters
+            self._driver(_PG_ROLL_UP, {"product": self.ctx.product_id, **_cell_params(cells)})
         else:
-            self._upsert_sqlite(ordered)
-
-    def _upsert_pg(self, ordered: list[tuple[CellKey, Cell]]) -> None:
-        def column(index: int) -> Any:
-            return pg_array([key[index] for key, _ in ordered])
-
-        self._driver(  # the SQL is constant text; values are bound parameters
-            "WITH u AS (SELECT * FROM unnest(%(customers)s::varchar[], %(metrics)s::varchar[], "  # noqa: S608
-            "%(hours)s::timestamptz[], %(groups)s::varchar[], %(counts)s::bigint[], "
-            "%(sums)s::numeric[], %(maxes)s::numeric[], %(latest_at)s::timestamptz[], "
-            "%(latest_ids)s::varchar[], %(latest_values)s::numeric[]) "
-            "AS u(customer_id, metric_code, hour, group_key, event_count, value_sum, value_max, "
-            "latest_at, latest_event_id, latest_value)), "
-            "hours AS (INSERT INTO usage_rollups AS r (product_id, customer_id, metric_code, "
-            "hour, group_key, event_count, value_sum, value_max, latest_at, latest_event_id, "
-            "latest_value) "
-            "SELECT %(product)s, u.* FROM u ORDER BY 1, 2, 3, 4, 5 "
-            "ON CONFLICT (product_id, customer_id, metric_code, hour, group_key) DO UPDATE SET "
-            "event_count = r.event_count + excluded.event_count, "
-            "value_sum = r.value_sum + excluded.value_sum, "
-            "value_max = GREATEST(r.value_max, excluded.value_max), "
-            f"latest_value = CASE WHEN {_NEWER} "
-            "THEN excluded.latest_value ELSE r.latest_value END, "
-            f"latest_event_id = CASE WHEN {_NEWER} "
-            "THEN excluded.latest_event_id ELSE r.latest_event_id END, "
-            "latest_at = GREATEST(r.latest_at, excluded.latest_at)) "
-            f"{_PG_DAYS}",
-            {
-                "product": self.ctx.product_id,
-                "customers": column(0),
-                "metrics": column(1),
-                "hours": column(2),
-                "groups": column(3),
-                "counts": pg_array([cell.count for _, cell in ordered]),
-                "sums": pg_array([cell.total for _, cell in ordered]),
-                "maxes": pg_array([cell.maximum for _, cell in ordered]),
-                "latest_at": pg_array([cell.latest_at for _, cell in ordered]),
-                "latest_ids": pg_array([cell.latest_event_id for _, cell in ordered]),
-                "latest_values": pg_array([cell.latest_value for _, cell in ordered]),
-            },
-        )
+            self._upsert_sqlite(sorted(cells.items(), key=lambda item: item[0]))
 
     def _upsert_sqlite(self, ordered: list[tuple[CellKey, Cell]]) -> None:
         product = self.ctx.product_id

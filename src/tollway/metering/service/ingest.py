@@ -212,12 +212,17 @@ def _write(batch: _Batch, rows: list[RawEvent], metrics: dict[str, MetricDef]) -
     ctx, result, backfill = batch.ctx, batch.result, batch.backfill
     writer = UsageWriter(ctx)
     writer.add_rejections(batch.rejections)
-    new_ids = writer.store_events(rows, ctx.now())
+    folded = _fold(rows, metrics)
+    stored = writer.store_events(rows, ctx.now(), folded.cells)
+    new_ids = stored.new_ids
     fresh = [r for r in rows if r.event_id in new_ids]
     result.duplicates += len(rows) - len(fresh)
     result.duplicate_ids.update(r.event_id for r in rows if r.event_id not in new_ids)
     result.accepted = len(fresh)
-    _roll_up(writer, fresh, metrics)
+    if not stored.rolled_up:  # some were duplicates: only the new ones count
+        folded = _fold(fresh, metrics)
+        writer.add_to_rollups(folded.cells)
+    _add_distinct_and_integrals(writer, folded, metrics)
     result.rejected.sort(key=lambda r: r.index)
     if backfill and fresh:
         audit(
@@ -346,8 +351,19 @@ def _group(
         return group
 
 
-def _roll_up(writer: UsageWriter, rows: list[RawEvent], metrics: dict[str, MetricDef]) -> None:
-    """Fold new events into their hourly cells, distinct values and gauge integrals."""
+@dataclass(frozen=True, slots=True)
+class _Folded:
+    """Events folded into what their rollups add."""
+
+    cells: dict[CellKey, Cell]
+    distinct: list[tuple[str, str, datetime, str, str]]
+    """(customer_id, metric_code, hour, group_key, value) of unique_count metrics."""
+    gauges: set[tuple[str, str, datetime]]
+    """(customer_id, metric_code, hour) of weighted_sum metrics, to integrate again."""
+
+
+def _fold(rows: list[RawEvent], metrics: dict[str, MetricDef]) -> _Folded:
+    """Fold events into their hourly cells, distinct values and gauge hours."""
     by_cell: dict[CellKey, list[RawEvent]] = {}
     distinct: list[tuple[str, str, datetime, str, str]] = []
     gauges: set[tuple[str, str, datetime]] = set()
@@ -381,11 +397,18 @@ def _roll_up(writer: UsageWriter, rows: list[RawEvent], metrics: dict[str, Metri
                 last.event_id,
                 last.value,
             )
-    writer.add_to_rollups(cells)
-    writer.add_distinct(distinct)
+    return _Folded(cells, distinct, gauges)
+
+
+def _add_distinct_and_integrals(
+    writer: UsageWriter, folded: _Folded, metrics: dict[str, MetricDef]
+) -> None:
+    """Record the new events' distinct values and integrate their gauges' hours again
+    (after their cells were added)."""
+    writer.add_distinct(folded.distinct)
     integrals: dict[CellKey, tuple[datetime, Decimal]] = {}
     reader = UsageRepository(writer.ctx)
-    for customer_id, code, hour in sorted(gauges):
+    for customer_id, code, hour in sorted(folded.gauges):
         metric = metrics[code]
         points: dict[str, list[tuple[datetime, str, Decimal]]] = {}
         for at, event_id, quantity, properties in reader.events_between(
