@@ -21,8 +21,7 @@ events, one transaction each; the consumer's batch handler runs ``run_invoices``
 over the pass), after freezing what the process holds out of the cyclic GC, as
 ``tollway worker`` does after startup. The ``_2w`` figures relay in two worker
 processes, each taking one of two shards of the outbox (``relay_shards = 2``,
-``benchmarks/relayers.py``); the ``_2t`` figure in two threads of this process, as
-one worker with ``worker_threads = 2`` does. Each invoice has a plan line, the
+``benchmarks/relayers.py``). Each invoice has a plan line, the
 graduated tiers reached and a storage line; all are finalized (numbered) and
 open. Checked after the run: N invoices, numbers N+1..2N without gaps, the totals
 of two customers to the cent.
@@ -47,7 +46,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from benchmarks.harness import Benchmark, Database, Figure, Stopwatch, long_lived
-from benchmarks.relayers import count_statements, relay_in_processes, relay_in_threads
+from benchmarks.relayers import count_statements, relay_in_processes
 from tollway import catalog, customers, subscriptions
 from tollway.invoicing import Invoice, InvoiceLine
 from tollway.invoicing import tasks as invoicing_tasks
@@ -320,7 +319,7 @@ def _relay_here(db: Database, registry: Registry) -> tuple[int, float, int]:
     return handled, watch.seconds, count[0]
 
 
-def invoice_run(n: int, events: int, *, workers: int = 1, threads: int = 1) -> Any:
+def invoice_run(n: int, events: int, *, workers: int = 1) -> Any:
     n, events = n // SCALE, events // SCALE
 
     def run(db: Database) -> Figure:
@@ -373,11 +372,7 @@ def invoice_run(n: int, events: int, *, workers: int = 1, threads: int = 1) -> A
                         renew(ctx, {"subscription_id": sub_id, "period_end": END.isoformat()})
         _analyze(db)
         load = os.getloadavg()[0]  # the machine may be shared: say how busy it was
-        if threads > 1:
-            handled, seconds, statements = relay_in_threads(
-                db.factory, invoicing_tasks.CONSUMERS, FixedClock(END), threads
-            )
-        elif workers == 1:
+        if workers == 1:
             handled, seconds, statements = _relay_here(db, registry)
         else:
             handled, seconds, statements = relay_in_processes(
@@ -414,7 +409,6 @@ def invoice_run(n: int, events: int, *, workers: int = 1, threads: int = 1) -> A
             "lines": len(lines),
             "seconds": round(seconds, 3),
             "workers": workers,
-            "threads": threads,
             "statements_per_invoice": round(statements / n, 2),
             "batch": RUN_BATCH,
             "load_average_1m": round(load, 2),
@@ -443,8 +437,6 @@ BENCHMARKS = [
     # one writer at a time, so a second worker only waits)
     Benchmark("invoices.run_10k_5m_2w", invoice_run(10_000, 5_000_000, workers=2), POSTGRES),
     Benchmark("invoices.run_10k_1m_2w", invoice_run(10_000, 1_000_000, workers=2), POSTGRES),
-    # one worker process relaying the two shards in two threads (worker_threads = 2)
-    Benchmark("invoices.run_10k_1m_2t", invoice_run(10_000, 1_000_000, threads=2), POSTGRES),
     Benchmark("invoices.run_1k_500k", invoice_run(1_000, 500_000)),
     # dense: from 1,488 events a customer every hour of both metrics has events (744
     # hours each), so the rollups a run reads stop growing: 2M and 5M read as many

@@ -1,11 +1,9 @@
 """Relaying in several worker processes, as that many ``tollway worker`` processes
-with ``relay_shards`` set to their number do: each relays its shard of the outbox;
-or in several threads of this process, as one ``tollway worker`` with as many
-``worker_threads`` does.
+with ``relay_shards`` set to their number do: each relays its shard of the outbox.
 
 The processes start, connect and freeze their startup objects out of the cyclic GC
 before the clock starts (a worker is long-lived); the clock runs from the moment
-they (or the threads) are released together until the last one has caught up.
+they are released together until the last one has caught up.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.process
 import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,9 +18,7 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event, Semaphore
 
 from sqlalchemy import Engine, event
-from sqlalchemy.orm import Session, sessionmaker
 
-from benchmarks.harness import long_lived
 from tollway.cli.main import freeze_long_lived
 from tollway.jobs import Registry, Shard, relay_events
 from tollway.kernel.clock import FixedClock
@@ -68,41 +63,6 @@ def relay_in_processes(
     for process in processes:
         process.join()
     return sum(o[0] for o in outcomes), seconds, sum(o[1] for o in outcomes)
-
-
-def relay_in_threads(
-    factory: sessionmaker[Session], consumers: list[Consumer], clock: FixedClock, count: int
-) -> tuple[int, float, int]:
-    """Relay with ``count`` sharded relayers, one thread each in this process, sharing
-    ``factory``'s engine: (pairs handled, seconds, statements executed)."""
-    registry = Registry()
-    registry.include({}, consumers=consumers)
-    engine = factory.kw["bind"]
-    statements, tick = count_statements(engine)
-    go = threading.Barrier(count + 1)
-    handled = [0] * count
-    errors: list[BaseException] = []
-
-    def relayer(index: int) -> None:
-        go.wait()
-        try:
-            handled[index] = relay_events(factory, registry, clock, shard=Shard(index, count))
-        except BaseException as exc:  # reported by the caller
-            errors.append(exc)
-
-    threads = [threading.Thread(target=relayer, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    with long_lived():
-        go.wait()
-        started = time.perf_counter()
-        for thread in threads:
-            thread.join()
-        seconds = time.perf_counter() - started
-    event.remove(engine, "before_cursor_execute", tick)
-    if errors:
-        raise errors[0]
-    return sum(handled), seconds, statements[0]
 
 
 def _result(

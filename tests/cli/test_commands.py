@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -170,39 +168,3 @@ def test_catalog_import_reports_bad_files(sqlite_env: str, tmp_path: Path) -> No
     result = runner.invoke(main, ["catalog", "import", str(bad)])
     assert result.exit_code == 1
     assert "plans[0].price_monthly" in result.output
-
-
-def test_worker_runs_its_threads_until_interrupted(sqlite_env: str, tmp_path: Path) -> None:
-    assert CliRunner().invoke(main, ["migrate"]).exit_code == 0
-    env = {**os.environ, "TOLLWAY_DATABASE_URL": sqlite_env, "TOLLWAY_WORKER_THREADS": "2"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tollway.cli.main", "worker"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    database = sqlite3.connect(tmp_path / "cli.db")
-    try:
-        deadline = time.monotonic() + 30
-        done = 0
-        while time.monotonic() < deadline and done < 3:
-            time.sleep(0.2)
-            row = database.execute("SELECT count(*) FROM jobs WHERE status = 'done'").fetchone()
-            done = row[0]
-        assert done >= 3, "the worker ran no periodic jobs"
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=15) == 0
-    finally:
-        database.close()
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
-    assert process.stdout is not None
-    with process.stdout:
-        output = process.stdout.read().decode()
-    started = {
-        line.split("worker ")[1].split()[0] for line in output.splitlines() if "started" in line
-    }
-    stopped = [line for line in output.splitlines() if line.endswith("stopped")]
-    assert len(started) == 2, output
-    assert len(stopped) == 2, output

@@ -112,21 +112,20 @@ def serve_app(
     import uvicorn
 
     from tollway.api import create_app
-    from tollway.jobs import start_workers
+    from tollway.jobs import Worker
 
     app = create_app(settings, clock=clock)
     freeze_long_lived()
     state = app.state.tollway
     stop = None
     if worker:
-        _, stop = start_workers(
+        _, stop = Worker(
             state.session_factory,
             state.registry,
             state.clock,
-            threads=settings.worker_threads,
             poll_seconds=settings.worker_poll_seconds,
             lease=timedelta(seconds=settings.job_lease_seconds),
-        )
+        ).start_thread()
     click.echo(f"Tollway serving on http://{host}:{port} (docs at /docs)")
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
@@ -151,29 +150,26 @@ def _ensure_first_key(settings: Settings) -> None:
 
 @main.command()
 def worker() -> None:
-    """Run jobs until interrupted (``TOLLWAY_WORKER_THREADS`` loops side by side);
-    start as many as you like on PostgreSQL."""
-    from tollway.jobs import default_registry, start_workers
+    """Run jobs until interrupted; start as many as you like on PostgreSQL."""
+    import threading
+
+    from tollway.jobs import Worker, default_registry
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
-    factory, registry = make_session_factory(engine), default_registry(settings)
-    freeze_long_lived()
-    threads, stop = start_workers(
-        factory,
-        registry,
+    runner = Worker(
+        make_session_factory(engine),
+        default_registry(settings),
         SystemClock(),
-        threads=settings.worker_threads,
         poll_seconds=settings.worker_poll_seconds,
         lease=timedelta(seconds=settings.job_lease_seconds),
     )
+    freeze_long_lived()
+    stop = threading.Event()
     try:
-        for thread in threads:
-            thread.join()
+        runner.run(stop)
     except KeyboardInterrupt:
         stop.set()
-        for thread in threads:
-            thread.join()
     finally:
         engine.dispose()
 

@@ -4,7 +4,7 @@ from tollway.jobs.registry import Handler, Periodic, Registry, default_registry
 from tollway.jobs.relay import Shard, relay, relay_events, relay_test_clock
 from tollway.jobs.runner import backoff, run_due
 from tollway.jobs.testclocks import advance_test_clock, create_test_clock
-from tollway.jobs.worker import Worker, schedule_periodic, start_workers
+from tollway.jobs.worker import Worker, schedule_periodic
 
 __all__ = [
     "Handler",
@@ -21,5 +21,4 @@ __all__ = [
     "relay_test_clock",
     "run_due",
     "schedule_periodic",
-    "start_workers",
 ]

@@ -1,8 +1,7 @@
 """The worker loop: keep periodic jobs enqueued, run due jobs, sleep when idle.
 
 ``tollway worker`` runs it standalone (start as many as you like on PostgreSQL);
-``tollway serve`` runs the same loop in a thread. Either runs ``worker_threads``
-loops side by side (:func:`start_workers`), each a worker of its own.
+``tollway serve`` runs the same loop in a thread.
 """
 
 from __future__ import annotations
@@ -114,34 +113,9 @@ class Worker:
                 stop.wait(self.poll_seconds)
         log.info("worker %s stopped", self.worker_id)
 
-
-def start_workers(
-    factory: sessionmaker[Session],
-    registry: Registry,
-    clock: Clock,
-    *,
-    threads: int = 1,
-    poll_seconds: float = 1.0,
-    lease: timedelta = DEFAULT_LEASE,
-) -> tuple[list[threading.Thread], threading.Event]:
-    """Run ``threads`` job loops in daemon threads of this process, each a worker with
-    its own id and claims; set the returned event to stop them all.
-
-    One loop claims up to :data:`DEFAULT_BATCH` due jobs at a time and runs them in
-    turn. Several claim one job at a time instead: a thread runs only what it took,
-    so no due job waits behind a slow one (a webhook to a slow endpoint) while
-    another thread is idle.
-    """
-    stop = threading.Event()
-    batch = DEFAULT_BATCH if threads == 1 else 1
-    started = []
-    for index in range(threads):
-        worker = Worker(
-            factory, registry, clock, poll_seconds=poll_seconds, lease=lease, batch=batch
-        )
-        thread = threading.Thread(
-            target=worker.run, args=(stop,), name=f"tollway-worker-{index}", daemon=True
-        )
+    def start_thread(self) -> tuple[threading.Thread, threading.Event]:
+        """Run in a daemon thread (the embedded scheduler of ``tollway serve``)."""
+        stop = threading.Event()
+        thread = threading.Thread(target=self.run, args=(stop,), name="tollway-worker", daemon=True)
         thread.start()
-        started.append(thread)
-    return started, stop
+        return thread, stop

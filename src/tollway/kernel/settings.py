@@ -21,12 +21,6 @@ class Settings(BaseSettings):
     default_product_code: str = "default"
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     job_lease_seconds: int = Field(default=300, gt=0)
-    worker_threads: int = Field(default=1, ge=1, le=16)
-    """How many job loops a ``tollway worker`` (and the worker of ``tollway serve``)
-    runs side by side in its threads, each a worker of its own. More than one pays
-    off for jobs that wait on the network (webhooks, payment providers, email) and,
-    on PostgreSQL, with ``relay_shards``: one thread relays a shard while another
-    waits on the server."""
     relay_shards: int = Field(default=1, ge=1, le=64)
     """How many relay jobs split the outbox by customer, so that as many workers relay
     (and run invoices) at once; every worker must use the same count. More than one
