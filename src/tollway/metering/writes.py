@@ -4,8 +4,9 @@ PostgreSQL writes a batch in one set-based statement: ``INSERT ... SELECT FROM
 unnest(...)`` with ``ON CONFLICT DO NOTHING RETURNING`` for the dedup keys, the raw
 events of the new ones and, when none was a duplicate, the rollups upserted with their
 arithmetic done in SQL (``numeric``); a batch with duplicates upserts its new events'
-rollups in a second one. Rows are sorted by key so concurrent batches lock in the same
-order.
+rollups in a second one (none when no event was new). Distinct values and gauge
+integrals, when the batch's metrics have them, follow in statements of their own.
+Rows are sorted by key so concurrent batches lock in the same order.
 SQLite (one writer at a time: transactions begin IMMEDIATE) upserts rollups with
 ``executemany``, adding its decimal text exactly with the connection's
 ``decimal_add`` and ``decimal_max`` functions (``tollway.kernel.db``).
@@ -74,8 +75,12 @@ _PG_DAYS = (
     "value_sum = d.value_sum + excluded.value_sum, "
     "value_max = GREATEST(d.value_max, excluded.value_max)"
 )
-_PG_ROLL_UP = f"WITH {_PG_CELLS}), {_PG_HOURS} {_PG_DAYS}"
-"""Adds cells to the hourly and daily rollups, their arithmetic done in SQL."""
+_PG_ROLL_UP = f"WITH {_PG_CELLS}), {_PG_HOURS}, days AS ({_PG_DAYS}) SELECT 1"
+"""Adds cells to the hourly and daily rollups, their arithmetic done in SQL. Its
+``hours`` and ``days`` are unreferenced CTEs in the same order as :data:`_PG_STORE`'s,
+which PostgreSQL runs in the same order: batches lock rollup rows alike whichever of
+the two statements adds their cells (else one could lock a day, the other an hour
+of it, and each wait for the other)."""
 _PG_STORE = (  # constant text; the values are bound parameters
     "WITH u AS (SELECT * FROM unnest(%(ids)s::varchar[], %(times)s::timestamptz[], "  # noqa: S608
     "%(customers)s::varchar[], %(metrics)s::varchar[], %(quantities)s::varchar[]) "

@@ -403,8 +403,11 @@ def _fold(rows: list[RawEvent], metrics: dict[str, MetricDef]) -> _Folded:
 def _add_distinct_and_integrals(
     writer: UsageWriter, folded: _Folded, metrics: dict[str, MetricDef]
 ) -> None:
-    """Record the new events' distinct values and integrate their gauges' hours again
-    (after their cells were added)."""
+    """Record the new events' distinct values and integrate their gauge cells again
+    (after the cells were added). Only the batch's own cells: another group's
+    integral of the same hour did not change, and its row is not locked by this
+    batch's upsert (updating it too would lock rows out of key order, a deadlock with
+    a concurrent batch of that group)."""
     writer.add_distinct(folded.distinct)
     integrals: dict[CellKey, tuple[datetime, Decimal]] = {}
     reader = UsageRepository(writer.ctx)
@@ -422,5 +425,6 @@ def _add_distinct_and_integrals(
                     (at, event_id, value)
                 )
         for group, series in points.items():
-            integrals[(customer_id, code, hour, group)] = hour_integral(hour, series)
+            if (key := (customer_id, code, hour, group)) in folded.cells:
+                integrals[key] = hour_integral(hour, series)
     writer.set_integrals(integrals)
