@@ -309,6 +309,21 @@ def test_no_live_subscription_uses_the_default_plan(client: TestClient) -> None:
     assert _consume(client).status_code == 429
 
 
+def test_a_canceled_subscription_no_longer_sets_the_quota(client: TestClient) -> None:
+    _setup(client, [{"metric": "api_calls", "limit": 1, "period": "monthly"}])
+    assert _consume(client).json()["limit"] == 1
+    [sub] = client.get("/v1/customers/acme/subscriptions").json()["data"]
+    canceled = client.post(
+        f"/v1/subscriptions/{sub['id']}/cancel", json={"cancel_immediately": True}
+    )
+    assert canceled.json()["status"] == "canceled", canceled.text
+    # no live subscription and no default plan: unlimited, on check and consume alike
+    check = client.post("/v1/customers/acme/quotas/api_calls/check", json={"quantity": 5})
+    assert (check.json()["allowed"], check.json()["limit"]) == (True, -1)
+    assert _consume(client).json()["limit"] == -1
+    assert client.get("/v1/customers/acme/quotas").json()["plan_id"] is None
+
+
 def test_a_plan_change_or_override_in_another_instance_applies_on_the_next_call(
     client: TestClient, settings: Settings, clock: FixedClock
 ) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     cast,
     delete,
     exists,
+    or_,
     select,
     text,
     update,
@@ -52,7 +53,9 @@ def _resolve_statement(scoped: bool) -> Select[Any]:
         .where(
             Subscription.product_id == product,
             Subscription.customer_id == Customer.id,
-            Subscription.status.in_(sorted(LIVE)),
+            # plain binds: an IN list's values would be expanded into the SQL text
+            # on every execution
+            or_(*(Subscription.status == status for status in sorted(LIVE))),
         )
         .order_by(Subscription.id.desc())
         .limit(1)
