@@ -77,10 +77,10 @@ _PG_DAYS = (
 )
 _PG_ROLL_UP = f"WITH {_PG_CELLS}), {_PG_HOURS}, days AS ({_PG_DAYS}) SELECT 1"
 """Adds cells to the hourly and daily rollups, their arithmetic done in SQL. Its
-``hours`` and ``days`` are unreferenced CTEs in the same order as :data:`_PG_STORE`'s,
-which PostgreSQL runs in the same order: batches lock rollup rows alike whichever of
-the two statements adds their cells (else one could lock a day, the other an hour
-of it, and each wait for the other)."""
+``hours`` and ``days`` are unreferenced CTEs declared as in :data:`_PG_STORE`:
+PostgreSQL runs such CTEs last-declared first (days, then hours; an order its
+documentation leaves unspecified), so batches lock rollup rows in one order
+whichever of the two statements adds their cells."""
 _PG_STORE = (  # constant text; the values are bound parameters
     "WITH u AS (SELECT * FROM unnest(%(ids)s::varchar[], %(times)s::timestamptz[], "  # noqa: S608
     "%(customers)s::varchar[], %(metrics)s::varchar[], %(quantities)s::varchar[]) "
