@@ -44,7 +44,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.pool import QueuePool, StaticPool
 from sqlalchemy.types import TypeDecorator
 
@@ -199,6 +199,25 @@ def instance_of(model: type[ModelT], values: Mapping[str, Any]) -> ModelT:
     ``values`` must be column attributes of ``model``; nothing checks them."""
     instance: ModelT = model.__mapper__.class_manager.new_instance()
     instance.__dict__.update(values)
+    return instance
+
+
+def adopt(session: Session, model: type[ModelT], values: Mapping[str, Any]) -> ModelT:
+    """The session's ``model`` object for a row read with plain columns (``values``:
+    every column attribute): the one it already holds for that primary key, as the ORM
+    would return it, else a new one that joins the session as if the ORM had loaded
+    it (later changes to it are flushed as updates). For a hot path where the ORM's
+    loading costs more than the statement."""
+    mapper = model.__mapper__
+    identity = mapper.identity_key_from_primary_key(
+        tuple(values[mapper.get_property_by_column(column).key] for column in mapper.primary_key)
+    )
+    held = session.identity_map.get(identity)
+    if held is not None:
+        return cast(ModelT, held)
+    instance = instance_of(model, values)
+    make_transient_to_detached(instance)
+    session.add(instance)
     return instance
 
 

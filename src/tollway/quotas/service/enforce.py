@@ -68,8 +68,8 @@ def _target(ctx: Context, external_id: str, metric: str) -> _Target:
     """The customer, metric, suspension, quota sources and state row, read in one
     statement (the lookups one by one, raising their 404, when that finds nothing)."""
     repo = QuotaRepository(ctx)
-    row = repo.resolve(external_id, metric)
-    if row is None or row.code is None:
+    found = repo.resolve(external_id, metric)
+    if found is None or found.row.code is None:
         customer = get_customer(ctx, external_id)
         return _Target(
             customer,
@@ -78,7 +78,7 @@ def _target(ctx: Context, external_id: str, metric: str) -> _Target:
             sources(ctx, customer, metric),
             repo.state(customer.id, metric),
         )
-    live = None
+    row, live = found.row, None
     if row.sub_status is not None:
         period = (row.current_period_start, row.current_period_end)
         live = LiveSubscription(row.sub_status, row.sub_plan, period)
@@ -106,7 +106,7 @@ def _target(ctx: Context, external_id: str, metric: str) -> _Target:
         )
     credits = settings_section(row.product_settings, ledger.SECTION, ledger.CreditsSettings)
     return _Target(
-        row.Customer, metering.metric_def(row), row.suspended, src, row.QuotaState, credits
+        found.customer, metering.metric_def(row), row.suspended, src, found.state, credits
     )
 
 
