@@ -34,6 +34,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     literal,
     text,
 )
@@ -45,6 +46,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import QueuePool, StaticPool
 from sqlalchemy.types import TypeDecorator
 
@@ -204,16 +206,19 @@ def instance_of(model: type[ModelT], values: Mapping[str, Any]) -> ModelT:
 
 def adopt(session: Session, model: type[ModelT], values: Mapping[str, Any]) -> ModelT:
     """The session's ``model`` object for a row read with plain columns (``values``:
-    every column attribute): the one it already holds for that primary key, as the ORM
-    would return it, else a new one that joins the session as if the ORM had loaded
-    it (later changes to it are flushed as updates). For a hot path where the ORM's
-    loading costs more than the statement."""
+    every column attribute), as the ORM's loading would give it: the one the session
+    already holds for that primary key (its expired attributes filled from the row,
+    its own changes kept), else a new one that joins the session as if loaded (later
+    changes to it are flushed as updates). For a hot path where the ORM's loading
+    costs more than the statement."""
     mapper = model.__mapper__
     identity = mapper.identity_key_from_primary_key(
         tuple(values[mapper.get_property_by_column(column).key] for column in mapper.primary_key)
     )
     held = session.identity_map.get(identity)
     if held is not None:
+        for key in inspect(held).unloaded & values.keys():
+            set_committed_value(held, key, values[key])
         return cast(ModelT, held)
     instance = instance_of(model, values)
     make_transient_to_detached(instance)

@@ -236,6 +236,8 @@ class QuotaRepository:
         if scoped:
             params["scope"] = self.ctx.customer_scope
         session = self.ctx.session
+        if session.autoflush:  # as the ORM's execute does: the statement sees pending changes
+            session.flush()
         row = session.connection().execute(_resolve_statement(scoped), params).first()
         if row is None:
             return None
