@@ -8,7 +8,14 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from tollway.catalog import MetricCreate, PlanCreate, create_metric, create_plan
+from tollway.catalog import (
+    MetricCreate,
+    PlanCreate,
+    PriceSpec,
+    QuotaSpec,
+    create_metric,
+    create_plan,
+)
 from tollway.customers import CustomerCreate, create_customer
 from tollway.kernel.context import Context
 from tollway.quotas import check, consume
@@ -19,17 +26,9 @@ from tollway.subscriptions import SubscriptionCreate, create_subscription
 def _subscribed(ctx: Context, limit: int) -> str:
     """acme on a plan with ``limit`` API calls a month; its id."""
     create_metric(ctx, MetricCreate(code="api_calls", name="API calls", aggregation="count"))
-    create_plan(
-        ctx,
-        PlanCreate.model_validate(
-            {
-                "code": "pro",
-                "name": "Pro",
-                "prices": [{"interval": "monthly", "amount": 4900}],
-                "quotas": [{"metric": "api_calls", "limit": limit, "period": "monthly"}],
-            }
-        ),
-    )
+    quota = QuotaSpec(metric="api_calls", limit=limit, period="monthly")
+    price = PriceSpec(interval="monthly", amount=4900)
+    create_plan(ctx, PlanCreate(code="pro", name="Pro", prices=[price], quotas=[quota]))
     customer = create_customer(ctx, CustomerCreate(external_id="acme"))
     create_subscription(ctx, SubscriptionCreate(customer_id="acme", plan_id="pro"))
     return customer.id
