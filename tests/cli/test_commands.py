@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -168,3 +170,73 @@ def test_catalog_import_reports_bad_files(sqlite_env: str, tmp_path: Path) -> No
     result = runner.invoke(main, ["catalog", "import", str(bad)])
     assert result.exit_code == 1
     assert "plans[0].price_monthly" in result.output
+
+
+def _run_until_signalled(
+    args: list[str], env: dict[str, str], ready: Callable[[], bool]
+) -> tuple[int, str]:
+    """Run ``tollway <args>`` until ``ready()``, send SIGTERM; its exit code and output."""
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "tollway.cli.main", *args],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not ready() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    assert process.stdout is not None
+    with process.stdout:
+        return code, process.stdout.read().decode()
+
+
+def _jobs_done(database: Path) -> bool:
+    with sqlite3.connect(database) as connection:
+        try:
+            row = connection.execute("SELECT count(*) FROM jobs WHERE status = 'done'").fetchone()
+        except sqlite3.OperationalError:  # not migrated yet
+            return False
+    return bool(row[0])
+
+
+def test_worker_stops_after_the_jobs_in_hand_on_sigterm(sqlite_env: str, tmp_path: Path) -> None:
+    assert CliRunner().invoke(main, ["migrate"]).exit_code == 0
+    code, output = _run_until_signalled(
+        ["worker"],
+        {"TOLLWAY_DATABASE_URL": sqlite_env},
+        lambda: _jobs_done(tmp_path / "cli.db"),
+    )
+    assert code == 0, output
+    assert "stopping after the jobs in hand" in output
+    assert output.rstrip().endswith("stopped"), output
+
+
+def test_serve_stops_its_worker_before_shutting_down(tmp_path: Path) -> None:
+    port = _free_port()
+
+    def answering() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    _, output = _run_until_signalled(
+        ["serve", "--port", str(port)],
+        {"TOLLWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}", "TOLLWAY_API_KEY": "k"},
+        answering,
+    )
+    lines = output.splitlines()
+    stopped = [
+        i for i, line in enumerate(lines) if "tollway.jobs.worker" in line and "stopped" in line
+    ]
+    complete = [i for i, line in enumerate(lines) if "Application shutdown complete" in line]
+    assert stopped, output
+    assert complete, output
+    assert stopped[0] < complete[0]

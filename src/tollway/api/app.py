@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
 from tollway import __version__
 from tollway.api import problems
@@ -100,12 +101,15 @@ def app_state(
 def application(*, test_mode: bool) -> FastAPI:
     """The routes, without state: ``app.state.tollway`` (an :class:`AppState`) must be
     set before it serves. The test clock routes are there in ``test_mode`` only. On
-    shutdown the state's engine is disposed."""
+    shutdown the state's ``on_shutdown`` callbacks run, then its engine is disposed."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        app.state.tollway.engine.dispose()
+        state = app.state.tollway
+        for stop in state.on_shutdown:
+            await run_in_threadpool(stop)
+        state.engine.dispose()
 
     app = FastAPI(
         title="Tollway",

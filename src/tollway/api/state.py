@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,3 +24,6 @@ class AppState:
     clock: Clock
     registry: Registry
     default_product_id: str
+    on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+    """Run in order when the server stops, before the engine is disposed (``tollway
+    serve`` stops its embedded job worker there)."""

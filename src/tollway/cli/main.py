@@ -117,21 +117,19 @@ def serve_app(
     app = create_app(settings, clock=clock)
     freeze_long_lived()
     state = app.state.tollway
-    stop = None
     if worker:
-        _, stop = Worker(
+        running = Worker(
             state.session_factory,
             state.registry,
             state.clock,
             poll_seconds=settings.worker_poll_seconds,
             lease=timedelta(seconds=settings.job_lease_seconds),
         ).start_thread()
+        # uvicorn runs the app's shutdown on SIGINT and SIGTERM, then re-raises the
+        # signal: the worker must stop there, before the engine is disposed
+        state.on_shutdown.append(running.stop)
     click.echo(f"Tollway serving on http://{host}:{port} (docs at /docs)")
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
-    finally:
-        if stop is not None:
-            stop.set()
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def _ensure_first_key(settings: Settings) -> None:
@@ -150,10 +148,11 @@ def _ensure_first_key(settings: Settings) -> None:
 
 @main.command()
 def worker() -> None:
-    """Run jobs until interrupted; start as many as you like on PostgreSQL."""
+    """Run jobs until SIGINT or SIGTERM (the jobs in hand finish first; a second
+    signal stops at once); start as many as you like on PostgreSQL."""
     import threading
 
-    from tollway.jobs import Worker, default_registry
+    from tollway.jobs import Worker, default_registry, stop_on_signals
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
@@ -166,9 +165,10 @@ def worker() -> None:
     )
     freeze_long_lived()
     stop = threading.Event()
+    stop_on_signals(stop)
     try:
         runner.run(stop)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # the second SIGINT
         stop.set()
     finally:
         engine.dispose()

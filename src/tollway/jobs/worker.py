@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +27,8 @@ from tollway.kernel.jobs import enqueue
 log = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+STOP_TIMEOUT_SECONDS = 30.0
+"""How long a stopping server waits for its embedded worker's jobs in hand."""
 
 
 def periodic_slots(registry: Registry, now: datetime) -> dict[str, int]:
@@ -113,9 +117,41 @@ class Worker:
                 stop.wait(self.poll_seconds)
         log.info("worker %s stopped", self.worker_id)
 
-    def start_thread(self) -> tuple[threading.Thread, threading.Event]:
+    def start_thread(self) -> RunningWorker:
         """Run in a daemon thread (the embedded scheduler of ``tollway serve``)."""
         stop = threading.Event()
         thread = threading.Thread(target=self.run, args=(stop,), name="tollway-worker", daemon=True)
         thread.start()
-        return thread, stop
+        return RunningWorker(thread, stop)
+
+
+@dataclass(frozen=True)
+class RunningWorker:
+    """A worker loop running in a thread."""
+
+    thread: threading.Thread
+    stop_event: threading.Event
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Let the loop finish the jobs in hand, then wait for it (at most ``timeout``
+        seconds: a job still running then is taken over when its lease expires)."""
+        self.stop_event.set()
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            log.warning("worker thread still busy after %.0fs; leaving it", timeout)
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """On the first SIGINT or SIGTERM set ``stop`` (the loop finishes the jobs in hand
+    and returns); the signal handlers that were there come back, so a second signal
+    stops the process at once."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handle(signum: int, frame: object) -> None:
+        log.info("stopping after the jobs in hand (signal again to stop now)")
+        stop.set()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    for sig in previous:
+        signal.signal(sig, handle)
