@@ -184,17 +184,17 @@ def _run_until_signalled(
     )
     try:
         deadline = time.monotonic() + 30
-        while not ready() and time.monotonic() < deadline:
+        while not ready() and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.1)
+        started = ready()
         process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=30)
+        output = process.communicate(timeout=30)[0].decode()
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait(timeout=10)
-    assert process.stdout is not None
-    with process.stdout:
-        return code, process.stdout.read().decode()
+            process.communicate(timeout=10)
+    assert started, output
+    return process.returncode, output
 
 
 def _jobs_done(database: Path) -> bool:
@@ -206,7 +206,7 @@ def _jobs_done(database: Path) -> bool:
     return bool(row[0])
 
 
-def test_worker_stops_after_the_jobs_in_hand_on_sigterm(sqlite_env: str, tmp_path: Path) -> None:
+def test_worker_exits_cleanly_on_sigterm(sqlite_env: str, tmp_path: Path) -> None:
     assert CliRunner().invoke(main, ["migrate"]).exit_code == 0
     code, output = _run_until_signalled(
         ["worker"],

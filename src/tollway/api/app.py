@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -41,6 +42,8 @@ from tollway.kernel.db import (
 )
 from tollway.kernel.settings import Settings, get_settings
 from tollway.kernel.tenancy import ensure_product
+
+log = logging.getLogger(__name__)
 
 _ROUTERS = [
     # The hot path first: a request is matched against the routes in this order.
@@ -107,9 +110,14 @@ def application(*, test_mode: bool) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         state = app.state.tollway
-        for stop in state.on_shutdown:
-            await run_in_threadpool(stop)
-        state.engine.dispose()
+        try:
+            for stop in state.on_shutdown:
+                try:
+                    await run_in_threadpool(stop)
+                except Exception:
+                    log.exception("a shutdown step failed; going on")
+        finally:
+            state.engine.dispose()
 
     app = FastAPI(
         title="Tollway",

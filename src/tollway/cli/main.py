@@ -166,10 +166,12 @@ def worker() -> None:
     freeze_long_lived()
     stop = threading.Event()
     stop_on_signals(stop)
+    running = runner.start_thread(stop)  # the main thread only waits: see stop_on_signals
     try:
-        runner.run(stop)
-    except KeyboardInterrupt:  # the second SIGINT
-        stop.set()
+        while running.thread.is_alive():
+            running.thread.join(0.5)
+    except KeyboardInterrupt:  # the second SIGINT: the daemon thread ends with the process
+        pass
     finally:
         engine.dispose()
 

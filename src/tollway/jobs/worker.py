@@ -117,9 +117,9 @@ class Worker:
                 stop.wait(self.poll_seconds)
         log.info("worker %s stopped", self.worker_id)
 
-    def start_thread(self) -> RunningWorker:
-        """Run in a daemon thread (the embedded scheduler of ``tollway serve``)."""
-        stop = threading.Event()
+    def start_thread(self, stop: threading.Event | None = None) -> RunningWorker:
+        """Run in a daemon thread until ``stop`` (a new event when not given) is set."""
+        stop = stop or threading.Event()
         thread = threading.Thread(target=self.run, args=(stop,), name="tollway-worker", daemon=True)
         thread.start()
         return RunningWorker(thread, stop)
@@ -142,16 +142,20 @@ class RunningWorker:
 
 
 def stop_on_signals(stop: threading.Event) -> None:
-    """On the first SIGINT or SIGTERM set ``stop`` (the loop finishes the jobs in hand
-    and returns); the signal handlers that were there come back, so a second signal
-    stops the process at once."""
+    """On the first SIGINT or SIGTERM put the handlers that were there back (a second
+    signal stops the process at once), then set ``stop``: the loop finishes the jobs
+    in hand and returns. A signal that was ignored stays ignored. Main thread only,
+    and that thread must not run the loop itself: a handler runs in it between two
+    steps of whatever it does, and setting the event while the loop's own wait holds
+    the event's lock would block forever."""
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def handle(signum: int, frame: object) -> None:
-        log.info("stopping after the jobs in hand (signal again to stop now)")
-        stop.set()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        log.info("stopping after the jobs in hand (signal again to stop now)")
+        stop.set()
 
-    for sig in previous:
-        signal.signal(sig, handle)
+    for sig, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(sig, handle)
