@@ -4,13 +4,12 @@ from tollway.jobs.registry import Handler, Periodic, Registry, default_registry
 from tollway.jobs.relay import Shard, relay, relay_events, relay_test_clock
 from tollway.jobs.runner import backoff, run_due
 from tollway.jobs.testclocks import advance_test_clock, create_test_clock
-from tollway.jobs.worker import RunningWorker, Worker, schedule_periodic, stop_on_signals
+from tollway.jobs.worker import Worker, schedule_periodic, stop_on_signals
 
 __all__ = [
     "Handler",
     "Periodic",
     "Registry",
-    "RunningWorker",
     "Shard",
     "Worker",
     "advance_test_clock",

@@ -119,7 +119,8 @@ class Worker:
 
     def start_thread(self, stop: threading.Event | None = None) -> RunningWorker:
         """Run in a daemon thread until ``stop`` (a new event when not given) is set."""
-        stop = stop or threading.Event()
+        if stop is None:
+            stop = threading.Event()
         thread = threading.Thread(target=self.run, args=(stop,), name="tollway-worker", daemon=True)
         thread.start()
         return RunningWorker(thread, stop)
